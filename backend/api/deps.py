@@ -1,0 +1,29 @@
+"""Shared route dependencies: the store and the executor live on `app.state`."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.runs.executor import Executor
+from backend.runs.store import RunStore
+from backend.settings import Settings
+
+
+def get_store(request: Request) -> RunStore:
+    store: RunStore = request.app.state.store
+    return store
+
+
+def get_executor(request: Request) -> Executor:
+    executor: Executor = request.app.state.executor
+    return executor
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+StoreDep = Annotated[RunStore, Depends(get_store)]
+ExecutorDep = Annotated[Executor, Depends(get_executor)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

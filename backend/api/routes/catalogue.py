@@ -1,0 +1,162 @@
+"""Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
+
+from typing import Annotated
+
+import torch
+from fastapi import APIRouter, HTTPException, Query
+
+from backend import optimizers, schedules
+from backend.api.deps import ExecutorDep, SettingsDep
+from backend.api.json import JSON
+from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.schemas import (
+    Grid,
+    Health,
+    HyperparameterInfo,
+    OptimizerInfoOut,
+    PointValue,
+    SurfaceInfo,
+)
+from backend.settings import get_settings
+from backend.surfaces import SURFACES, evaluate_grid
+
+router = APIRouter(prefix="/api", tags=["catalogue"])
+LIMITS = get_settings()
+GridSize = Annotated[int, Query(ge=3, le=LIMITS.max_grid, description="points per axis")]
+Bound = Annotated[
+    float | None, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate, le=LIMITS.max_coordinate)
+]
+
+
+@router.get("/health")
+async def health(executor: ExecutorDep) -> Health:
+    return Health(status="ok", device=executor.device, executor="local", workers=executor.workers)
+
+
+@router.get("/surfaces")
+async def list_surfaces() -> list[SurfaceInfo]:
+    return [
+        SurfaceInfo(
+            id=s.id,
+            name=s.name,
+            formula=s.formula,
+            domain={"x": s.domain[0], "y": s.domain[1]},
+            minima=[PointValue(x=m.x, y=m.y, value=m.value) for m in s.minima],
+            saddles=[PointValue(x=m.x, y=m.y, value=m.value) for m in s.saddles],
+            start=s.start,
+            tags=list(s.tags),
+            description=s.description,
+            n_samples=len(s.samples.targets) if s.samples is not None else None,
+        )
+        for s in SURFACES.values()
+    ]
+
+
+def _grid(fn: object, n: int, x: tuple[float, float], y: tuple[float, float]) -> JSON:
+    for name, (lo, hi) in (("x", x), ("y", y)):
+        if not lo < hi:
+            raise HTTPException(422, f"{name}_min must be below {name}_max, got [{lo}, {hi}]")
+    xs = torch.linspace(x[0], x[1], n, dtype=torch.float64)
+    ys = torch.linspace(y[0], y[1], n, dtype=torch.float64)
+    with torch.no_grad():
+        z = evaluate_grid(fn, xs, ys)  # type: ignore[arg-type]
+    return JSON({"x": xs.tolist(), "y": ys.tolist(), "z": z.tolist()})
+
+
+@router.get("/surfaces/custom/grid", response_model=Grid)
+async def custom_grid(
+    expression: Annotated[str, Query(max_length=MAX_LENGTH, description="formula in x and y")],
+    x_min: Annotated[float, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate)],
+    x_max: Annotated[float, Query(allow_inf_nan=False, le=LIMITS.max_coordinate)],
+    y_min: Annotated[float, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate)],
+    y_max: Annotated[float, Query(allow_inf_nan=False, le=LIMITS.max_coordinate)],
+    n: GridSize = 101,
+) -> JSON:
+    """The grid of a typed formula (parsed by a whitelist, never evaluated as Python)."""
+    try:
+        parsed = parse_expression(expression)
+    except ExpressionError as error:
+        raise HTTPException(422, f"expression: {error}") from None
+    return _grid(parsed.fn, n, (x_min, x_max), (y_min, y_max))
+
+
+@router.get("/surfaces/{surface_id}/grid", response_model=Grid)
+async def surface_grid(
+    surface_id: str,
+    n: GridSize = 101,
+    x_min: Bound = None,
+    x_max: Bound = None,
+    y_min: Bound = None,
+    y_max: Bound = None,
+) -> JSON:
+    """z[i][j] = f(x[j], y[i]) over the domain (or the given window); non-finite → null."""
+    surface = SURFACES.get(surface_id)
+    if surface is None:
+        raise HTTPException(404, f"unknown surface '{surface_id}'; known: {', '.join(SURFACES)}")
+    (x0, x1), (y0, y1) = surface.domain
+    x = (x0 if x_min is None else x_min, x1 if x_max is None else x_max)
+    y = (y0 if y_min is None else y_min, y1 if y_max is None else y_max)
+    return _grid(surface.fn, n, x, y)
+
+
+def _hyperparameters(entries: tuple) -> list[HyperparameterInfo]:  # type: ignore[type-arg]
+    return [
+        HyperparameterInfo(
+            name=h.name,
+            type=h.type,
+            default=h.default,
+            min=h.min,
+            max=h.max,
+            exclusive_min=h.exclusive_min,
+            exclusive_max=h.exclusive_max,
+            choices=list(h.choices) if h.choices is not None else None,
+            nullable=h.nullable,
+            description=h.description,
+        )
+        for h in entries
+    ]
+
+
+@router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
+async def list_optimizers() -> list[OptimizerInfoOut]:
+    return [
+        OptimizerInfoOut(
+            id=o.id,
+            name=o.name,
+            class_=o.class_path,
+            hyperparameters=_hyperparameters(o.hyperparameters),
+            update_rule=o.update_rule,
+            description=o.description,
+            batched=o.batched,
+            effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id),
+        )
+        for o in optimizers.OPTIMIZERS.values()
+    ]
+
+
+@router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
+async def list_schedules() -> list[OptimizerInfoOut]:
+    return [
+        OptimizerInfoOut(
+            id=s.id,
+            name=s.name,
+            class_=s.class_path,
+            hyperparameters=_hyperparameters(s.hyperparameters),
+            update_rule=s.update_rule,
+            description=s.description,
+        )
+        for s in schedules.SCHEDULES.values()
+    ]
+
+
+@router.get("/limits")
+async def limits(settings: SettingsDep) -> dict[str, float]:
+    """The request limits this server enforces."""
+    return {
+        "max_steps": settings.max_steps,
+        "max_starts": settings.max_starts,
+        "max_recorded": settings.max_recorded,
+        "max_grid": settings.max_grid,
+        "max_coordinate": settings.max_coordinate,
+        "max_expression_length": MAX_LENGTH,
+    }

@@ -1,0 +1,82 @@
+"""`WS /api/runs/{id}/stream`: replay from step 0, then live frames, then `end`.
+
+Each watcher reads the run's log at its own pace: whatever piled up since its
+last send goes out as one coalesced `steps` message (at most MAX_MESSAGE_STEPS
+steps), so a slow client gets fewer, larger frames and never slows the run.
+"""
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from backend.runs.store import Frame
+
+router = APIRouter(prefix="/api", tags=["stream"])
+MAX_MESSAGE_STEPS = 5000
+NOT_FOUND = 4404
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    await websocket.send_text(orjson.dumps(message).decode())
+
+
+async def _send_frames(websocket: WebSocket, frames: list[Frame]) -> None:
+    """Coalesce consecutive step frames; other kinds go out one by one, in order."""
+    pending: list[dict[str, Any]] = []
+    for kind, records in frames:
+        if kind == "steps":
+            pending.extend(records)
+            while len(pending) >= MAX_MESSAGE_STEPS:
+                await _send(websocket, {"type": "steps", "steps": pending[:MAX_MESSAGE_STEPS]})
+                pending = pending[MAX_MESSAGE_STEPS:]
+            continue
+        if pending:
+            await _send(websocket, {"type": "steps", "steps": pending})
+            pending = []
+        for record in records:
+            await _send(websocket, {"type": kind, **record})
+    if pending:
+        await _send(websocket, {"type": "steps", "steps": pending})
+
+
+@router.websocket("/runs/{run_id}/stream")
+async def stream(websocket: WebSocket, run_id: str) -> None:
+    store = websocket.app.state.store
+    executor = websocket.app.state.executor
+    await websocket.accept()
+    try:
+        run_log = executor.live_log(run_id)
+        if run_log is None:
+            run = await asyncio.to_thread(store.get, run_id)
+            if run is None:
+                await websocket.close(code=NOT_FOUND, reason=f"no run '{run_id}'")
+                return
+            run_log = executor.live_log(run_id)
+        if run_log is None:  # ended before this process kept it: replay from the store
+            await _send_frames(websocket, await asyncio.to_thread(store.frames, run_id))
+            await _send(websocket, {
+                "type": "end", "status": run.status.value,
+                "summary": run.summary.model_dump(mode="json") if run.summary else None,
+                "error": run.error,
+            })
+            await websocket.close(code=1000)
+            return
+        epoch, cursor = 0, 0
+        while True:
+            new_epoch, frames, end, was_reset = run_log.read(epoch, cursor)
+            if was_reset:
+                await _send(websocket, {"type": "reset"})
+                epoch, cursor = new_epoch, 0
+            if frames:
+                await _send_frames(websocket, frames)
+                cursor += len(frames)
+            if end is not None and not frames:
+                await _send(websocket, end)
+                break
+            if end is None:
+                await run_log.wait(epoch, cursor)
+        await websocket.close(code=1000)
+    except WebSocketDisconnect:
+        return

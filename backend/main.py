@@ -1,0 +1,60 @@
+"""The ASGI app: `backend.main:app`. Routers, the static page, and the executor's lifetime."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import plotly
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.api.limits import BodySizeLimit
+from backend.api.routes import catalogue, runs, stream
+from backend.runs.executor import LocalExecutor
+from backend.runs.store import RunStore
+from backend.settings import Settings, get_settings
+
+FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+log = logging.getLogger("backend")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app with its own store and executor (tests build several, each on its own data dir)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = RunStore(settings.data_dir / "descent.sqlite3")
+        executor = LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
+        app.state.settings, app.state.store, app.state.executor = settings, store, executor
+        resumed = await executor.resume_unfinished()
+        if resumed:
+            log.info("resumed %d unfinished runs", resumed)
+        yield
+        await executor.close()
+        store.close()
+
+    app = FastAPI(
+        title="Descent Lab",
+        version="1.0",
+        description="Watch real torch.optim optimizers move.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(catalogue.router)
+    app.include_router(runs.router)
+    app.include_router(stream.router)
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    async def plotly_js() -> FileResponse:
+        """Plotly from the installed `plotly` package: the page needs no internet."""
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,285 @@
+"""Registry over `torch.optim`: id -> class, hyperparameters, update rule.
+
+The registry never implements an update: it names the torch class, reads each
+keyword and its default from the class signature, and adds bounds and a
+description. `effective_lr` reads the optimizer's own state to show the
+per-coordinate step size an adaptive method applies (display only).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel
+
+from backend.hyperparameters import Hyperparameter, Metadata, describe, spec_model
+
+# Keywords that choose an implementation, not an algorithm: the same path either way.
+IMPLEMENTATION_KEYWORDS = frozenset(
+    {"self", "params", "foreach", "fused", "capturable", "differentiable", "maximize"}
+)
+
+UNIT = {"min": 0.0, "max": 1.0}
+BETA = {"min": 0.0, "max": 1.0, "exclusive_max": True}
+
+METADATA: dict[str, Metadata] = {
+    "lr": Metadata("float", "learning rate η", min=0.0, max=1000.0, exclusive_min=True),
+    "momentum": Metadata("float", "momentum factor μ", **UNIT),
+    "dampening": Metadata("float", "dampening for momentum τ", **UNIT),
+    "weight_decay": Metadata("float", "weight decay (L2 penalty) λ", min=0.0, max=100.0),
+    "nesterov": Metadata("bool", "use Nesterov momentum"),
+    "betas": Metadata("pair", "coefficients (β₁, β₂) of the running averages", **BETA),
+    "eps": Metadata("float", "term added to the denominator ε", min=0.0, max=1.0),
+    "amsgrad": Metadata("bool", "use the AMSGrad variant (max of past second moments)"),
+    "decoupled_weight_decay": Metadata("bool", "decay weights directly, as AdamW does"),
+    "lr_decay": Metadata("float", "learning-rate decay per step", min=0.0, max=10.0),
+    "initial_accumulator_value": Metadata(
+        "float", "initial value of the sum of squared gradients", min=0.0, max=1e3
+    ),
+    "alpha": Metadata("float", "smoothing constant α of the squared-gradient average", **UNIT),
+    "centered": Metadata("bool", "normalise by the estimated variance of the gradient"),
+    "momentum_decay": Metadata("float", "momentum decay ψ", min=0.0, max=1.0),
+    "rho": Metadata("float", "coefficient ρ of the running averages", **UNIT),
+    "etas": Metadata(
+        "pair", "(η₋, η₊): step-size factors on a sign flip / no flip", min=0.0, max=10.0,
+        exclusive_min=True,
+    ),
+    "step_sizes": Metadata(
+        "pair", "(minimal, maximal) allowed step size", min=0.0, max=1e3, exclusive_min=True
+    ),
+    "lambd": Metadata("float", "decay term λ", min=0.0, max=1.0),
+    "t0": Metadata("float", "step at which averaging starts", min=0.0, max=1e9),
+    "max_iter": Metadata("int", "iterations per optimizer step", min=1, max=100),
+    "max_eval": Metadata(
+        "int", "function evaluations per step (default max_iter × 1.25)", min=1, max=200,
+        nullable=True,
+    ),
+    "tolerance_grad": Metadata("float", "stop when ‖∇L‖∞ is below this", min=0.0, max=1.0),
+    "tolerance_change": Metadata("float", "stop when the change is below this", min=0.0, max=1.0),
+    "history_size": Metadata("int", "update history size", min=1, max=1000),
+    "line_search_fn": Metadata(
+        "choice", "line search (None or 'strong_wolfe')", choices=(None, "strong_wolfe")
+    ),
+    "beta2_decay": Metadata(
+        "float", "decay rate of β₂ (β₂ₜ = 1 − t^beta2_decay)", min=-1.0, max=0.0
+    ),
+    "d": Metadata("float", "clipping threshold of the update's RMS", min=1.0, max=100.0),
+}
+# Per-class meanings that differ from the shared table above.
+OVERRIDES: dict[str, dict[str, Metadata]] = {
+    "ASGD": {"alpha": Metadata("float", "power α of the η update", min=0.0, max=10.0)},
+    "Adafactor": {
+        "eps": Metadata(
+            "pair", "(ε₁, ε₂): ε₁ in the denominator (None: from the dtype), ε₂ scale floor",
+            min=0.0, max=1.0, nullable=True,
+        )
+    },
+}
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """One registry entry: a torch.optim class and how the API exposes it."""
+
+    id: str
+    name: str
+    cls: type[torch.optim.Optimizer]
+    update_rule: str
+    description: str
+    batched: bool
+    hyperparameters: tuple[Hyperparameter, ...]
+
+    @property
+    def class_path(self) -> str:
+        return f"torch.optim.{self.cls.__name__}"
+
+    def build(self, params: list[torch.Tensor], kwargs: dict[str, Any]) -> torch.optim.Optimizer:
+        """The real torch optimizer over `params`."""
+        return self.cls(params, **kwargs)
+
+
+def _entry(
+    id: str, cls: type[torch.optim.Optimizer], rule: str, description: str, batched: bool = True
+) -> OptimizerInfo:
+    metadata = METADATA | OVERRIDES.get(cls.__name__, {})
+    return OptimizerInfo(
+        id=id,
+        name=cls.__name__,
+        cls=cls,
+        update_rule=rule,
+        description=description,
+        batched=batched,
+        hyperparameters=describe(cls, IMPLEMENTATION_KEYWORDS, metadata),
+    )
+
+
+O = torch.optim
+OPTIMIZERS: dict[str, OptimizerInfo] = {
+    e.id: e
+    for e in [
+        _entry(
+            "sgd", O.SGD,
+            "g ← ∇L(w) + λw;  b ← μ·b + (1 − τ)·g;  d ← g + μ·b (nesterov) or b;  w ← w − η·d",
+            "Gradient descent; with momentum μ it is the heavy ball. torch keeps η outside the "
+            "buffer (b ← μb + g, w ← w − ηb), the slides fold η into it (u ← γu + ηg).",
+        ),
+        _entry(
+            "adagrad", O.Adagrad,
+            "η̃ ← η / (1 + (t − 1)·lr_decay);  s ← s + g²;  w ← w − η̃·g / (√s + ε)",
+            "Divides each coordinate by the root of its summed squared gradients: steep axes "
+            "get small steps, and every step keeps shrinking.",
+        ),
+        _entry(
+            "rmsprop", O.RMSprop,
+            "v ← α·v + (1 − α)·g²;  w ← w − η·g / (√v + ε)  (centered: √(v − ḡ²))",
+            "AdaGrad with a leaky average of squared gradients, so step sizes stop shrinking "
+            "forever. Note α here is the smoothing constant (the slides' γ).",
+        ),
+        _entry(
+            "adam", O.Adam,
+            "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  "
+            "w ← w − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)",
+            "Momentum on the gradient plus RMSprop's per-coordinate scaling, both bias-corrected "
+            "by (1 − βᵗ) — not (1 − β) as the slides write.",
+        ),
+        _entry(
+            "adamw", O.AdamW,
+            "w ← w − ηλw;  then Adam's update",
+            "Adam with weight decay applied to the weights directly instead of added to the "
+            "gradient (decoupled weight decay).",
+        ),
+        _entry(
+            "nadam", O.NAdam,
+            "Adam with a Nesterov look-ahead on m and a momentum schedule μₜ = β₁(1 − ½·0.96^{tψ})",
+            "Adam whose first moment looks one step ahead, like Nesterov momentum.",
+        ),
+        _entry(
+            "radam", O.RAdam,
+            "Adam with the variance rectification rₜ; while ρₜ ≤ 5 it takes bias-corrected "
+            "momentum steps without the √v denominator",
+            "Adam that tames its first steps, when the second-moment estimate is still noisy.",
+        ),
+        _entry(
+            "adamax", O.Adamax,
+            "m ← β₁m + (1 − β₁)g;  u ← max(β₂u, |g| + ε);  w ← w − η/(1 − β₁ᵗ) · m / u",
+            "Adam with the infinity norm in place of the root mean square.",
+        ),
+        _entry(
+            "adadelta", O.Adadelta,
+            "v ← ρv + (1 − ρ)g²;  Δ ← √(u + ε)/√(v + ε)·g;  u ← ρu + (1 − ρ)Δ²;  w ← w − η·Δ",
+            "Scales steps by the ratio of past update and gradient magnitudes, so the units "
+            "match and η can stay 1.",
+        ),
+        _entry(
+            "rprop", O.Rprop,
+            "sᵢ ← sᵢ·η₊ if gᵢ keeps its sign, sᵢ·η₋ if it flips;  wᵢ ← wᵢ − sign(gᵢ)·sᵢ",
+            "Uses only the sign of each gradient coordinate and adapts a step size per "
+            "coordinate: a full-batch method.",
+        ),
+        _entry(
+            "asgd", O.ASGD,
+            "w ← w·(1 − λη) − η·g;  ηₜ = η / (1 + λ·η·t)^α;  average ax of the iterates after t0",
+            "Averaged SGD: plain SGD steps with a decaying rate; it also keeps a running average "
+            "of the iterates (ax), which is what converges.",
+        ),
+        _entry(
+            "adafactor", O.Adafactor,
+            "factored second moment (row × column averages); the update's RMS clipped at d; "
+            "relative step size",
+            "Memory-saving Adam relative that factors the second moment of matrices. Its update "
+            "clipping uses the RMS of the whole tensor, so each start runs on its own.",
+            batched=False,
+        ),
+        _entry(
+            "lbfgs", O.LBFGS,
+            "quasi-Newton: direction −H·g from the last history_size (s, y) pairs; each step() "
+            "runs up to max_iter iterations through the closure",
+            "A quasi-Newton method that builds a curvature model from past gradients. Its "
+            "direction mixes all coordinates of a tensor, so each start runs on its own.",
+            batched=False,
+        ),
+    ]
+}
+# Shipped in torch.optim but not offered, and why.
+NOT_OFFERED = {
+    "SparseAdam": "needs sparse gradients; a surface's gradient is dense",
+    "Muon": "orthogonalises 2-D weight matrices; a point on a surface is not one",
+}
+
+
+def get_optimizer(optimizer_id: str) -> OptimizerInfo:
+    return OPTIMIZERS[optimizer_id]
+
+
+def spec_models() -> list[type[BaseModel]]:
+    """One request model per optimizer: `{"name": id, <torch keyword>: value, ...}`."""
+    return [
+        spec_model(f"{info.name}Optimizer", info.id, info.hyperparameters, info.description)
+        for info in OPTIMIZERS.values()
+    ]
+
+
+# --- effective per-coordinate step size, read from the optimizer's recorded state ---------
+# Display only, never used to move a point: each function turns the buffers torch
+# left after step t into the factor that step applied per coordinate. Tensors are
+# recorded rows: state (R, B, 2), lr (R, 1, 1) the lr of that step, t (R, B, 1).
+# The tests check the factor against the moves torch actually made.
+
+Buffers = dict[str, torch.Tensor]
+
+
+def _adam_like(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """η / (1 − β₁ᵗ) / (√(v / (1 − β₂ᵗ)) + ε): the factor applied to m (Adam, AdamW)."""
+    beta1, beta2 = h["betas"]
+    v = s["max_exp_avg_sq"] if h.get("amsgrad") else s["exp_avg_sq"]
+    return lr / (1 - beta1**t) / ((v / (1 - beta2**t)).sqrt() + h["eps"])
+
+
+def _adagrad(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """η / (1 + (t − 1)·lr_decay) / (√s + ε): the factor applied to g."""
+    return lr / (1 + (t - 1) * h["lr_decay"]) / (s["sum"].sqrt() + h["eps"])
+
+
+def _rmsprop(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """η / (√v + ε), or η / (√(v − ḡ²) + ε) when centered: the factor applied to g."""
+    v = s["square_avg"] - s["grad_avg"] ** 2 if h["centered"] else s["square_avg"]
+    return lr / (v.sqrt() + h["eps"])
+
+
+def _adamax(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """η / (1 − β₁ᵗ) / u: the factor applied to m."""
+    return lr / (1 - h["betas"][0] ** t) / s["exp_inf"]
+
+
+def _adadelta(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """η·√(u + ε)/√(v + ε): the factor applied to g, with u and v as the step left them."""
+    eps = h["eps"]
+    return lr * (s["acc_delta"] + eps).sqrt() / (s["square_avg"] + eps).sqrt()
+
+
+def _rprop(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The per-coordinate step size s itself (Rprop moves by sign(g)·s)."""
+    return s["step_size"] + 0 * lr
+
+
+EFFECTIVE_LR: dict[
+    str, Callable[[dict[str, Any], Buffers, torch.Tensor, torch.Tensor], torch.Tensor]
+] = {
+    "adam": _adam_like,
+    "adamw": _adam_like,
+    "adagrad": _adagrad,
+    "rmsprop": _rmsprop,
+    "adamax": _adamax,
+    "adadelta": _adadelta,
+    "rprop": _rprop,
+}
+EFFECTIVE_LR_MEANING: dict[str, Literal["gradient", "first_moment", "sign"]] = {
+    "adam": "first_moment",
+    "adamw": "first_moment",
+    "adamax": "first_moment",
+    "adagrad": "gradient",
+    "rmsprop": "gradient",
+    "adadelta": "gradient",
+    "rprop": "sign",
+}

@@ -1,0 +1,204 @@
+"""Executors: who computes a run. The embedded `LocalExecutor` needs no service.
+
+Routes only know this interface: submit a stored run, cancel it, find its live
+log, compute an unstored trajectory. Torch work runs in a bounded thread pool,
+never on the event loop; each worker thread uses `torch_threads` intra-op
+threads (1 by default: on a small machine a second thread per tiny step costs
+far more than it gives when the other core is busy).
+"""
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import torch
+
+from backend import surface_runs, trajectory
+from backend.runs.log import RunLog
+from backend.runs.store import Frame, RunStore, now
+from backend.schemas import Run, Status, SurfaceRun, SurfaceSummary
+from backend.trajectory import Recording
+
+log = logging.getLogger(__name__)
+
+RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
+MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
+
+
+class Executor(Protocol):
+    workers: int
+    device: str
+
+    async def submit(self, run: Run) -> None: ...
+    async def cancel(self, run_id: str) -> bool: ...
+    def live_log(self, run_id: str) -> RunLog | None: ...
+    async def compute(
+        self, request: SurfaceRun
+    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]: ...
+    async def resume_unfinished(self) -> int: ...
+    async def close(self) -> None: ...
+
+
+def resolve_device(setting: str) -> str:
+    """`auto` → cuda:0 when torch sees a GPU, else cpu."""
+    if setting == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if setting.startswith("cuda") and not torch.cuda.is_available():
+        log.warning("DESCENT_DEVICE=%s but torch sees no GPU; using cpu", setting)
+        return "cpu"
+    return "cuda:0" if setting == "cuda" else setting
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def compute_surface(
+    request: SurfaceRun,
+    device: str,
+    on_frame: Callable[[Frame], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[Status, SurfaceSummary, list[Frame]]:
+    """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
+    problem = surface_runs.build_problem(request, surface_runs.choose_device(request, device))
+    frames: list[Frame] = []
+    sent = -1
+
+    def progress(recording: Recording, k: int) -> None:
+        """Cut the steps recorded since the last frame into frames."""
+        nonlocal sent
+        if request.record == "final":
+            return
+        while sent < k:
+            last = min(k, sent + MAX_FRAME_STEPS)
+            frame: Frame = ("steps", surface_runs.step_records(request, recording, sent + 1, last))
+            frames.append(frame)
+            sent = last
+            if on_frame is not None:
+                on_frame(frame)
+
+    recording = trajectory.run(problem, progress, cancelled)
+    rows = surface_runs.recorded_rows(request, recording)
+    if request.record == "final":
+        frame = ("steps", surface_runs.step_records(request, recording, 0, rows - 1))
+        frames.append(frame)
+        if on_frame is not None:
+            on_frame(frame)
+    else:
+        progress(recording, rows - 1)
+    status = surface_runs.run_status(recording)
+    return status, surface_runs.summarize(request, recording, device), frames
+
+
+class LocalExecutor:
+    """Runs in this process, `workers` at a time, in threads."""
+
+    def __init__(self, store: RunStore, workers: int, device: str, torch_threads: int) -> None:
+        self.store = store
+        self.workers = workers
+        self.device = resolve_device(device)
+        torch.set_num_threads(torch_threads)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-run")
+        self._logs: OrderedDict[str, RunLog] = OrderedDict()
+        self._cancel: dict[str, threading.Event] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    async def submit(self, run: Run) -> None:
+        loop = asyncio.get_running_loop()
+        run_log = RunLog(loop)
+        self._logs[run.id] = run_log
+        self._cancel[run.id] = threading.Event()
+        task = loop.run_in_executor(self._pool, self._execute, run, run_log)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _execute(self, run: Run, run_log: RunLog) -> None:
+        stop = self._cancel[run.id]
+        if stop.is_set():
+            self._end(run, run_log, Status.CANCELLED, None, [], None)
+            return
+        self.store.mark_running(run.id)
+        try:
+            status, summary, frames = compute_surface(
+                run.config,
+                self.device,
+                on_frame=lambda frame: run_log.append(*frame),
+                cancelled=stop.is_set,
+            )
+        except Exception as error:  # a bug must fail the run, not the worker thread
+            log.exception("run %s failed", run.id)
+            self._end(run, run_log, Status.FAILED, None, run_log.frames, repr(error))
+            return
+        self._end(run, run_log, status, summary, frames, None)
+
+    def _end(
+        self,
+        run: Run,
+        run_log: RunLog,
+        status: Status,
+        summary: SurfaceSummary | None,
+        frames: list[Frame],
+        error: str | None,
+    ) -> None:
+        self.store.finish(run.id, status, summary, frames, error)
+        run_log.end(
+            {
+                "type": "end",
+                "status": status.value,
+                "summary": summary.model_dump(mode="json") if summary else None,
+                "error": error,
+            }
+        )
+        self._cancel.pop(run.id, None)
+        self._forget_old_logs()
+
+    def _forget_old_logs(self) -> None:
+        ended = [run_id for run_id, run_log in self._logs.items() if run_log.ended]
+        for run_id in ended[: max(0, len(ended) - RECENT_LOGS)]:
+            self._logs.pop(run_id, None)
+
+    async def cancel(self, run_id: str) -> bool:
+        stop = self._cancel.get(run_id)
+        if stop is None:
+            return False
+        stop.set()
+        return True
+
+    def live_log(self, run_id: str) -> RunLog | None:
+        return self._logs.get(run_id)
+
+    async def compute(
+        self, request: SurfaceRun
+    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
+        loop = asyncio.get_running_loop()
+        status, summary, frames = await loop.run_in_executor(
+            self._pool, compute_surface, request, self.device
+        )
+        return status, summary, [step for _, records in frames for step in records]
+
+    async def resume_unfinished(self) -> int:
+        """Runs left queued or running by a previous process are computed again from step 0."""
+        runs = await asyncio.to_thread(self.store.unfinished)
+        for run in runs:
+            await asyncio.to_thread(self.store.requeue, run.id)
+            await self.submit(run.model_copy(update={"status": Status.QUEUED}))
+        return len(runs)
+
+    async def close(self) -> None:
+        for stop in self._cancel.values():
+            stop.set()
+        deadline = time.monotonic() + 5
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def queued_run(request: SurfaceRun) -> Run:
+    return Run(id=new_run_id(), kind=request.kind, status=Status.QUEUED, config=request,
+               created_at=now())

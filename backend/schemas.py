@@ -1,0 +1,425 @@
+"""Request and response models of the HTTP API and the websocket messages.
+
+Every bound a request can choose is a `Field` constraint here, so it shows in
+the OpenAPI document; checks that need the registries (a known surface, a start
+inside its box, hyperparameters torch accepts) are validators that name the field.
+"""
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+import torch
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from backend import optimizers, schedules
+from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.settings import get_settings
+from backend.surfaces import SURFACES
+
+LIMITS = get_settings()
+Coordinate = Annotated[
+    float, Field(allow_inf_nan=False, ge=-LIMITS.max_coordinate, le=LIMITS.max_coordinate)
+]
+Point2 = tuple[Coordinate, Coordinate]
+
+# How far past its domain a path may wander before it counts as diverged: the
+# domain grown by this many widths on every side.
+DIVERGENCE_MARGIN = 10.0
+
+
+def _union(models: list[type[BaseModel]]) -> Any:
+    return Annotated[Union[tuple(models)], Field(discriminator="name")]  # noqa: UP007
+
+
+OptimizerSpec = _union(optimizers.spec_models())
+ScheduleSpec = _union(schedules.spec_models())
+
+
+class Status(StrEnum):
+    """Life of a run: queued → running → one of the terminal states."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    CONVERGED = "converged"
+    FINISHED = "finished"
+    EARLY_STOPPED = "early_stopped"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def ended(self) -> bool:
+        return self not in (Status.QUEUED, Status.RUNNING)
+
+
+def _check_range(value: tuple[float, float], name: str) -> tuple[float, float]:
+    lo, hi = value
+    if not lo < hi:
+        raise ValueError(f"{name} must be [lo, hi] with lo < hi, got [{lo}, {hi}]")
+    return value
+
+
+class Domain(BaseModel):
+    """A rectangle x ∈ [x₀, x₁], y ∈ [y₀, y₁]."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: Point2
+    y: Point2
+
+    @field_validator("x", "y")
+    @classmethod
+    def ordered(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        return _check_range(value, f"domain.{info.field_name}")
+
+
+class CustomSurface(BaseModel):
+    """A surface typed by the user, parsed by a whitelist (never evaluated as Python)."""
+
+    model_config = ConfigDict(extra="forbid")
+    expression: str = Field(
+        max_length=MAX_LENGTH,
+        description="formula in x and y, e.g. sin(x)*cos(y) + 0.1*(x^2 + y^2)",
+        examples=["sin(x)*cos(y) + 0.1*(x^2 + y^2)"],
+    )
+    domain: Domain
+
+    @field_validator("expression")
+    @classmethod
+    def parses(cls, value: str) -> str:
+        try:
+            parse_expression(value)
+        except ExpressionError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
+class StopRule(BaseModel):
+    """Stop a start early; a threshold of 0 disables that rule."""
+
+    model_config = ConfigDict(extra="forbid")
+    grad_norm: float = Field(1e-8, ge=0, le=1e6, description="converged when ‖∇L(w_k)‖ < this")
+    step_norm: float = Field(0.0, ge=0, le=1e6, description="converged when ‖w_k − w_{k−1}‖ < this")
+
+
+def _known_surface(value: "str | CustomSurface") -> "str | CustomSurface":
+    if isinstance(value, str) and value not in SURFACES:
+        raise ValueError(f"unknown surface '{value}'; known: {', '.join(SURFACES)}")
+    return value
+
+
+def surface_domain(surface: "str | CustomSurface") -> tuple[tuple[float, float], ...]:
+    if isinstance(surface, str):
+        return SURFACES[surface].domain
+    return (surface.domain.x, surface.domain.y)
+
+
+def divergence_box(domain: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    """The domain grown by DIVERGENCE_MARGIN widths on each side."""
+    return tuple(
+        (lo - DIVERGENCE_MARGIN * (hi - lo), hi + DIVERGENCE_MARGIN * (hi - lo)) for lo, hi in domain
+    )
+
+
+class SurfaceRun(BaseModel):
+    """A run of one torch optimizer on a 2-D surface, from one or many start points."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["surface"] = "surface"
+    surface: str | CustomSurface = Field(description="catalogue id or a custom formula")
+    optimizer: OptimizerSpec  # type: ignore[valid-type]
+    schedule: ScheduleSpec = Field(  # type: ignore[valid-type]
+        default_factory=lambda: {"name": "constant"}, validate_default=True
+    )
+    start: Point2 | None = Field(None, description="one start point (default: the surface's)")
+    starts: list[Point2] | None = Field(
+        None, min_length=1, max_length=LIMITS.max_starts, description="many start points, batched"
+    )
+    steps: int = Field(200, ge=1, le=LIMITS.max_steps, description="optimizer.step() calls")
+    stop: StopRule = Field(default_factory=StopRule)
+    gradient_noise: float = Field(
+        0.0, ge=0, le=1e3, allow_inf_nan=False, description="σ of Gaussian noise added to ∇L"
+    )
+    clip_grad_norm: float | None = Field(
+        None, gt=0, le=1e6, allow_inf_nan=False,
+        description="clip each start's gradient to this norm before the step (off when null)",
+    )
+    batch_size: int | None = Field(
+        None, ge=1, le=100_000,
+        description="mini-batch size on a data-driven surface (null: full batch, i.e. GD)",
+    )
+    shuffle: bool = Field(True, description="reshuffle the samples every epoch")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    record: Literal["all", "final"] = Field(
+        "all", description="'final' keeps only step 0 and each start's last step"
+    )
+
+    @field_validator("surface")
+    @classmethod
+    def known_surface(cls, value: "str | CustomSurface") -> "str | CustomSurface":
+        return _known_surface(value)
+
+    @field_validator("start")
+    @classmethod
+    def start_inside(cls, value: Point2 | None, info: ValidationInfo) -> Point2 | None:
+        if value is not None and "surface" in info.data:
+            _check_inside([value], info.data["surface"], "start")
+        return value
+
+    @field_validator("starts")
+    @classmethod
+    def starts_inside(cls, value: list[Point2] | None, info: ValidationInfo) -> Any:
+        if value is not None and "surface" in info.data:
+            _check_inside(value, info.data["surface"], "starts")
+        return value
+
+    @field_validator("batch_size")
+    @classmethod
+    def data_driven(cls, value: int | None, info: ValidationInfo) -> int | None:
+        surface = info.data.get("surface")
+        if value is None or surface is None:
+            return value
+        samples = SURFACES[surface].samples if isinstance(surface, str) else None
+        if samples is None:
+            raise ValueError(
+                "batch_size needs a data-driven surface (e.g. 'linear_regression'); "
+                "use gradient_noise to simulate SGD elsewhere"
+            )
+        n = len(samples.targets)
+        if value > n:
+            raise ValueError(f"batch_size must be ≤ the {n} samples of the surface, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def consistent(self) -> "SurfaceRun":
+        if self.start is not None and self.starts is not None:
+            raise ValueError("give either start or starts, not both")
+        if self.record == "all" and len(self.start_points()) * (self.steps + 1) > (
+            LIMITS.max_recorded
+        ):
+            raise ValueError(
+                f"starts × (steps + 1) = {len(self.start_points()) * (self.steps + 1)} exceeds "
+                f"{LIMITS.max_recorded} recorded points; use record='final' or fewer steps"
+            )
+        _check_torch_accepts(self)
+        return self
+
+    def start_points(self) -> list[tuple[float, float]]:
+        if self.starts is not None:
+            return [tuple(s) for s in self.starts]  # type: ignore[misc]
+        if self.start is not None:
+            return [tuple(self.start)]  # type: ignore[list-item]
+        if isinstance(self.surface, str):
+            return [SURFACES[self.surface].start]
+        (x0, x1), (y0, y1) = self.surface.domain.x, self.surface.domain.y
+        return [(x0 + 0.8 * (x1 - x0), y0 + 0.8 * (y1 - y0))]
+
+    @property
+    def batched(self) -> bool:
+        return self.starts is not None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The optimizer's keyword arguments, exactly as torch receives them."""
+        return self.optimizer.model_dump(exclude={"name"})
+
+    def schedule_kwargs(self) -> dict[str, Any]:
+        return self.schedule.model_dump(exclude={"name"})
+
+
+def _check_inside(points: list[Point2], surface: Any, field: str) -> None:
+    (x_lo, x_hi), (y_lo, y_hi) = divergence_box(surface_domain(surface))
+    for i, (x, y) in enumerate(points):
+        if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi):
+            where = field if field == "start" else f"{field}[{i}]"
+            raise ValueError(
+                f"{where} = ({x}, {y}) is outside x ∈ [{x_lo:g}, {x_hi:g}], "
+                f"y ∈ [{y_lo:g}, {y_hi:g}] (the surface's domain grown {DIVERGENCE_MARGIN:g}× "
+                "on each side)"
+            )
+
+
+def _check_torch_accepts(run: SurfaceRun) -> None:
+    """Build the real optimizer and scheduler once on a dummy parameter: torch's own checks
+    (e.g. Nesterov needs momentum > 0 and no dampening) become 422s, not failed runs."""
+    probe = torch.nn.Parameter(torch.zeros(1, 2))
+    info = optimizers.get_optimizer(run.optimizer.name)
+    try:
+        optimizer = info.build([probe], run.hyperparameters())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"optimizer: torch.optim.{info.name} rejects this: {error}") from None
+    schedule = schedules.get_schedule(run.schedule.name)
+    try:
+        schedule.build(optimizer, run.schedule_kwargs(), run.steps)
+    except (ValueError, TypeError, ZeroDivisionError) as error:
+        raise ValueError(f"schedule: {schedule.class_path} rejects this: {error}") from None
+
+
+RunRequest = Annotated[Union[SurfaceRun], Field(discriminator="kind")]  # noqa: UP007
+
+
+# --- responses ---------------------------------------------------------------------------
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN/Infinity: a non-finite number is sent as null."""
+    return value if math.isfinite(value) else None
+
+
+class StartOutcomes(BaseModel):
+    """Per start of a batched run, in the order of `starts`."""
+
+    status: list[Status]
+    stop_step: list[int]
+    final_params: list[tuple[float | None, float | None]]
+    final_loss: list[float | None]
+    minimum: list[int | None] = Field(
+        description="index into the surface's minima that the start ended at (null: none)"
+    )
+
+
+class SurfaceSummary(BaseModel):
+    """How a surface run ended."""
+
+    steps: int = Field(description="highest step index reached")
+    stop_reason: str = Field(description="grad_norm | step_norm | budget | diverged | cancelled | mixed")
+    stop_step: int | None = Field(description="step at which a single-start run stopped")
+    message: str = Field(description="the stop reason in words")
+    final_params: tuple[float | None, float | None] | None
+    final_loss: float | None
+    counts: dict[str, int] = Field(description="starts per status")
+    elapsed_ms: float
+    device: str
+    starts: StartOutcomes | None = None
+
+
+class Run(BaseModel):
+    """A run as stored: its request, its state, and once ended its summary."""
+
+    id: str
+    kind: Literal["surface"]
+    status: Status
+    config: SurfaceRun
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    summary: SurfaceSummary | None = None
+    error: str | None = None
+
+
+class RunList(BaseModel):
+    runs: list[Run]
+
+
+class SurfaceStep(BaseModel):
+    """One recorded step. With `starts`, params/grad are lists of pairs and loss a list."""
+
+    step: int
+    params: Any = Field(description="[x, y], or [[x, y], ...] per start")
+    loss: Any = Field(description="f(w), or a list per start")
+    grad: Any = Field(description="∇f(w) (of the mini-batch loss with batch_size)")
+    lr: float = Field(description="learning rate of the step that led here (step 0: the first)")
+    state: dict[str, Any] = Field(
+        default_factory=dict, description="optimizer buffers: momentum_buffer, exp_avg, ..."
+    )
+    effective_lr: Any = Field(None, description="per-coordinate step factor of adaptive methods")
+    epoch: int | None = None
+    batch_loss: Any = None
+
+
+class Steps(BaseModel):
+    steps: list[SurfaceStep]
+
+
+class Trajectory(BaseModel):
+    """A computed but unstored run (`POST /api/trajectories`): status, summary and steps."""
+
+    status: Status
+    summary: SurfaceSummary
+    steps: list[SurfaceStep]
+
+
+class StepsFrame(BaseModel):
+    type: Literal["steps"] = "steps"
+    steps: list[SurfaceStep]
+
+
+class EndFrame(BaseModel):
+    type: Literal["end"] = "end"
+    status: Status
+    summary: SurfaceSummary | None
+    error: str | None = None
+
+
+class ResetFrame(BaseModel):
+    """The run restarted from step 0 (e.g. re-run after a restart): drop what you drew."""
+
+    type: Literal["reset"] = "reset"
+
+
+class PointValue(BaseModel):
+    x: float
+    y: float
+    value: float
+
+
+class SurfaceInfo(BaseModel):
+    id: str
+    name: str
+    formula: str
+    domain: dict[str, tuple[float, float]]
+    minima: list[PointValue]
+    saddles: list[PointValue]
+    start: tuple[float, float]
+    tags: list[str]
+    description: str
+    n_samples: int | None = Field(None, description="samples of a data-driven surface")
+
+
+class Grid(BaseModel):
+    """z[i][j] = f(x[j], y[i]) (Plotly's convention); non-finite values are null."""
+
+    x: list[float]
+    y: list[float]
+    z: list[list[float | None]]
+
+
+class HyperparameterInfo(BaseModel):
+    name: str
+    type: str
+    default: Any
+    min: float | None
+    max: float | None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
+    choices: list[Any] | None = None
+    nullable: bool = False
+    description: str
+
+
+class OptimizerInfoOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    name: str
+    class_: str = Field(alias="class", serialization_alias="class")
+    hyperparameters: list[HyperparameterInfo]
+    update_rule: str
+    description: str
+    batched: bool | None = None
+    effective_lr: str | None = Field(
+        None, description="what the recorded effective_lr multiplies: gradient | first_moment | sign"
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    device: str
+    executor: str
+    workers: int

@@ -1,0 +1,38 @@
+"""One settings class for the whole service, read from `DESCENT_*` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; every request limit lives here, in one place."""
+
+    model_config = SettingsConfigDict(env_prefix="DESCENT_", frozen=True)
+
+    data_dir: Path = Field(Path("./data"), description="SQLite file and exports")
+    database_url: str | None = Field(None, description="overrides the SQLite default")
+    executor: Literal["local", "redis"] = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+
+    workers: int = Field(2, ge=1, le=64, description="runs computed at once by the local executor")
+    torch_threads: int = Field(1, ge=1, le=256, description="torch intra-op threads per worker")
+
+    max_steps: int = Field(10_000, ge=1, description="optimizer steps per surface run")
+    max_starts: int = Field(40_000, ge=1, description="start points in one batched run")
+    max_recorded: int = Field(
+        2_000_000, ge=1, description="starts × recorded steps kept by one run with record='all'"
+    )
+    max_grid: int = Field(501, ge=3, description="points per axis of a surface grid")
+    max_body_bytes: int = Field(4_000_000, ge=1024, description="largest request body")
+    max_coordinate: float = Field(1e6, gt=0, description="largest |coordinate| of a start or domain")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()

@@ -1,0 +1,235 @@
+"""A surface-run request turned into an engine problem, and its recording into JSON records."""
+
+from typing import Any
+
+import torch
+
+from backend import optimizers, schedules
+from backend.expressions import parse_expression
+from backend.schemas import (
+    CustomSurface,
+    StartOutcomes,
+    Status,
+    SurfaceRun,
+    SurfaceSummary,
+    divergence_box,
+    surface_domain,
+)
+from backend.surfaces import SURFACES, Point
+from backend.trajectory import Minibatches, Outcome, Problem, Recording
+
+DTYPE = torch.float64
+OUTCOME_STATUS = {
+    Outcome.RUNNING: Status.RUNNING,
+    Outcome.FINISHED: Status.FINISHED,
+    Outcome.CONVERGED_GRAD: Status.CONVERGED,
+    Outcome.CONVERGED_STEP: Status.CONVERGED,
+    Outcome.DIVERGED: Status.DIVERGED,
+    Outcome.CANCELLED: Status.CANCELLED,
+}
+MINIMUM_TOLERANCE = 1e-2  # a start "reached" a minimum within this distance
+
+
+def surface_loss(surface: "str | CustomSurface") -> Any:
+    if isinstance(surface, str):
+        return SURFACES[surface].fn
+    return parse_expression(surface.expression).fn
+
+
+def choose_device(request: SurfaceRun, device: str) -> torch.device:
+    """The worker's device for big batches; tiny runs are faster on the CPU than a launch."""
+    if device.startswith("cuda") and len(request.start_points()) >= 1024:
+        return torch.device(device)
+    return torch.device("cpu")
+
+
+def build_problem(request: SurfaceRun, device: torch.device) -> Problem:
+    """The engine's input for a validated request."""
+    minibatches = None
+    if request.batch_size is not None:
+        assert isinstance(request.surface, str)
+        samples = SURFACES[request.surface].samples
+        assert samples is not None
+        minibatches = Minibatches(
+            loss=samples.loss,
+            n_samples=len(samples.targets),
+            batch_size=request.batch_size,
+            shuffle=request.shuffle,
+        )
+    box = divergence_box(surface_domain(request.surface))
+    return Problem(
+        loss=surface_loss(request.surface),
+        starts=torch.tensor(request.start_points(), dtype=DTYPE, device=device),
+        optimizer=optimizers.get_optimizer(request.optimizer.name),
+        optimizer_kwargs=request.hyperparameters(),
+        schedule=schedules.get_schedule(request.schedule.name),
+        schedule_kwargs=request.schedule_kwargs(),
+        steps=request.steps,
+        bounds=(box[0], box[1]),
+        grad_norm_tol=request.stop.grad_norm,
+        step_norm_tol=request.stop.step_norm,
+        gradient_noise=request.gradient_noise,
+        clip_grad_norm=request.clip_grad_norm,
+        seed=request.seed,
+        record_all=request.record == "all",
+        minibatches=minibatches,
+    )
+
+
+def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> list[dict[str, Any]]:
+    """JSON-ready step records for recorded rows first..last (inclusive).
+
+    Non-finite numbers stay NaN here; the encoder (orjson) writes them as null.
+    """
+    if last < first:
+        return []
+    single = not request.batched
+    rows = slice(first, last + 1)
+
+    def listed(t: torch.Tensor | None) -> list[Any] | None:
+        if t is None:
+            return None
+        values = t.cpu().tolist()
+        return [v[0] for v in values] if single else values
+
+    def take(t: torch.Tensor | None) -> list[Any] | None:
+        return listed(None if t is None else t[rows])
+
+    params, grad, loss = take(rec.params), take(rec.grad), take(rec.loss)
+    state = {name: take(t) for name, t in rec.state.items()}
+    effective = listed(effective_lr(request, rec, rows))
+    batch_loss = take(rec.batch_loss)
+    assert params is not None and grad is not None and loss is not None
+    if request.record == "all":
+        numbers = list(range(first, last + 1))
+    else:
+        numbers = [0, rec.steps_done][first : last + 1]
+    out = []
+    for i, k in enumerate(numbers):
+        record: dict[str, Any] = {
+            "step": k,
+            "params": params[i],
+            "loss": loss[i],
+            "grad": grad[i],
+            "lr": rec.lr[first + i],
+            "state": {name: values[i] for name, values in state.items() if values is not None},
+        }
+        if effective is not None:
+            record["effective_lr"] = effective[i]
+        if rec.epoch is not None:
+            record["epoch"] = rec.epoch[first + i] if request.record == "all" else None
+            record["batch_loss"] = batch_loss[i] if batch_loss is not None else None
+        out.append(record)
+    return out
+
+
+def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tensor | None:
+    """Per-coordinate step factor of an adaptive optimizer for recorded rows, from its state."""
+    rule = optimizers.EFFECTIVE_LR.get(request.optimizer.name)
+    if rule is None or not rec.state:
+        return None
+    state = {name: t[rows] for name, t in rec.state.items()}
+    lr = torch.tensor(rec.lr[rows], dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
+    n_rows = lr.shape[0]
+    if request.record == "all":
+        t = torch.arange(rows.start, rows.start + n_rows, device=lr.device, dtype=lr.dtype)
+        t = t[:, None, None].expand(n_rows, rec.params.shape[1], 1)
+    else:
+        ends = torch.stack([torch.zeros_like(rec.stop_step), rec.stop_step]) if len(
+            rec.stop_step) else torch.zeros(2, rec.params.shape[1], dtype=torch.int64)
+        t = ends[rows].to(lr.dtype)[..., None]
+    try:
+        return rule(request.hyperparameters(), state, lr, t)
+    except KeyError:  # a buffer this configuration does not keep
+        return None
+
+
+def recorded_rows(request: SurfaceRun, rec: Recording) -> int:
+    """How many rows of the recording are filled (steps_done + 1, or 2 for the ends)."""
+    return rec.steps_done + 1 if request.record == "all" else min(2, rec.steps_done + 1)
+
+
+def run_status(rec: Recording) -> Status:
+    """One status for the run: the start's, or for many starts the common one (else finished)."""
+    statuses = {OUTCOME_STATUS[Outcome(int(o))] for o in rec.outcome.tolist()}
+    if len(statuses) == 1:
+        return statuses.pop()
+    if Status.CANCELLED in statuses:
+        return Status.CANCELLED
+    return Status.FINISHED
+
+
+REASONS = {
+    Outcome.FINISHED: "budget",
+    Outcome.CONVERGED_GRAD: "grad_norm",
+    Outcome.CONVERGED_STEP: "step_norm",
+    Outcome.DIVERGED: "diverged",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+def _message(request: SurfaceRun, outcome: Outcome, step: int) -> str:
+    if outcome == Outcome.CONVERGED_GRAD:
+        return f"‖∇L‖ < {request.stop.grad_norm:g} at step {step}"
+    if outcome == Outcome.CONVERGED_STEP:
+        return f"‖Δw‖ < {request.stop.step_norm:g} at step {step}"
+    if outcome == Outcome.DIVERGED:
+        return f"diverged at step {step}"
+    if outcome == Outcome.CANCELLED:
+        return f"cancelled at step {step}"
+    return f"step budget of {request.steps} used up"
+
+
+def nearest_minimum(surface: "str | CustomSurface", final: torch.Tensor) -> list[int | None]:
+    """Index of the catalogue minimum each final point lies within MINIMUM_TOLERANCE of."""
+    minima: tuple[Point, ...] = SURFACES[surface].minima if isinstance(surface, str) else ()
+    if not minima:
+        return [None] * len(final)
+    centres = torch.tensor([[m.x, m.y] for m in minima], dtype=final.dtype, device=final.device)
+    distance = torch.cdist(torch.nan_to_num(final, nan=1e300), centres)  # (B, M)
+    best, index = distance.min(dim=1)
+    return [int(i) if d < MINIMUM_TOLERANCE else None for d, i in zip(best.tolist(),
+                                                                      index.tolist(), strict=True)]
+
+
+def summarize(request: SurfaceRun, rec: Recording, device: str) -> SurfaceSummary:
+    """The run's summary: why it stopped, where each start ended."""
+    outcome = [Outcome(int(o)) for o in rec.outcome.tolist()]
+    stop_step = rec.stop_step.tolist()
+    last_row = rec.stop_step if request.record == "all" else torch.ones_like(rec.stop_step)
+    index = torch.arange(len(outcome), device=rec.params.device)
+    final = rec.params[last_row, index]  # (B, 2)
+    final_loss = rec.loss[last_row, index]
+    statuses = [OUTCOME_STATUS[o] for o in outcome]
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s.value] = counts.get(s.value, 0) + 1
+    final_list = final.cpu().tolist()
+    loss_list = final_loss.cpu().tolist()
+    if len(outcome) == 1:
+        reason = REASONS.get(outcome[0], "budget")
+        message = _message(request, outcome[0], stop_step[0])
+    else:
+        reasons = {REASONS.get(o, "budget") for o in outcome}
+        reason = reasons.pop() if len(reasons) == 1 else "mixed"
+        message = ", ".join(f"{n} {s}" for s, n in counts.items())
+    summary = SurfaceSummary(
+        steps=rec.steps_done,
+        stop_reason=reason,
+        stop_step=stop_step[0] if not request.batched else None,
+        message=message,
+        final_params=tuple(final_list[0]) if not request.batched else None,  # type: ignore[arg-type]
+        final_loss=loss_list[0] if not request.batched else None,
+        counts=counts,
+        elapsed_ms=rec.elapsed_s * 1000,
+        device=device,
+    )
+    if request.batched:
+        summary.starts = StartOutcomes(
+            status=statuses,
+            stop_step=stop_step,
+            final_params=[tuple(p) for p in final_list],  # type: ignore[misc]
+            final_loss=loss_list,
+            minimum=nearest_minimum(request.surface, final),
+        )
+    return summary

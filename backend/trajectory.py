@@ -1,0 +1,454 @@
+"""Batched trajectory engine: many start points under one real torch optimizer.
+
+B start points are one `(B, 2)` parameter. The loss handed to autograd is the
+sum of the B per-row losses, so row b's gradient is ∇f(w_b) alone, and for an
+element-wise optimizer (every registry entry with `batched=True`) row b's path
+is exactly the path a lone optimizer would take from start b. Optimizers that
+mix coordinates of a tensor (LBFGS, Adafactor) get one optimizer per start.
+
+Step k of a start is the point after k `optimizer.step()` calls. Each start
+stops on its own: ‖∇L(w_k)‖ < ε_g or ‖w_k − w_{k−1}‖ < ε_w (converged), a
+non-finite value or a point far outside the surface's domain (diverged), or
+the step budget (finished). A stopped row is pinned where it stopped while the
+others go on. Pure computation: no I/O, no JSON.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from backend.optimizers import OptimizerInfo
+from backend.schedules import ScheduleInfo
+
+Loss = Callable[[Tensor], Tensor]  # (..., 2) -> (...)
+SampleLoss = Callable[[Tensor, Tensor], Tensor]  # (..., 2), sample indices -> (...)
+
+
+class Outcome(IntEnum):
+    """How one start point ended."""
+
+    RUNNING = 0
+    FINISHED = 1  # step budget used up
+    CONVERGED_GRAD = 2  # ‖∇L‖ < ε_g
+    CONVERGED_STEP = 3  # ‖Δw‖ < ε_w
+    DIVERGED = 4
+    CANCELLED = 5
+
+
+@dataclass(frozen=True)
+class Minibatches:
+    """Mini-batch SGD on a data-driven surface: which samples each step sees.
+
+    Every epoch visits all n samples once in batches of `batch_size` (the last
+    batch may be smaller), in a fresh seeded permutation when `shuffle`.
+    """
+
+    loss: SampleLoss
+    n_samples: int
+    batch_size: int
+    shuffle: bool
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-self.n_samples // self.batch_size)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything one trajectory computation needs, already validated."""
+
+    loss: Loss
+    starts: Tensor  # (B, 2)
+    optimizer: OptimizerInfo
+    optimizer_kwargs: dict[str, Any]
+    schedule: ScheduleInfo
+    schedule_kwargs: dict[str, Any]
+    steps: int
+    bounds: tuple[tuple[float, float], tuple[float, float]]  # beyond this box: diverged
+    grad_norm_tol: float = 0.0
+    step_norm_tol: float = 0.0
+    gradient_noise: float = 0.0
+    clip_grad_norm: float | None = None
+    seed: int = 0
+    record_all: bool = True
+    minibatches: Minibatches | None = None
+
+    def bounds_tensors(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        """The divergence box as (lo, hi) tensors of shape (2,)."""
+        (x_lo, x_hi), (y_lo, y_hi) = self.bounds
+        lo = torch.tensor([x_lo, y_lo], dtype=like.dtype, device=like.device)
+        hi = torch.tensor([x_hi, y_hi], dtype=like.dtype, device=like.device)
+        return lo, hi
+
+
+@dataclass
+class Recording:
+    """What a run recorded. With `record_all`, index k along dim 0 is step k.
+
+    Otherwise the buffers hold two rows: step 0 and each start's last step.
+    """
+
+    params: Tensor  # (K, B, 2)
+    loss: Tensor  # (K, B) full loss at the point
+    grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
+    lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
+    state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
+    epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
+    batch_loss: Tensor | None = None  # (K, B) loss of the mini-batch the step used
+    outcome: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) Outcome
+    stop_step: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) last step
+    steps_done: int = 0  # highest step index reached by any start
+    elapsed_s: float = 0.0
+
+
+Progress = Callable[[Recording, int], None]  # the live recording and its highest step, per frame
+
+
+class _Session:
+    """One optimizer over one `(B, 2)` parameter, stepped by `run`."""
+
+    def __init__(self, problem: Problem, starts: Tensor) -> None:
+        self.problem = problem
+        self.p = torch.nn.Parameter(starts.clone())
+        self.optimizer = problem.optimizer.build([self.p], problem.optimizer_kwargs)
+        self.scheduler = problem.schedule.build(
+            self.optimizer, problem.schedule_kwargs, problem.steps
+        )
+        self.generator = torch.Generator(device=starts.device).manual_seed(problem.seed)
+        self.order = torch.arange(0)
+        self.batch_index: Tensor | None = None
+        self.batch_loss: Tensor | None = None
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def samples_for(self, step: int) -> Tensor:
+        """Sample indices of the mini-batch used by optimizer step `step` (0-based)."""
+        mb = self.problem.minibatches
+        assert mb is not None
+        position = step % mb.batches_per_epoch
+        if position == 0:
+            self.order = (
+                torch.randperm(mb.n_samples, generator=self.generator, device=self.p.device)
+                if mb.shuffle
+                else torch.arange(mb.n_samples, device=self.p.device)
+            )
+        return self.order[position * mb.batch_size : (position + 1) * mb.batch_size]
+
+    def gradient(self, step: int) -> tuple[Tensor, Tensor]:
+        """Full loss (B,) at the current point and the gradient (B, 2) the next step uses."""
+        mb = self.problem.minibatches
+        self.p.grad = None
+        if mb is None:
+            loss = self.problem.loss(self.p)
+            loss.sum().backward()
+            assert self.p.grad is not None
+            return loss.detach(), self.p.grad
+        index = self.samples_for(step)
+        batch_loss = mb.loss(self.p, index)
+        batch_loss.sum().backward()
+        self.batch_loss = batch_loss.detach()
+        with torch.no_grad():
+            loss = self.problem.loss(self.p)
+        assert self.p.grad is not None
+        return loss, self.p.grad
+
+    def perturb(self, grad: Tensor) -> None:
+        """Gradient noise σ·N(0, I) and per-start norm clipping, in place, before the step."""
+        problem = self.problem
+        if problem.gradient_noise > 0:
+            noise = torch.randn(
+                grad.shape, generator=self.generator, device=grad.device, dtype=grad.dtype
+            )
+            grad.add_(noise, alpha=problem.gradient_noise)
+        if problem.clip_grad_norm is not None:
+            norm = grad.norm(dim=-1, keepdim=True)
+            grad.mul_((problem.clip_grad_norm / (norm + 1e-6)).clamp(max=1.0))
+
+    def step(self, loss: Tensor) -> None:
+        """One `optimizer.step()` (through a closure for LBFGS), then the schedule."""
+        if isinstance(self.optimizer, torch.optim.LBFGS):
+
+            def closure() -> Tensor:
+                self.optimizer.zero_grad()
+                value = self.problem.loss(self.p).sum()
+                value.backward()
+                return value
+
+            self.optimizer.step(closure)
+        else:
+            self.optimizer.step()
+        if self.problem.schedule.monitors_loss:
+            self.scheduler.step(float(loss.sum()))
+        elif hasattr(self.scheduler, "step"):
+            self.scheduler.step()
+
+    def state(self) -> dict[str, Tensor]:
+        """The optimizer's per-coordinate buffers for this parameter (momentum, moments...)."""
+        return {
+            name: value
+            for name, value in self.optimizer.state.get(self.p, {}).items()
+            if isinstance(value, Tensor) and value.shape == self.p.shape
+        }
+
+
+def _stopped_rows(
+    problem: Problem,
+    box: tuple[Tensor, Tensor],
+    params: Tensor,
+    loss: Tensor,
+    grad: Tensor,
+    previous: Tensor | None,
+) -> Tensor | None:
+    """Outcome per row (B,) if any stop rule fires at this step, else None (one sync)."""
+    if len(params) == 1:
+        return _stopped_single(problem, params, loss, grad, previous)
+    lo, hi = box
+    diverged = ~(((params >= lo) & (params <= hi)).all(dim=1) & torch.isfinite(loss))
+    fired = diverged
+    by_grad = by_step = None
+    if problem.grad_norm_tol > 0:
+        by_grad = grad.square().sum(dim=1) < problem.grad_norm_tol**2
+        fired = fired | by_grad
+    if problem.step_norm_tol > 0 and previous is not None:
+        by_step = (params - previous).square().sum(dim=1) < problem.step_norm_tol**2
+        fired = fired | by_step
+    if not bool(fired.any()):
+        return None
+    status = torch.full_like(loss, Outcome.RUNNING, dtype=torch.int8)
+    if by_grad is not None:
+        status[by_grad] = Outcome.CONVERGED_GRAD
+    if by_step is not None:
+        status[by_step] = Outcome.CONVERGED_STEP
+    status[diverged] = Outcome.DIVERGED
+    return status
+
+
+def _stopped_single(
+    problem: Problem, params: Tensor, loss: Tensor, grad: Tensor, previous: Tensor | None
+) -> Tensor | None:
+    """`_stopped_rows` for one start, in Python floats: a few syncs beat a dozen tiny kernels."""
+    (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
+    x, y = params[0].tolist()
+    value = loss.item()
+    outcome = Outcome.RUNNING
+    if problem.grad_norm_tol > 0:
+        gx, gy = grad[0].tolist()
+        if math.hypot(gx, gy) < problem.grad_norm_tol:
+            outcome = Outcome.CONVERGED_GRAD
+    if problem.step_norm_tol > 0 and previous is not None:
+        px, py = previous[0].tolist()
+        if math.hypot(x - px, y - py) < problem.step_norm_tol:
+            outcome = Outcome.CONVERGED_STEP
+    if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi and math.isfinite(value)):
+        outcome = Outcome.DIVERGED
+    if outcome == Outcome.RUNNING:
+        return None
+    return torch.full((1,), outcome, dtype=torch.int8, device=params.device)
+
+
+def run(
+    problem: Problem,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    frame_seconds: float = 0.05,
+) -> Recording:
+    """Run the problem; the recording is filled in place, `progress` sees each frame."""
+    starts = problem.starts
+    if problem.optimizer.batched:
+        return _run_batch(problem, starts, progress, cancelled, frame_seconds)
+    parts = [
+        _run_batch(problem, starts[b : b + 1], progress if len(starts) == 1 else None, cancelled,
+                   frame_seconds)
+        for b in range(len(starts))
+    ]
+    merged = _merge(parts)
+    if progress is not None and len(starts) > 1:
+        progress(merged, merged.steps_done)
+    return merged
+
+
+def _allocate(problem: Problem, n: int, rows: int) -> Recording:
+    like = problem.starts
+    return Recording(
+        params=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
+        loss=torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device),
+        grad=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
+        lr=[],
+        epoch=[] if problem.minibatches else None,
+        batch_loss=(
+            torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device)
+            if problem.minibatches
+            else None
+        ),
+    )
+
+
+def _run_batch(
+    problem: Problem,
+    starts: Tensor,
+    progress: Progress | None,
+    cancelled: Callable[[], bool] | None,
+    frame_seconds: float,
+) -> Recording:
+    began = time.perf_counter()
+    n = len(starts)
+    rows = problem.steps + 1 if problem.record_all else 2
+    rec = _allocate(problem, n, rows)
+    session = _Session(problem, starts)
+    outcome = torch.full((n,), Outcome.RUNNING, dtype=torch.int8, device=starts.device)
+    stop_step = torch.full((n,), problem.steps, dtype=torch.int64, device=starts.device)
+    pinned = starts.clone()  # where stopped rows stay
+    previous: Tensor | None = None
+    last_frame = time.perf_counter()
+    mb = problem.minibatches
+
+    box = problem.bounds_tensors(starts)
+    running = n  # rows not stopped yet
+    k = 0
+    lr_used = session.lr
+    while True:
+        loss, grad = session.gradient(k)
+        params = session.p.detach()
+        status = _stopped_rows(problem, box, params, loss, grad, previous)
+        if k == problem.steps:
+            status = (torch.full_like(outcome, Outcome.FINISHED) if status is None else
+                      torch.where(status == Outcome.RUNNING, int(Outcome.FINISHED), status))
+        if cancelled is not None and cancelled():
+            status = torch.full_like(outcome, Outcome.CANCELLED)
+        fired = None
+        if status is not None:
+            fired = (outcome == Outcome.RUNNING) & (status != Outcome.RUNNING)
+            outcome[fired] = status[fired]
+            stop_step[fired] = k
+            pinned[fired] = params[fired]
+            running = int((outcome == Outcome.RUNNING).sum())
+        _record(rec, session, problem, k, lr_used, params, loss, grad, fired)
+        if mb is not None:
+            assert rec.epoch is not None
+            rec.epoch.append(0 if k == 0 else (k - 1) // mb.batches_per_epoch + 1)
+        rec.steps_done = k
+        if progress is not None and (
+            running == 0 or time.perf_counter() - last_frame >= frame_seconds
+        ):
+            progress(rec, k)
+            last_frame = time.perf_counter()
+        if running == 0:
+            break
+        session.perturb(grad)
+        if problem.step_norm_tol > 0:
+            previous = params.clone()
+        lr_used = session.lr
+        session.step(loss)
+        k += 1
+        if running < n:
+            with torch.no_grad():
+                stopped = outcome != Outcome.RUNNING
+                session.p[stopped] = pinned[stopped]
+
+    rec.outcome = outcome
+    rec.stop_step = stop_step
+    rec.elapsed_s = time.perf_counter() - began
+    return rec
+
+
+def _record(
+    rec: Recording,
+    session: _Session,
+    problem: Problem,
+    k: int,
+    lr_used: float,
+    params: Tensor,
+    loss: Tensor,
+    grad: Tensor,
+    fired: Tensor | None,
+) -> None:
+    """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop."""
+    state = session.state() if k > 0 else {}
+    writes: list[tuple[int, Tensor | None]] = []
+    if problem.record_all:
+        writes.append((k, None))
+        rec.lr.append(lr_used)
+    else:
+        if k == 0:
+            writes.append((0, None))
+            rec.lr.append(lr_used)
+        if fired is not None and bool(fired.any()):
+            writes.append((1, fired))
+            rec.lr[1:] = [lr_used]
+    for row, mask in writes:
+        if mask is None:
+            rec.params[row] = params
+            rec.loss[row] = loss
+            rec.grad[row] = grad
+        else:
+            rec.params[row, mask] = params[mask]
+            rec.loss[row, mask] = loss[mask]
+            rec.grad[row, mask] = grad[mask]
+        _record_extras(rec, row, mask, state, session)
+
+
+def _record_extras(
+    rec: Recording,
+    row: int,
+    mask: Tensor | None,
+    state: dict[str, Tensor],
+    session: _Session,
+) -> None:
+    """Optimizer buffers and the mini-batch loss into row `row` (rows `mask` only, if given)."""
+    for name, value in state.items():
+        buffer = rec.state.get(name)
+        if buffer is None:
+            buffer = rec.state[name] = torch.full(
+                (rec.params.shape[0], *value.shape), float("nan"), dtype=value.dtype,
+                device=value.device,
+            )
+        if mask is None:
+            buffer[row] = value
+        else:
+            buffer[row, mask] = value[mask]
+    if session.batch_loss is not None and rec.batch_loss is not None:
+        if mask is None:
+            rec.batch_loss[row] = session.batch_loss
+        else:
+            rec.batch_loss[row, mask] = session.batch_loss[mask]
+
+
+def _merge(parts: list[Recording]) -> Recording:
+    """Stack per-start recordings (LBFGS, Adafactor) into one, padding short ones with NaN."""
+    rows = max(p.params.shape[0] for p in parts)
+
+    def pad(t: Tensor) -> Tensor:
+        if t.shape[0] == rows:
+            return t
+        filler = torch.full((rows - t.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype,
+                            device=t.device)
+        return torch.cat([t, filler])
+
+    longest = max(parts, key=lambda p: p.steps_done)
+    names = set().union(*(p.state.keys() for p in parts))
+    merged = Recording(
+        params=torch.cat([pad(p.params) for p in parts], dim=1),
+        loss=torch.cat([pad(p.loss) for p in parts], dim=1),
+        grad=torch.cat([pad(p.grad) for p in parts], dim=1),
+        lr=longest.lr,
+        epoch=longest.epoch,
+        outcome=torch.cat([p.outcome for p in parts]),
+        stop_step=torch.cat([p.stop_step for p in parts]),
+        steps_done=longest.steps_done,
+        elapsed_s=sum(p.elapsed_s for p in parts),
+    )
+    for name in names:
+        merged.state[name] = torch.cat(
+            [pad(p.state[name]) if name in p.state else torch.full_like(pad(p.params), float("nan"))
+             for p in parts],
+            dim=1,
+        )
+    return merged
