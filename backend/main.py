@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.limits import BodySizeLimit
-from backend.api.routes import catalogue, runs, stream
+from backend.api.routes import analysis, catalogue, runs, stream
 from backend.runs.executor import LocalExecutor
 from backend.runs.store import RunStore
 from backend.settings import Settings, get_settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue.router)
     app.include_router(runs.router)
     app.include_router(stream.router)
+    app.include_router(analysis.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:

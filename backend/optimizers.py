@@ -114,77 +114,77 @@ def _entry(
     )
 
 
-O = torch.optim
+OPTIM = torch.optim
 OPTIMIZERS: dict[str, OptimizerInfo] = {
     e.id: e
     for e in [
         _entry(
-            "sgd", O.SGD,
+            "sgd", OPTIM.SGD,
             "g ← ∇L(w) + λw;  b ← μ·b + (1 − τ)·g;  d ← g + μ·b (nesterov) or b;  w ← w − η·d",
             "Gradient descent; with momentum μ it is the heavy ball. torch keeps η outside the "
             "buffer (b ← μb + g, w ← w − ηb), the slides fold η into it (u ← γu + ηg).",
         ),
         _entry(
-            "adagrad", O.Adagrad,
+            "adagrad", OPTIM.Adagrad,
             "η̃ ← η / (1 + (t − 1)·lr_decay);  s ← s + g²;  w ← w − η̃·g / (√s + ε)",
             "Divides each coordinate by the root of its summed squared gradients: steep axes "
             "get small steps, and every step keeps shrinking.",
         ),
         _entry(
-            "rmsprop", O.RMSprop,
+            "rmsprop", OPTIM.RMSprop,
             "v ← α·v + (1 − α)·g²;  w ← w − η·g / (√v + ε)  (centered: √(v − ḡ²))",
             "AdaGrad with a leaky average of squared gradients, so step sizes stop shrinking "
             "forever. Note α here is the smoothing constant (the slides' γ).",
         ),
         _entry(
-            "adam", O.Adam,
+            "adam", OPTIM.Adam,
             "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  "
             "w ← w − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)",
             "Momentum on the gradient plus RMSprop's per-coordinate scaling, both bias-corrected "
             "by (1 − βᵗ) — not (1 − β) as the slides write.",
         ),
         _entry(
-            "adamw", O.AdamW,
+            "adamw", OPTIM.AdamW,
             "w ← w − ηλw;  then Adam's update",
             "Adam with weight decay applied to the weights directly instead of added to the "
             "gradient (decoupled weight decay).",
         ),
         _entry(
-            "nadam", O.NAdam,
+            "nadam", OPTIM.NAdam,
             "Adam with a Nesterov look-ahead on m and a momentum schedule μₜ = β₁(1 − ½·0.96^{tψ})",
             "Adam whose first moment looks one step ahead, like Nesterov momentum.",
         ),
         _entry(
-            "radam", O.RAdam,
+            "radam", OPTIM.RAdam,
             "Adam with the variance rectification rₜ; while ρₜ ≤ 5 it takes bias-corrected "
             "momentum steps without the √v denominator",
             "Adam that tames its first steps, when the second-moment estimate is still noisy.",
         ),
         _entry(
-            "adamax", O.Adamax,
+            "adamax", OPTIM.Adamax,
             "m ← β₁m + (1 − β₁)g;  u ← max(β₂u, |g| + ε);  w ← w − η/(1 − β₁ᵗ) · m / u",
             "Adam with the infinity norm in place of the root mean square.",
         ),
         _entry(
-            "adadelta", O.Adadelta,
+            "adadelta", OPTIM.Adadelta,
             "v ← ρv + (1 − ρ)g²;  Δ ← √(u + ε)/√(v + ε)·g;  u ← ρu + (1 − ρ)Δ²;  w ← w − η·Δ",
             "Scales steps by the ratio of past update and gradient magnitudes, so the units "
             "match and η can stay 1.",
         ),
         _entry(
-            "rprop", O.Rprop,
+            "rprop", OPTIM.Rprop,
             "sᵢ ← sᵢ·η₊ if gᵢ keeps its sign, sᵢ·η₋ if it flips;  wᵢ ← wᵢ − sign(gᵢ)·sᵢ",
             "Uses only the sign of each gradient coordinate and adapts a step size per "
             "coordinate: a full-batch method.",
         ),
         _entry(
-            "asgd", O.ASGD,
+            "asgd", OPTIM.ASGD,
             "w ← w·(1 − λη) − η·g;  ηₜ = η / (1 + λ·η·t)^α;  average ax of the iterates after t0",
             "Averaged SGD: plain SGD steps with a decaying rate; it also keeps a running average "
             "of the iterates (ax), which is what converges.",
         ),
         _entry(
-            "adafactor", O.Adafactor,
+            "adafactor", OPTIM.Adafactor,
             "factored second moment (row × column averages); the update's RMS clipped at d; "
             "relative step size",
             "Memory-saving Adam relative that factors the second moment of matrices. Its update "
@@ -192,7 +192,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             batched=False,
         ),
         _entry(
-            "lbfgs", O.LBFGS,
+            "lbfgs", OPTIM.LBFGS,
             "quasi-Newton: direction −H·g from the last history_size (s, y) pairs; each step() "
             "runs up to max_iter iterations through the closure",
             "A quasi-Newton method that builds a curvature model from past gradients. Its "

@@ -19,16 +19,14 @@ from typing import Any, Protocol
 
 import torch
 
-from backend import surface_runs, trajectory
+from backend.runs.compute import Result, compute, compute_surface
 from backend.runs.log import RunLog
-from backend.runs.store import Frame, RunStore, now
+from backend.runs.store import RunStore, now
 from backend.schemas import Run, Status, SurfaceRun, SurfaceSummary
-from backend.trajectory import Recording
 
 log = logging.getLogger(__name__)
 
 RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
-MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
 
 
 class Executor(Protocol):
@@ -41,6 +39,7 @@ class Executor(Protocol):
     async def compute(
         self, request: SurfaceRun
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]: ...
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any: ...
     async def resume_unfinished(self) -> int: ...
     async def close(self) -> None: ...
 
@@ -57,43 +56,6 @@ def resolve_device(setting: str) -> str:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
-
-
-def compute_surface(
-    request: SurfaceRun,
-    device: str,
-    on_frame: Callable[[Frame], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> tuple[Status, SurfaceSummary, list[Frame]]:
-    """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
-    problem = surface_runs.build_problem(request, surface_runs.choose_device(request, device))
-    frames: list[Frame] = []
-    sent = -1
-
-    def progress(recording: Recording, k: int) -> None:
-        """Cut the steps recorded since the last frame into frames."""
-        nonlocal sent
-        if request.record == "final":
-            return
-        while sent < k:
-            last = min(k, sent + MAX_FRAME_STEPS)
-            frame: Frame = ("steps", surface_runs.step_records(request, recording, sent + 1, last))
-            frames.append(frame)
-            sent = last
-            if on_frame is not None:
-                on_frame(frame)
-
-    recording = trajectory.run(problem, progress, cancelled)
-    rows = surface_runs.recorded_rows(request, recording)
-    if request.record == "final":
-        frame = ("steps", surface_runs.step_records(request, recording, 0, rows - 1))
-        frames.append(frame)
-        if on_frame is not None:
-            on_frame(frame)
-    else:
-        progress(recording, rows - 1)
-    status = surface_runs.run_status(recording)
-    return status, surface_runs.summarize(request, recording, device), frames
 
 
 class LocalExecutor:
@@ -121,11 +83,11 @@ class LocalExecutor:
     def _execute(self, run: Run, run_log: RunLog) -> None:
         stop = self._cancel[run.id]
         if stop.is_set():
-            self._end(run, run_log, Status.CANCELLED, None, [], None)
+            self._end(run, run_log, Result(Status.CANCELLED, None, []), None)
             return
         self.store.mark_running(run.id)
         try:
-            status, summary, frames = compute_surface(
+            result = compute(
                 run.config,
                 self.device,
                 on_frame=lambda frame: run_log.append(*frame),
@@ -133,28 +95,14 @@ class LocalExecutor:
             )
         except Exception as error:  # a bug must fail the run, not the worker thread
             log.exception("run %s failed", run.id)
-            self._end(run, run_log, Status.FAILED, None, run_log.frames, repr(error))
+            self._end(run, run_log, Result(Status.FAILED, None, run_log.frames), repr(error))
             return
-        self._end(run, run_log, status, summary, frames, None)
+        self._end(run, run_log, result, None)
 
-    def _end(
-        self,
-        run: Run,
-        run_log: RunLog,
-        status: Status,
-        summary: SurfaceSummary | None,
-        frames: list[Frame],
-        error: str | None,
-    ) -> None:
-        self.store.finish(run.id, status, summary, frames, error)
-        run_log.end(
-            {
-                "type": "end",
-                "status": status.value,
-                "summary": summary.model_dump(mode="json") if summary else None,
-                "error": error,
-            }
-        )
+    def _end(self, run: Run, run_log: RunLog, result: Result, error: str | None) -> None:
+        self.store.finish(run.id, result.status, result.summary, result.frames, error,
+                          result.artifacts)
+        run_log.end(result.end_message(error))
         self._cancel.pop(run.id, None)
         self._forget_old_logs()
 
@@ -177,10 +125,13 @@ class LocalExecutor:
         self, request: SurfaceRun
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
         loop = asyncio.get_running_loop()
-        status, summary, frames = await loop.run_in_executor(
-            self._pool, compute_surface, request, self.device
-        )
-        return status, summary, [step for _, records in frames for step in records]
+        result = await loop.run_in_executor(self._pool, compute_surface, request, self.device)
+        assert result.summary is not None
+        return result.status, result.summary, [s for _, records in result.frames for s in records]
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Any other torch work, in the same bounded pool as the runs."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def resume_unfinished(self) -> int:
         """Runs left queued or running by a previous process are computed again from step 0."""

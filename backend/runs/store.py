@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
-from backend.schemas import Run, Status, SurfaceSummary
+from backend.schemas import Run, Status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -36,6 +37,12 @@ CREATE TABLE IF NOT EXISTS frames (
     type TEXT NOT NULL,
     payload BLOB NOT NULL,
     PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
 );
 """
 
@@ -92,6 +99,7 @@ class RunStore:
         """Back to queued with no frames: the run will be computed again from step 0."""
         with self._transaction() as db:
             db.execute("DELETE FROM frames WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM artifacts WHERE run_id = ?", (run_id,))
             db.execute(
                 "UPDATE runs SET status = ?, started_at = NULL, ended_at = NULL, summary = NULL, "
                 "error = NULL WHERE id = ?",
@@ -102,13 +110,19 @@ class RunStore:
         self,
         run_id: str,
         status: Status,
-        summary: SurfaceSummary | None,
+        summary: BaseModel | None,
         frames: list[Frame],
         error: str | None = None,
+        artifacts: dict[str, bytes] | None = None,
     ) -> None:
-        """Store the end state and the whole step log in one transaction."""
+        """Store the end state, the whole step log and any files in one transaction."""
         with self._transaction() as db:
             db.execute("DELETE FROM frames WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM artifacts WHERE run_id = ?", (run_id,))
+            db.executemany(
+                "INSERT INTO artifacts (run_id, name, data) VALUES (?, ?, ?)",
+                [(run_id, name, data) for name, data in (artifacts or {}).items()],
+            )
             db.executemany(
                 "INSERT INTO frames (run_id, seq, type, payload) VALUES (?, ?, ?, ?)",
                 [(run_id, i, kind, orjson.dumps(records)) for i, (kind, records) in
@@ -146,6 +160,13 @@ class RunStore:
                 (Status.QUEUED.value, Status.RUNNING.value),
             ).fetchall()
         return [_run(r) for r in rows]
+
+    def artifact(self, run_id: str, name: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name)
+            ).fetchone()
+        return bytes(row[0]) if row else None
 
     def frames(self, run_id: str) -> list[Frame]:
         with self._lock:

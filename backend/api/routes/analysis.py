@@ -1,0 +1,43 @@
+"""Analysis on demand: curvature at a point, hyperparameter sweeps (regime maps)."""
+
+import asyncio
+
+from fastapi import APIRouter
+
+from backend import surface_runs
+from backend.api.deps import ExecutorDep
+from backend.api.json import JSON
+from backend.curvature import curvature
+from backend.schemas import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
+from backend.sweeps import Axis, sweep
+
+router = APIRouter(prefix="/api", tags=["analysis"])
+
+
+@router.post("/curvature", response_model=CurvatureOut)
+async def point_curvature(request: CurvatureRequest) -> JSON:
+    """Gradient, Hessian, its eigenvalues/eigenvectors and GD's stability bound 2/λ_max."""
+    loss = surface_runs.surface_loss(request.surface)
+    result = await asyncio.to_thread(curvature, loss, tuple(request.point))  # type: ignore[arg-type]
+    return JSON(result.__dict__)
+
+
+@router.post("/sweeps", response_model=SweepOut)
+async def regime_map(request: SweepRequest, executor: ExecutorDep) -> JSON:
+    """Final loss, stop step and status over a grid of hyperparameter values."""
+    problem = surface_runs.build_problem(request.run, surface_runs.choose_device(request.run, "cpu"))
+    x = Axis(request.x.param, tuple(request.x.values))
+    y = Axis(request.y.param, tuple(request.y.values)) if request.y is not None else None
+    result = await executor.run_blocking(sweep, problem, x, y)
+    return JSON(
+        {
+            "x": list(x.values),
+            "y": list(y.values) if y is not None else None,
+            "final_loss": result.final_loss.tolist(),
+            "steps": result.stop_step.tolist(),
+            "status": [
+                [surface_runs.OUTCOME_STATUS[surface_runs.Outcome(o)].value for o in row]
+                for row in result.outcome.tolist()
+            ],
+        }
+    )

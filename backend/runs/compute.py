@@ -1,0 +1,89 @@
+"""What a worker does with a run: compute it, whatever its kind, into frames and a summary.
+
+Shared by every executor (in-process threads, Redis workers), so a run gives the
+same frames wherever it is computed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from backend import surface_runs, trajectory
+from backend.runs.store import Frame
+from backend.schemas import Status, SurfaceRun
+from backend.trajectory import Recording
+
+MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
+FrameSink = Callable[[Frame], None]
+
+
+@dataclass
+class Result:
+    """A computed run: status, summary, every frame, and named files (e.g. a landscape)."""
+
+    status: Status
+    summary: BaseModel | None
+    frames: list[Frame]
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+
+    def end_message(self, error: str | None = None) -> dict[str, Any]:
+        """The websocket's last message."""
+        return {
+            "type": "end",
+            "status": self.status.value,
+            "summary": self.summary.model_dump(mode="json") if self.summary else None,
+            "error": error,
+        }
+
+
+def compute(
+    config: Any,
+    device: str,
+    on_frame: FrameSink | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Result:
+    """Compute a run of any kind."""
+    if isinstance(config, SurfaceRun):
+        return compute_surface(config, device, on_frame, cancelled)
+    raise TypeError(f"no computation for {type(config).__name__}")
+
+
+def compute_surface(
+    request: SurfaceRun,
+    device: str,
+    on_frame: FrameSink | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Result:
+    """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
+    problem = surface_runs.build_problem(request, surface_runs.choose_device(request, device))
+    frames: list[Frame] = []
+    sent = -1
+
+    def progress(recording: Recording, k: int) -> None:
+        """Cut the steps recorded since the last frame into frames."""
+        nonlocal sent
+        if request.record == "final":
+            return
+        while sent < k:
+            last = min(k, sent + MAX_FRAME_STEPS)
+            frame: Frame = ("steps", surface_runs.step_records(request, recording, sent + 1, last))
+            frames.append(frame)
+            sent = last
+            if on_frame is not None:
+                on_frame(frame)
+
+    recording = trajectory.run(problem, progress, cancelled)
+    rows = surface_runs.recorded_rows(request, recording)
+    if request.record == "final":
+        frame = ("steps", surface_runs.step_records(request, recording, 0, rows - 1))
+        frames.append(frame)
+        if on_frame is not None:
+            on_frame(frame)
+    else:
+        progress(recording, rows - 1)
+    return Result(
+        surface_runs.run_status(recording), surface_runs.summarize(request, recording, device),
+        frames,
+    )
