@@ -115,7 +115,11 @@ class _Session:
 
     def __init__(self, problem: Problem, starts: Tensor) -> None:
         self.problem = problem
-        self.p = torch.nn.Parameter(starts.clone())
+        # One start of an optimizer that mixes coordinates gets a plain (2,) vector, exactly as
+        # a user's own code would have it (Adafactor factors a (1, 2) matrix differently).
+        shared = problem.optimizer.batched
+        self.p = torch.nn.Parameter(starts.clone() if shared else starts[0].clone())
+        self.rows = self.p.view(-1, 2)  # (B, 2) view of the parameter
         self.optimizer = problem.optimizer.build([self.p], problem.optimizer_kwargs)
         self.scheduler = problem.schedule.build(
             self.optimizer, problem.schedule_kwargs, problem.steps
@@ -147,18 +151,18 @@ class _Session:
         mb = self.problem.minibatches
         self.p.grad = None
         if mb is None:
-            loss = self.problem.loss(self.p)
+            loss = self.problem.loss(self.rows)
             loss.sum().backward()
             assert self.p.grad is not None
-            return loss.detach(), self.p.grad
+            return loss.detach(), self.p.grad.view(-1, 2)
         index = self.samples_for(step)
-        batch_loss = mb.loss(self.p, index)
+        batch_loss = mb.loss(self.rows, index)
         batch_loss.sum().backward()
         self.batch_loss = batch_loss.detach()
         with torch.no_grad():
-            loss = self.problem.loss(self.p)
+            loss = self.problem.loss(self.rows)
         assert self.p.grad is not None
-        return loss, self.p.grad
+        return loss, self.p.grad.view(-1, 2)
 
     def perturb(self, grad: Tensor) -> None:
         """Gradient noise σ·N(0, I) and per-start norm clipping, in place, before the step."""
@@ -178,7 +182,7 @@ class _Session:
 
             def closure() -> Tensor:
                 self.optimizer.zero_grad()
-                value = self.problem.loss(self.p).sum()
+                value = self.problem.loss(self.rows).sum()
                 value.backward()
                 return value
 
@@ -193,7 +197,7 @@ class _Session:
     def state(self) -> dict[str, Tensor]:
         """The optimizer's per-coordinate buffers for this parameter (momentum, moments...)."""
         return {
-            name: value
+            name: value.view(-1, 2)
             for name, value in self.optimizer.state.get(self.p, {}).items()
             if isinstance(value, Tensor) and value.shape == self.p.shape
         }
@@ -316,7 +320,7 @@ def _run_batch(
     lr_used = session.lr
     while True:
         loss, grad = session.gradient(k)
-        params = session.p.detach()
+        params = session.rows.detach()
         status = _stopped_rows(problem, box, params, loss, grad, previous)
         if k == problem.steps:
             status = (torch.full_like(outcome, Outcome.FINISHED) if status is None else
@@ -351,7 +355,7 @@ def _run_batch(
         if running < n:
             with torch.no_grad():
                 stopped = outcome != Outcome.RUNNING
-                session.p[stopped] = pinned[stopped]
+                session.rows[stopped] = pinned[stopped]
 
     rec.outcome = outcome
     rec.stop_step = stop_step

@@ -1,0 +1,183 @@
+"""The trajectory engine: stop rules, divergence, batching, recording modes, noise, mini-batches."""
+
+from typing import Any
+
+import pytest
+import torch
+
+from backend.runs.compute import compute_surface
+from backend.schemas import Status, SurfaceRun
+from backend.surface_runs import build_problem, step_records, summarize
+from backend.surfaces import SURFACES
+from backend.trajectory import Outcome, run
+
+
+def request(**fields: Any) -> SurfaceRun:
+    body = {"surface": "quadratic", "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 200}
+    return SurfaceRun.model_validate(body | fields)
+
+
+def recording(**fields: Any) -> Any:
+    return run(build_problem(request(**fields), torch.device("cpu")))
+
+
+def test_step_zero_is_the_start_and_step_k_follows_k_steps() -> None:
+    rec = recording(start=[-3.0, 2.0], steps=5, stop={"grad_norm": 0})
+    assert rec.params[0, 0].tolist() == [-3.0, 2.0]
+    # GD on x² + y²: w_k = (1 − 2η)^k w_0
+    for k in range(6):
+        torch.testing.assert_close(rec.params[k, 0], torch.tensor([-3.0, 2.0],
+                                   dtype=torch.float64) * 0.8**k)
+    assert rec.steps_done == 5 and rec.outcome.tolist() == [Outcome.FINISHED]
+
+
+def test_grad_norm_rule_stops_at_the_first_step_below() -> None:
+    rec = recording(stop={"grad_norm": 1e-3, "step_norm": 0})
+    norms = rec.grad[: rec.steps_done + 1, 0].norm(dim=1)
+    k = int(rec.stop_step[0])
+    assert norms[k] < 1e-3 and (norms[:k] >= 1e-3).all()
+    assert rec.outcome.tolist() == [Outcome.CONVERGED_GRAD]
+
+
+def test_step_norm_rule() -> None:
+    rec = recording(stop={"grad_norm": 0, "step_norm": 1e-4})
+    k = int(rec.stop_step[0])
+    moves = (rec.params[1 : k + 1, 0] - rec.params[:k, 0]).norm(dim=1)
+    assert moves[-1] < 1e-4 and (moves[:-1] >= 1e-4).all()
+    assert rec.outcome.tolist() == [Outcome.CONVERGED_STEP]
+
+
+def test_zero_thresholds_disable_the_rules() -> None:
+    rec = recording(stop={"grad_norm": 0, "step_norm": 0}, steps=300)
+    assert rec.steps_done == 300 and rec.outcome.tolist() == [Outcome.FINISHED]
+
+
+@pytest.mark.parametrize("lr", [1.01, 1.5, 10.0])
+def test_lr_above_two_over_lambda_diverges(lr: float) -> None:
+    """GD on x² + y² (λ = 2) is stable only for η < 2/λ = 1."""
+    rec = recording(optimizer={"name": "sgd", "lr": lr}, steps=2000)
+    assert rec.outcome.tolist() == [Outcome.DIVERGED]
+    k = int(rec.stop_step[0])
+    box = 4 + 10 * 8
+    assert rec.params[k, 0].abs().max() > box or not torch.isfinite(rec.params[k, 0]).all()
+    assert (rec.params[:k, 0].abs() <= box).all()
+
+
+def test_non_finite_loss_is_divergence_not_an_error() -> None:
+    req = request(surface={"expression": "log(x)", "domain": {"x": [0.1, 3], "y": [-1, 1]}},
+                  start=[1.0, 0.0], optimizer={"name": "sgd", "lr": 2.0})
+    result = compute_surface(req, "cpu")
+    assert result.status == Status.DIVERGED
+    assert "diverged at step" in result.summary.message  # type: ignore[union-attr]
+
+
+def test_batched_starts_stop_independently_and_stay_pinned() -> None:
+    starts = [[-3.0, 2.0], [0.5, 0.5], [1e-9, 0.0]]
+    rec = recording(starts=starts, stop={"grad_norm": 1e-6})
+    stops = rec.stop_step.tolist()
+    assert stops[2] == 0 and stops[1] < stops[0]
+    for b, k in enumerate(stops):
+        assert (rec.params[k : rec.steps_done + 1, b] == rec.params[k, b]).all(), "a stopped start moved"
+
+
+def test_record_final_keeps_only_the_ends() -> None:
+    starts = [[x, y] for x in (-3.0, -1.0, 2.0) for y in (-2.0, 3.0)]
+    full = recording(starts=starts, stop={"grad_norm": 1e-6})
+    ends = recording(starts=starts, stop={"grad_norm": 1e-6}, record="final")
+    assert ends.params.shape[0] == 2
+    torch.testing.assert_close(ends.params[0], full.params[0])
+    last = full.params[full.stop_step, torch.arange(len(starts))]
+    torch.testing.assert_close(ends.params[1], last)
+    assert ends.stop_step.tolist() == full.stop_step.tolist()
+
+
+def test_gradient_noise_is_seeded() -> None:
+    a = recording(gradient_noise=0.5, seed=1, steps=50, stop={"grad_norm": 0})
+    b = recording(gradient_noise=0.5, seed=1, steps=50, stop={"grad_norm": 0})
+    c = recording(gradient_noise=0.5, seed=2, steps=50, stop={"grad_norm": 0})
+    assert torch.equal(a.params, b.params)
+    assert not torch.equal(a.params, c.params)
+
+
+def test_noise_lets_sgd_leave_a_saddle() -> None:
+    """From exactly the saddle point, GD stays forever; noise pushes it off along −y²."""
+    still = recording(surface="saddle", start=[0.0, 0.0], optimizer={"name": "sgd", "lr": 0.05},
+                      steps=100, stop={"grad_norm": 0})
+    noisy = recording(surface="saddle", start=[0.0, 0.0], optimizer={"name": "sgd", "lr": 0.05},
+                      steps=100, stop={"grad_norm": 0}, gradient_noise=0.1)
+    assert still.params[-1, 0].abs().max() == 0
+    assert noisy.params[noisy.steps_done, 0, 1].abs() > 1
+
+
+def test_clip_grad_norm_bounds_each_step() -> None:
+    rec = recording(surface="rosenbrock", optimizer={"name": "sgd", "lr": 0.01},
+                    clip_grad_norm=1.0, steps=20, stop={"grad_norm": 0})
+    moves = (rec.params[1:, 0] - rec.params[:-1, 0]).norm(dim=1)
+    assert (moves <= 0.01 * (1 + 1e-9)).all()
+
+
+def test_minibatch_sgd_on_the_course_regression() -> None:
+    """batch_size = n is GD; batch_size = b visits every sample once per epoch."""
+    n = len(SURFACES["linear_regression"].samples.targets)  # type: ignore[union-attr]
+    gd = recording(surface="linear_regression", optimizer={"name": "sgd", "lr": 0.05},
+                   batch_size=n, steps=30, stop={"grad_norm": 0})
+    full = recording(surface="linear_regression", optimizer={"name": "sgd", "lr": 0.05},
+                     steps=30, stop={"grad_norm": 0})
+    torch.testing.assert_close(gd.params, full.params)
+    mini = recording(surface="linear_regression", optimizer={"name": "sgd", "lr": 0.05},
+                     batch_size=16, steps=40, stop={"grad_norm": 0})
+    per_epoch = -(-n // 16)
+    assert mini.epoch[: per_epoch + 2] == [0] + [1] * per_epoch + [2]
+    assert not torch.allclose(mini.grad[1:5], full.grad[1:5])
+
+
+def test_shuffle_changes_batches_and_is_reproducible() -> None:
+    def path(shuffle: bool, seed: int) -> torch.Tensor:
+        return recording(surface="linear_regression", optimizer={"name": "sgd", "lr": 0.05},
+                         batch_size=20, steps=25, shuffle=shuffle, seed=seed,
+                         stop={"grad_norm": 0}).params
+
+    assert torch.equal(path(True, 3), path(True, 3))
+    assert not torch.equal(path(True, 3), path(True, 4))
+    assert torch.equal(path(False, 3), path(False, 4))  # fixed order: the seed plays no part
+
+
+def test_cancel_stops_between_steps() -> None:
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 10
+
+    rec = run(build_problem(request(steps=5000, stop={"grad_norm": 0}), torch.device("cpu")),
+              cancelled=cancelled)
+    assert rec.outcome.tolist() == [Outcome.CANCELLED] and rec.steps_done == 10
+
+
+def test_frames_cover_every_step_once() -> None:
+    seen: list[int] = []
+    req = request(surface="rosenbrock", optimizer={"name": "adam", "lr": 0.01}, steps=3000,
+                  stop={"grad_norm": 0})
+    result = compute_surface(req, "cpu", on_frame=lambda f: seen.extend(s["step"] for s in f[1]))
+    assert seen == list(range(3001))
+    assert len(result.frames) >= 2
+
+
+def test_records_are_json_ready() -> None:
+    req = request(optimizer={"name": "adam", "lr": 0.1}, steps=3)
+    rec = run(build_problem(req, torch.device("cpu")))
+    steps = step_records(req, rec, 0, rec.steps_done)
+    assert steps[0]["step"] == 0 and steps[0]["params"] == [-3.0, 2.0]
+    assert set(steps[1]["state"]) == {"exp_avg", "exp_avg_sq"}
+    assert len(steps[1]["effective_lr"]) == 2
+    assert summarize(req, rec, "cpu").stop_reason == "budget"
+
+
+def test_nearest_minimum_labels_basins() -> None:
+    starts = [[3.5, 2.5], [-3.0, 3.0], [-3.5, -3.5], [3.5, -2.0]]
+    req = request(surface="himmelblau", optimizer={"name": "adam", "lr": 0.05}, starts=starts,
+                  steps=2000, record="final", stop={"grad_norm": 1e-8})
+    result = compute_surface(req, "cpu")
+    summary = result.summary
+    assert summary is not None and summary.starts is not None  # type: ignore[attr-defined]
+    assert summary.starts.minimum == [0, 1, 2, 3]  # type: ignore[attr-defined]
