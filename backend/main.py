@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from backend.api.admission import Admission
 from backend.api.limits import BodySizeLimit
 from backend.api.routes import analysis, catalogue, runs, stream
 from backend.runs.executor import LocalExecutor
@@ -30,6 +31,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = RunStore(settings.data_dir / "descent.sqlite3")
         executor = LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
         app.state.settings, app.state.store, app.state.executor = settings, store, executor
+        app.state.admission = Admission(
+            settings.runs_per_client, settings.queued_runs, settings.computations_per_client
+        )
         resumed = await executor.resume_unfinished()
         if resumed:
             log.info("resumed %d unfinished runs", resumed)

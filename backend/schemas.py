@@ -13,7 +13,9 @@ import torch
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -237,7 +239,17 @@ def _check_torch_accepts(run: SurfaceRun) -> None:
         raise ValueError(f"schedule: {schedule.class_path} rejects this: {error}") from None
 
 
-RunRequest = Annotated[Union[SurfaceRun], Field(discriminator="kind")]  # noqa: UP007
+def _run_kind(value: Any) -> str:
+    """A body without "kind" is a surface run."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "surface"))
+    return str(getattr(value, "kind", "surface"))
+
+
+RunRequest = Annotated[
+    Union[Annotated[SurfaceRun, Tag("surface")]],  # noqa: UP007
+    Discriminator(_run_kind),
+]
 
 
 # --- responses ---------------------------------------------------------------------------

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         2_000_000, ge=1, description="starts × recorded steps kept by one run with record='all'"
     )
     max_grid: int = Field(501, ge=3, description="points per axis of a surface grid")
+    runs_per_client: int = Field(8, ge=1, description="runs one client may have queued or running")
+    queued_runs: int = Field(200, ge=1, description="runs queued or running on the whole server")
+    computations_per_client: int = Field(
+        4, ge=1, description="unstored computations (trajectories, sweeps) one client runs at once"
+    )
     max_body_bytes: int = Field(4_000_000, ge=1024, description="largest request body")
     max_coordinate: float = Field(1e6, gt=0, description="largest |coordinate| of a start or domain")
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from backend.api.admission import Admission
 from backend.runs.executor import Executor
 from backend.runs.store import RunStore
 from backend.settings import Settings
@@ -24,6 +25,12 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
 StoreDep = Annotated[RunStore, Depends(get_store)]
 ExecutorDep = Annotated[Executor, Depends(get_executor)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -36,6 +36,7 @@ class Executor(Protocol):
     async def submit(self, run: Run) -> None: ...
     async def cancel(self, run_id: str) -> bool: ...
     def live_log(self, run_id: str) -> RunLog | None: ...
+    def is_active(self, run_id: str) -> bool: ...
     async def compute(
         self, request: SurfaceRun
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]: ...
@@ -120,6 +121,10 @@ class LocalExecutor:
 
     def live_log(self, run_id: str) -> RunLog | None:
         return self._logs.get(run_id)
+
+    def is_active(self, run_id: str) -> bool:
+        """Queued or running in this process."""
+        return run_id in self._cancel
 
     async def compute(
         self, request: SurfaceRun

@@ -2,10 +2,12 @@
 
 import asyncio
 
-from fastapi import APIRouter
+import torch
+from fastapi import APIRouter, Request
 
 from backend import surface_runs
-from backend.api.deps import ExecutorDep
+from backend.api.admission import client_of
+from backend.api.deps import AdmissionDep, ExecutorDep
 from backend.api.json import JSON
 from backend.curvature import curvature
 from backend.schemas import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
@@ -23,12 +25,15 @@ async def point_curvature(request: CurvatureRequest) -> JSON:
 
 
 @router.post("/sweeps", response_model=SweepOut)
-async def regime_map(request: SweepRequest, executor: ExecutorDep) -> JSON:
+async def regime_map(
+    request: SweepRequest, http: Request, executor: ExecutorDep, admission: AdmissionDep
+) -> JSON:
     """Final loss, stop step and status over a grid of hyperparameter values."""
-    problem = surface_runs.build_problem(request.run, surface_runs.choose_device(request.run, "cpu"))
+    problem = surface_runs.build_problem(request.run, torch.device("cpu"))
     x = Axis(request.x.param, tuple(request.x.values))
     y = Axis(request.y.param, tuple(request.y.values)) if request.y is not None else None
-    result = await executor.run_blocking(sweep, problem, x, y)
+    with admission.computing(client_of(http)):
+        result = await executor.run_blocking(sweep, problem, x, y)
     return JSON(
         {
             "x": list(x.values),

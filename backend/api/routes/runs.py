@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
-from backend.api.deps import ExecutorDep, StoreDep
+from backend.api.admission import client_of
+from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.json import JSON
 from backend.runs.executor import queued_run
 from backend.runs.store import Frame
@@ -22,24 +23,39 @@ WAIT_SECONDS = 60.0  # longest ?wait=true answer
 
 @router.post("/runs", status_code=201, response_model=Run)
 async def create_run(
-    request: Annotated[RunRequest, Body()], store: StoreDep, executor: ExecutorDep
+    request: Annotated[RunRequest, Body()],
+    http: Request,
+    store: StoreDep,
+    executor: ExecutorDep,
+    admission: AdmissionDep,
 ) -> Run:
-    """Queue a run; watch it on `WS /api/runs/{id}/stream` or read `/steps`."""
+    """Queue a run; watch it on `WS /api/runs/{id}/stream` or read `/steps`.
+
+    429 (with Retry-After) when this client already has too many runs queued or
+    running, or the server's queue is full.
+    """
+    client = client_of(http)
+    admission.admit_run(client, executor)
     run = queued_run(request)
     await asyncio.to_thread(store.create, run)
+    admission.track_run(client, run.id)
     await executor.submit(run)
     return run
 
 
 @router.post("/trajectories", response_model=Trajectory)
 async def compute_trajectory(
-    request: Annotated[RunRequest, Body()], executor: ExecutorDep
+    request: Annotated[RunRequest, Body()],
+    http: Request,
+    executor: ExecutorDep,
+    admission: AdmissionDep,
 ) -> JSON:
     """Compute a surface run and answer with its steps at once, storing nothing.
 
     Meant for recomputing while a slider moves; same request body as `POST /api/runs`.
     """
-    status, summary, steps = await executor.compute(request)
+    with admission.computing(client_of(http)):
+        status, summary, steps = await executor.compute(request)
     return JSON({"status": status.value, "summary": summary.model_dump(mode="json"),
                  "steps": steps})
 
