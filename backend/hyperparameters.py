@@ -33,7 +33,7 @@ class Hyperparameter:
 
     def annotation(self) -> Any:
         """The pydantic type of this hyperparameter, bounds included."""
-        bounds: dict[str, float] = {}
+        bounds: dict[str, Any] = {}
         if self.min is not None:
             bounds["gt" if self.exclusive_min else "ge"] = self.min
         if self.max is not None:
@@ -49,7 +49,7 @@ class Hyperparameter:
         else:
             number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
         if self.type == "pair":
-            first = number | None if self.nullable else number
+            first: Any = number | None if self.nullable else number
             return tuple[first, number]
         if self.type == "int_list":
             return Annotated[list[number], Field(max_length=100)]
@@ -72,7 +72,7 @@ class Metadata:
 
 def signature_defaults(cls: type, skip: frozenset[str]) -> dict[str, Any]:
     """Keyword names and defaults of `cls.__init__`, in order, without `skip`."""
-    parameters = inspect.signature(cls.__init__).parameters
+    parameters = inspect.signature(cls).parameters
     return {
         name: p.default
         for name, p in parameters.items()

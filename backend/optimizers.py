@@ -20,16 +20,16 @@ IMPLEMENTATION_KEYWORDS = frozenset(
     {"self", "params", "foreach", "fused", "capturable", "differentiable", "maximize"}
 )
 
-UNIT = {"min": 0.0, "max": 1.0}
-BETA = {"min": 0.0, "max": 1.0, "exclusive_max": True}
 
 METADATA: dict[str, Metadata] = {
     "lr": Metadata("float", "learning rate η", min=0.0, max=1000.0, exclusive_min=True),
-    "momentum": Metadata("float", "momentum factor μ", **UNIT),
-    "dampening": Metadata("float", "dampening for momentum τ", **UNIT),
+    "momentum": Metadata("float", "momentum factor μ", min=0.0, max=1.0),
+    "dampening": Metadata("float", "dampening for momentum τ", min=0.0, max=1.0),
     "weight_decay": Metadata("float", "weight decay (L2 penalty) λ", min=0.0, max=100.0),
     "nesterov": Metadata("bool", "use Nesterov momentum"),
-    "betas": Metadata("pair", "coefficients (β₁, β₂) of the running averages", **BETA),
+    "betas": Metadata(
+        "pair", "coefficients (β₁, β₂) of the running averages", min=0.0, max=1.0, exclusive_max=True
+    ),
     "eps": Metadata("float", "term added to the denominator ε", min=0.0, max=1.0),
     "amsgrad": Metadata("bool", "use the AMSGrad variant (max of past second moments)"),
     "decoupled_weight_decay": Metadata("bool", "decay weights directly, as AdamW does"),
@@ -37,12 +37,15 @@ METADATA: dict[str, Metadata] = {
     "initial_accumulator_value": Metadata(
         "float", "initial value of the sum of squared gradients", min=0.0, max=1e3
     ),
-    "alpha": Metadata("float", "smoothing constant α of the squared-gradient average", **UNIT),
+    "alpha": Metadata("float", "smoothing constant α of the squared-gradient average", min=0.0, max=1.0),
     "centered": Metadata("bool", "normalise by the estimated variance of the gradient"),
     "momentum_decay": Metadata("float", "momentum decay ψ", min=0.0, max=1.0),
-    "rho": Metadata("float", "coefficient ρ of the running averages", **UNIT),
+    "rho": Metadata("float", "coefficient ρ of the running averages", min=0.0, max=1.0),
     "etas": Metadata(
-        "pair", "(η₋, η₊): step-size factors on a sign flip / no flip", min=0.0, max=10.0,
+        "pair",
+        "(η₋, η₊): step-size factors on a sign flip / no flip",
+        min=0.0,
+        max=10.0,
         exclusive_min=True,
     ),
     "step_sizes": Metadata(
@@ -52,7 +55,10 @@ METADATA: dict[str, Metadata] = {
     "t0": Metadata("float", "step at which averaging starts", min=0.0, max=1e9),
     "max_iter": Metadata("int", "iterations per optimizer step", min=1, max=100),
     "max_eval": Metadata(
-        "int", "function evaluations per step (default max_iter × 1.25)", min=1, max=200,
+        "int",
+        "function evaluations per step (default max_iter × 1.25)",
+        min=1,
+        max=200,
         nullable=True,
     ),
     "tolerance_grad": Metadata("float", "stop when ‖∇L‖∞ is below this", min=0.0, max=1.0),
@@ -61,9 +67,7 @@ METADATA: dict[str, Metadata] = {
     "line_search_fn": Metadata(
         "choice", "line search (None or 'strong_wolfe')", choices=(None, "strong_wolfe")
     ),
-    "beta2_decay": Metadata(
-        "float", "decay rate of β₂ (β₂ₜ = 1 − t^beta2_decay)", min=-1.0, max=0.0
-    ),
+    "beta2_decay": Metadata("float", "decay rate of β₂ (β₂ₜ = 1 − t^beta2_decay)", min=-1.0, max=0.0),
     "d": Metadata("float", "clipping threshold of the update's RMS", min=1.0, max=100.0),
 }
 # Per-class meanings that differ from the shared table above.
@@ -71,8 +75,11 @@ OVERRIDES: dict[str, dict[str, Metadata]] = {
     "ASGD": {"alpha": Metadata("float", "power α of the η update", min=0.0, max=10.0)},
     "Adafactor": {
         "eps": Metadata(
-            "pair", "(ε₁, ε₂): ε₁ in the denominator (None: from the dtype), ε₂ scale floor",
-            min=0.0, max=1.0, nullable=True,
+            "pair",
+            "(ε₁, ε₂): ε₁ in the denominator (None: from the dtype), ε₂ scale floor",
+            min=0.0,
+            max=1.0,
+            nullable=True,
         )
     },
 }
@@ -94,8 +101,8 @@ class OptimizerInfo:
     def class_path(self) -> str:
         return f"torch.optim.{self.cls.__name__}"
 
-    def build(self, params: list[torch.Tensor], kwargs: dict[str, Any]) -> torch.optim.Optimizer:
-        """The real torch optimizer over `params`."""
+    def build(self, params: list[Any], kwargs: dict[str, Any]) -> torch.optim.Optimizer:
+        """The real torch optimizer over `params` (tensors, or param-group dicts)."""
         return self.cls(params, **kwargs)
 
 
@@ -119,72 +126,83 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     e.id: e
     for e in [
         _entry(
-            "sgd", OPTIM.SGD,
+            "sgd",
+            OPTIM.SGD,
             "g ← ∇L(w) + λw;  b ← μ·b + (1 − τ)·g;  d ← g + μ·b (nesterov) or b;  w ← w − η·d",
             "Gradient descent; with momentum μ it is the heavy ball. torch keeps η outside the "
             "buffer (b ← μb + g, w ← w − ηb), the slides fold η into it (u ← γu + ηg).",
         ),
         _entry(
-            "adagrad", OPTIM.Adagrad,
+            "adagrad",
+            OPTIM.Adagrad,
             "η̃ ← η / (1 + (t − 1)·lr_decay);  s ← s + g²;  w ← w − η̃·g / (√s + ε)",
             "Divides each coordinate by the root of its summed squared gradients: steep axes "
             "get small steps, and every step keeps shrinking.",
         ),
         _entry(
-            "rmsprop", OPTIM.RMSprop,
+            "rmsprop",
+            OPTIM.RMSprop,
             "v ← α·v + (1 − α)·g²;  w ← w − η·g / (√v + ε)  (centered: √(v − ḡ²))",
             "AdaGrad with a leaky average of squared gradients, so step sizes stop shrinking "
             "forever. Note α here is the smoothing constant (the slides' γ).",
         ),
         _entry(
-            "adam", OPTIM.Adam,
-            "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  "
-            "w ← w − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)",
+            "adam",
+            OPTIM.Adam,
+            "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  w ← w − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)",
             "Momentum on the gradient plus RMSprop's per-coordinate scaling, both bias-corrected "
             "by (1 − βᵗ) — not (1 − β) as the slides write.",
         ),
         _entry(
-            "adamw", OPTIM.AdamW,
+            "adamw",
+            OPTIM.AdamW,
             "w ← w − ηλw;  then Adam's update",
             "Adam with weight decay applied to the weights directly instead of added to the "
             "gradient (decoupled weight decay).",
         ),
         _entry(
-            "nadam", OPTIM.NAdam,
+            "nadam",
+            OPTIM.NAdam,
             "Adam with a Nesterov look-ahead on m and a momentum schedule μₜ = β₁(1 − ½·0.96^{tψ})",
             "Adam whose first moment looks one step ahead, like Nesterov momentum.",
         ),
         _entry(
-            "radam", OPTIM.RAdam,
+            "radam",
+            OPTIM.RAdam,
             "Adam with the variance rectification rₜ; while ρₜ ≤ 5 it takes bias-corrected "
             "momentum steps without the √v denominator",
             "Adam that tames its first steps, when the second-moment estimate is still noisy.",
         ),
         _entry(
-            "adamax", OPTIM.Adamax,
+            "adamax",
+            OPTIM.Adamax,
             "m ← β₁m + (1 − β₁)g;  u ← max(β₂u, |g| + ε);  w ← w − η/(1 − β₁ᵗ) · m / u",
             "Adam with the infinity norm in place of the root mean square.",
         ),
         _entry(
-            "adadelta", OPTIM.Adadelta,
+            "adadelta",
+            OPTIM.Adadelta,
             "v ← ρv + (1 − ρ)g²;  Δ ← √(u + ε)/√(v + ε)·g;  u ← ρu + (1 − ρ)Δ²;  w ← w − η·Δ",
             "Scales steps by the ratio of past update and gradient magnitudes, so the units "
             "match and η can stay 1.",
         ),
         _entry(
-            "rprop", OPTIM.Rprop,
+            "rprop",
+            OPTIM.Rprop,
             "sᵢ ← sᵢ·η₊ if gᵢ keeps its sign, sᵢ·η₋ if it flips;  wᵢ ← wᵢ − sign(gᵢ)·sᵢ",
             "Uses only the sign of each gradient coordinate and adapts a step size per "
             "coordinate: a full-batch method.",
         ),
         _entry(
-            "asgd", OPTIM.ASGD,
+            "asgd",
+            OPTIM.ASGD,
             "w ← w·(1 − λη) − η·g;  ηₜ = η / (1 + λ·η·t)^α;  average ax of the iterates after t0",
             "Averaged SGD: plain SGD steps with a decaying rate; it also keeps a running average "
             "of the iterates (ax), which is what converges.",
         ),
         _entry(
-            "adafactor", OPTIM.Adafactor,
+            "adafactor",
+            OPTIM.Adafactor,
             "factored second moment (row × column averages); the update's RMS clipped at d; "
             "relative step size",
             "Memory-saving Adam relative that factors the second moment of matrices. Its update "
@@ -192,7 +210,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             batched=False,
         ),
         _entry(
-            "lbfgs", OPTIM.LBFGS,
+            "lbfgs",
+            OPTIM.LBFGS,
             "quasi-Newton: direction −H·g from the last history_size (s, y) pairs; each step() "
             "runs up to max_iter iterations through the closure",
             "A quasi-Newton method that builds a curvature model from past gradients. Its "
@@ -263,9 +282,7 @@ def _rprop(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> 
     return s["step_size"] + 0 * lr
 
 
-EFFECTIVE_LR: dict[
-    str, Callable[[dict[str, Any], Buffers, torch.Tensor, torch.Tensor], torch.Tensor]
-] = {
+EFFECTIVE_LR: dict[str, Callable[[dict[str, Any], Buffers, torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "adam": _adam_like,
     "adamw": _adam_like,
     "adagrad": _adagrad,

@@ -18,31 +18,42 @@ from backend.hyperparameters import Hyperparameter, Metadata, describe, spec_mod
 
 # Keywords the engine fills in itself.
 ENGINE_KEYWORDS = frozenset(
-    {"self", "optimizer", "last_epoch", "total_steps", "epochs", "steps_per_epoch", "scale_fn",
-     "lr_lambda"}
+    {"self", "optimizer", "last_epoch", "total_steps", "epochs", "steps_per_epoch", "scale_fn", "lr_lambda"}
 )
 
-POSITIVE_FACTOR = {"min": 0.0, "max": 1.0, "exclusive_min": True}
 METADATA: dict[str, Metadata] = {
     "step_size": Metadata("int", "decay every step_size steps", min=1, max=1_000_000),
-    "gamma": Metadata("float", "multiplicative factor γ of the decay", **POSITIVE_FACTOR),
+    "gamma": Metadata("float", "multiplicative factor γ of the decay", min=0.0, max=1.0, exclusive_min=True),
     "milestones": Metadata("int_list", "steps at which the lr is multiplied by γ", min=1),
     "T_max": Metadata(
-        "int", "steps of half a cosine period (null: the whole run)", min=1, max=1_000_000,
+        "int",
+        "steps of half a cosine period (null: the whole run)",
+        min=1,
+        max=1_000_000,
         nullable=True,
     ),
     "T_0": Metadata("int", "steps until the first restart", min=1, max=1_000_000),
     "T_mult": Metadata("int", "factor by which the period grows after a restart", min=1, max=10),
     "eta_min": Metadata("float", "smallest learning rate", min=0.0, max=1000.0),
     "max_lr": Metadata(
-        "float", "peak learning rate (null: the optimizer's lr)", min=0.0, max=1000.0,
-        exclusive_min=True, nullable=True,
+        "float",
+        "peak learning rate (null: the optimizer's lr)",
+        min=0.0,
+        max=1000.0,
+        exclusive_min=True,
+        nullable=True,
     ),
     "base_lr": Metadata(
-        "float", "lowest learning rate of the cycle (null: the optimizer's lr / 10)", min=0.0,
-        max=1000.0, exclusive_min=True, nullable=True,
+        "float",
+        "lowest learning rate of the cycle (null: the optimizer's lr / 10)",
+        min=0.0,
+        max=1000.0,
+        exclusive_min=True,
+        nullable=True,
     ),
-    "pct_start": Metadata("float", "fraction of the run spent increasing the lr", **POSITIVE_FACTOR),
+    "pct_start": Metadata(
+        "float", "fraction of the run spent increasing the lr", min=0.0, max=1.0, exclusive_min=True
+    ),
     "anneal_strategy": Metadata("choice", "annealing shape", choices=("cos", "linear")),
     "cycle_momentum": Metadata(
         "bool", "cycle momentum (or β₁) inversely to the lr; needs an optimizer with momentum"
@@ -50,39 +61,41 @@ METADATA: dict[str, Metadata] = {
     "base_momentum": Metadata("float", "lowest momentum of the cycle", min=0.0, max=1.0),
     "max_momentum": Metadata("float", "highest momentum of the cycle", min=0.0, max=1.0),
     "div_factor": Metadata("float", "initial lr = max_lr / div_factor", min=1.0, max=1e6),
-    "final_div_factor": Metadata(
-        "float", "final lr = initial lr / final_div_factor", min=1.0, max=1e9
-    ),
+    "final_div_factor": Metadata("float", "final lr = initial lr / final_div_factor", min=1.0, max=1e9),
     "three_phase": Metadata("bool", "a third phase annihilates the lr"),
-    "start_factor": Metadata("float", "lr multiplier at the first step", **POSITIVE_FACTOR),
+    "start_factor": Metadata(
+        "float", "lr multiplier at the first step", min=0.0, max=1.0, exclusive_min=True
+    ),
     "end_factor": Metadata("float", "lr multiplier after total_iters steps", min=0.0, max=1.0),
-    "total_iters": Metadata("int", "steps the schedule takes to reach its end", min=1,
-                            max=1_000_000),
+    "total_iters": Metadata("int", "steps the schedule takes to reach its end", min=1, max=1_000_000),
     "power": Metadata("float", "exponent p", min=0.0, max=10.0),
     "mode": Metadata("choice", "minimise the monitored loss", choices=("min",)),
-    "factor": Metadata("float", "factor by which the lr is reduced", min=0.0, max=1.0,
-                       exclusive_min=True, exclusive_max=True),
+    "factor": Metadata(
+        "float", "factor by which the lr is reduced", min=0.0, max=1.0, exclusive_min=True, exclusive_max=True
+    ),
     "patience": Metadata("int", "steps without improvement before reducing", min=0, max=100_000),
-    "threshold": Metadata("float", "improvement smaller than this does not count", min=0.0,
-                          max=1.0),
+    "threshold": Metadata("float", "improvement smaller than this does not count", min=0.0, max=1.0),
     "threshold_mode": Metadata("choice", "relative or absolute threshold", choices=("rel", "abs")),
     "cooldown": Metadata("int", "steps to wait after a reduction", min=0, max=100_000),
     "min_lr": Metadata("float", "lower bound on the lr", min=0.0, max=1000.0),
     "eps": Metadata("float", "smallest change of lr that is applied", min=0.0, max=1.0),
-    "step_size_up": Metadata("int", "steps in the increasing half of a cycle", min=1,
-                             max=1_000_000),
+    "step_size_up": Metadata("int", "steps in the increasing half of a cycle", min=1, max=1_000_000),
     "step_size_down": Metadata(
-        "int", "steps in the decreasing half (null: step_size_up)", min=1, max=1_000_000,
+        "int",
+        "steps in the decreasing half (null: step_size_up)",
+        min=1,
+        max=1_000_000,
         nullable=True,
     ),
     "scale_mode": Metadata("choice", "scale per cycle or per step", choices=("cycle", "iterations")),
 }
 OVERRIDES: dict[str, dict[str, Metadata]] = {
-    "ExponentialLR": {"gamma": Metadata("float", "lr multiplied by γ every step", **POSITIVE_FACTOR)},
+    "ExponentialLR": {
+        "gamma": Metadata("float", "lr multiplied by γ every step", min=0.0, max=1.0, exclusive_min=True)
+    },
     "CyclicLR": {
-        "mode": Metadata("choice", "cycle shape", choices=("triangular", "triangular2",
-                                                           "exp_range")),
-        "gamma": Metadata("float", "decay of exp_range", **POSITIVE_FACTOR),
+        "mode": Metadata("choice", "cycle shape", choices=("triangular", "triangular2", "exp_range")),
+        "gamma": Metadata("float", "decay of exp_range", min=0.0, max=1.0, exclusive_min=True),
     },
     "PolynomialLR": {"power": Metadata("float", "power of the polynomial", min=0.0, max=10.0)},
 }
@@ -122,9 +135,7 @@ class ScheduleInfo:
     description: str
     hyperparameters: tuple[Hyperparameter, ...]
 
-    def build(
-        self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any], total_steps: int
-    ) -> Any:
+    def build(self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any], total_steps: int) -> Any:
         """The real scheduler; run-length keywords left `null` are filled in here."""
         kwargs = dict(kwargs)
         lr = optimizer.param_groups[0]["lr"]
@@ -164,51 +175,90 @@ def _entry(
         class_path=class_path or f"torch.optim.lr_scheduler.{cls.__name__}",
         update_rule=rule,
         description=description,
-        hyperparameters=describe(
-            cls, ENGINE_KEYWORDS, METADATA | OVERRIDES.get(cls.__name__, {}), defaults
-        ),
+        hyperparameters=describe(cls, ENGINE_KEYWORDS, METADATA | OVERRIDES.get(cls.__name__, {}), defaults),
     )
 
 
 SCHEDULES: dict[str, ScheduleInfo] = {
     e.id: e
     for e in [
-        _entry("constant", ConstantSchedule, "ηₜ = η₀", "The lr never changes.",
-               class_path="(no scheduler)"),
-        _entry("step", S.StepLR, "ηₜ = η₀·γ^⌊t / step_size⌋",
-               "Multiply the lr by γ every step_size steps.", {"step_size": 100, "gamma": 0.5}),
-        _entry("multistep", S.MultiStepLR, "ηₜ = η₀·γ^(number of milestones ≤ t)",
-               "Multiply the lr by γ at each milestone.", {"milestones": (100, 200), "gamma": 0.1}),
-        _entry("exponential", S.ExponentialLR, "ηₜ = η₀·γᵗ",
-               "Multiply the lr by γ every step.", {"gamma": 0.99}),
-        _entry("cosine", S.CosineAnnealingLR,
-               "ηₜ = η_min + ½(η₀ − η_min)(1 + cos(π·t / T_max))",
-               "Half a cosine from η₀ down to η_min over T_max steps.", {"T_max": None}),
-        _entry("cosine_warm_restarts", S.CosineAnnealingWarmRestarts,
-               "cosine annealing restarted after T₀, T₀·T_mult, ... steps",
-               "Cosine annealing that jumps back to η₀ at each restart.", {"T_0": 100}),
-        _entry("onecycle", S.OneCycleLR,
-               "lr rises from max_lr/div_factor to max_lr over pct_start of the run, then anneals "
-               "to max_lr/(div_factor·final_div_factor)",
-               "The one-cycle policy: warm up, then anneal, over the whole run.", {"max_lr": None}),
-        _entry("linear", S.LinearLR,
-               "ηₜ = η₀·(start_factor + (end_factor − start_factor)·min(t, total_iters)/total_iters)",
-               "Linear warm-up (or decay) of the lr over total_iters steps.",
-               {"start_factor": 0.1, "total_iters": 50}),
-        _entry("polynomial", S.PolynomialLR, "ηₜ = η₀·(1 − min(t, total_iters)/total_iters)^power",
-               "Polynomial decay to zero over total_iters steps.", {"total_iters": 500}),
-        _entry("inverse_power", InversePowerLR, "η_i = η₀ / i^p,  i = t + 1 = 1, 2, ...",
-               "The course's decaying step (LambdaLR). With 1/2 < p ≤ 1 it meets the "
-               "Robbins–Monro conditions Σηᵢ = ∞, Σηᵢ² < ∞; the default p = 0.3 decays more "
-               "slowly than that.",
-               class_path="torch.optim.lr_scheduler.LambdaLR"),
-        _entry("cyclic", S.CyclicLR, "triangular cycles between base_lr and max_lr",
-               "Cyclical learning rates.",
-               {"base_lr": None, "max_lr": None, "step_size_up": 100, "cycle_momentum": False}),
-        _entry("plateau", S.ReduceLROnPlateau,
-               "η ← max(η·factor, min_lr) after `patience` steps without improvement of the loss",
-               "Reduce the lr when the loss stops improving (stepped with the loss).",
-               {"patience": 20}),
+        _entry("constant", ConstantSchedule, "ηₜ = η₀", "The lr never changes.", class_path="(no scheduler)"),
+        _entry(
+            "step",
+            S.StepLR,
+            "ηₜ = η₀·γ^⌊t / step_size⌋",
+            "Multiply the lr by γ every step_size steps.",
+            {"step_size": 100, "gamma": 0.5},
+        ),
+        _entry(
+            "multistep",
+            S.MultiStepLR,
+            "ηₜ = η₀·γ^(number of milestones ≤ t)",
+            "Multiply the lr by γ at each milestone.",
+            {"milestones": (100, 200), "gamma": 0.1},
+        ),
+        _entry(
+            "exponential", S.ExponentialLR, "ηₜ = η₀·γᵗ", "Multiply the lr by γ every step.", {"gamma": 0.99}
+        ),
+        _entry(
+            "cosine",
+            S.CosineAnnealingLR,
+            "ηₜ = η_min + ½(η₀ − η_min)(1 + cos(π·t / T_max))",
+            "Half a cosine from η₀ down to η_min over T_max steps.",
+            {"T_max": None},
+        ),
+        _entry(
+            "cosine_warm_restarts",
+            S.CosineAnnealingWarmRestarts,
+            "cosine annealing restarted after T₀, T₀·T_mult, ... steps",
+            "Cosine annealing that jumps back to η₀ at each restart.",
+            {"T_0": 100},
+        ),
+        _entry(
+            "onecycle",
+            S.OneCycleLR,
+            "lr rises from max_lr/div_factor to max_lr over pct_start of the run, then anneals "
+            "to max_lr/(div_factor·final_div_factor)",
+            "The one-cycle policy: warm up, then anneal, over the whole run.",
+            {"max_lr": None},
+        ),
+        _entry(
+            "linear",
+            S.LinearLR,
+            "ηₜ = η₀·(start_factor + (end_factor − start_factor)·min(t, total_iters)/total_iters)",
+            "Linear warm-up (or decay) of the lr over total_iters steps.",
+            {"start_factor": 0.1, "total_iters": 50},
+        ),
+        _entry(
+            "polynomial",
+            S.PolynomialLR,
+            "ηₜ = η₀·(1 − min(t, total_iters)/total_iters)^power",
+            "Polynomial decay to zero over total_iters steps.",
+            {"total_iters": 500},
+        ),
+        _entry(
+            "inverse_power",
+            InversePowerLR,
+            "η_i = η₀ / i^p,  i = t + 1 = 1, 2, ...",
+            "The course's decaying step (LambdaLR). With 1/2 < p ≤ 1 it meets the "
+            "Robbins–Monro conditions Σηᵢ = ∞, Σηᵢ² < ∞; the default p = 0.3 decays more "
+            "slowly than that.",
+            class_path="torch.optim.lr_scheduler.LambdaLR",
+        ),
+        _entry(
+            "cyclic",
+            S.CyclicLR,
+            "triangular cycles between base_lr and max_lr",
+            "Cyclical learning rates.",
+            {"base_lr": None, "max_lr": None, "step_size_up": 100, "cycle_momentum": False},
+        ),
+        _entry(
+            "plateau",
+            S.ReduceLROnPlateau,
+            "η ← max(η·factor, min_lr) after `patience` steps without improvement of the loss",
+            "Reduce the lr when the loss stops improving (stepped with the loss).",
+            {"patience": 20},
+        ),
     ]
 }
 
@@ -220,7 +270,11 @@ def get_schedule(schedule_id: str) -> ScheduleInfo:
 def spec_models() -> list[type[BaseModel]]:
     """One request model per schedule: `{"name": id, <torch keyword>: value, ...}`."""
     return [
-        spec_model(f"{info.name}Schedule" if info.id != "constant" else "ConstantSchedule",
-                   info.id, info.hyperparameters, info.description)
+        spec_model(
+            f"{info.name}Schedule" if info.id != "constant" else "ConstantSchedule",
+            info.id,
+            info.hyperparameters,
+            info.description,
+        )
         for info in SCHEDULES.values()
     ]

@@ -112,8 +112,8 @@ class SurfaceRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["surface"] = "surface"
     surface: str | CustomSurface = Field(description="catalogue id or a custom formula")
-    optimizer: OptimizerSpec  # type: ignore[valid-type]
-    schedule: ScheduleSpec = Field(  # type: ignore[valid-type]
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec = Field(
         default_factory=lambda: {"name": "constant"}, validate_default=True
     )
     start: Point2 | None = Field(None, description="one start point (default: the surface's)")

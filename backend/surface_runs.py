@@ -218,7 +218,7 @@ def summarize(request: SurfaceRun, rec: Recording, device: str) -> SurfaceSummar
         stop_reason=reason,
         stop_step=stop_step[0] if not request.batched else None,
         message=message,
-        final_params=tuple(final_list[0]) if not request.batched else None,  # type: ignore[arg-type]
+        final_params=tuple(final_list[0]) if not request.batched else None,
         final_loss=loss_list[0] if not request.batched else None,
         counts=counts,
         elapsed_ms=rec.elapsed_s * 1000,
@@ -228,7 +228,7 @@ def summarize(request: SurfaceRun, rec: Recording, device: str) -> SurfaceSummar
         summary.starts = StartOutcomes(
             status=statuses,
             stop_step=stop_step,
-            final_params=[tuple(p) for p in final_list],  # type: ignore[misc]
+            final_params=[tuple(p) for p in final_list],
             final_loss=loss_list,
             minimum=nearest_minimum(request.surface, final),
         )

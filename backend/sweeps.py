@@ -52,12 +52,12 @@ def sweep(problem: Problem, x: Axis, y: Axis | None) -> SweepResult:
     groups: list[dict[str, Any]] = []
     for y_value in ys:
         for x_value in x.values:
-            leaf = torch.nn.Parameter(start.clone())
+            cell = torch.nn.Parameter(start.clone())
             axes = [(x, x_value)] + ([(y, y_value)] if y is not None and y_value is not None
                                       else [])
-            leaves.append(leaf)
-            groups.append({"params": [leaf], **group_settings(problem.optimizer_kwargs, axes)})
-    optimizer = problem.optimizer.cls(groups)
+            leaves.append(cell)
+            groups.append({"params": [cell], **group_settings(problem.optimizer_kwargs, axes)})
+    optimizer = problem.optimizer.build(groups, {})
     scheduler = problem.schedule.build(optimizer, problem.schedule_kwargs, problem.steps)
     n = len(leaves)
     outcome = torch.full((n,), Outcome.RUNNING, dtype=torch.int8)
@@ -71,11 +71,11 @@ def sweep(problem: Problem, x: Axis, y: Axis | None) -> SweepResult:
         loss = problem.loss(points)
         loss.sum().backward()
         with torch.no_grad():
-            grad = torch.cat([leaf.grad for leaf in leaves])  # type: ignore[misc]
+            grads = torch.cat([leaf.grad for leaf in leaves])  # type: ignore[misc]
             running = outcome == Outcome.RUNNING
             diverged = ~(((points >= lo) & (points <= hi)).all(dim=1) & torch.isfinite(loss))
             converged = (
-                grad.norm(dim=1) < problem.grad_norm_tol
+                grads.norm(dim=1) < problem.grad_norm_tol
                 if problem.grad_norm_tol > 0
                 else torch.zeros_like(running)
             )

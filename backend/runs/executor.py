@@ -131,7 +131,7 @@ class LocalExecutor:
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self._pool, compute_surface, request, self.device)
-        assert result.summary is not None
+        assert isinstance(result.summary, SurfaceSummary)
         return result.status, result.summary, [s for _, records in result.frames for s in records]
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -1,5 +1,6 @@
 """Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 import torch
@@ -9,6 +10,7 @@ from backend import optimizers, schedules
 from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.json import JSON
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.hyperparameters import Hyperparameter
 from backend.schemas import (
     Grid,
     Health,
@@ -52,14 +54,16 @@ async def list_surfaces() -> list[SurfaceInfo]:
     ]
 
 
-def _grid(fn: object, n: int, x: tuple[float, float], y: tuple[float, float]) -> JSON:
+def _grid(
+    fn: Callable[[torch.Tensor], torch.Tensor], n: int, x: tuple[float, float], y: tuple[float, float]
+) -> JSON:
     for name, (lo, hi) in (("x", x), ("y", y)):
         if not lo < hi:
             raise HTTPException(422, f"{name}_min must be below {name}_max, got [{lo}, {hi}]")
     xs = torch.linspace(x[0], x[1], n, dtype=torch.float64)
     ys = torch.linspace(y[0], y[1], n, dtype=torch.float64)
     with torch.no_grad():
-        z = evaluate_grid(fn, xs, ys)  # type: ignore[arg-type]
+        z = evaluate_grid(fn, xs, ys)
     return JSON({"x": xs.tolist(), "y": ys.tolist(), "z": z.tolist()})
 
 
@@ -99,7 +103,7 @@ async def surface_grid(
     return _grid(surface.fn, n, x, y)
 
 
-def _hyperparameters(entries: tuple) -> list[HyperparameterInfo]:  # type: ignore[type-arg]
+def _hyperparameters(entries: tuple[Hyperparameter, ...]) -> list[HyperparameterInfo]:
     return [
         HyperparameterInfo(
             name=h.name,
@@ -120,15 +124,17 @@ def _hyperparameters(entries: tuple) -> list[HyperparameterInfo]:  # type: ignor
 @router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
 async def list_optimizers() -> list[OptimizerInfoOut]:
     return [
-        OptimizerInfoOut(
-            id=o.id,
-            name=o.name,
-            class_=o.class_path,
-            hyperparameters=_hyperparameters(o.hyperparameters),
-            update_rule=o.update_rule,
-            description=o.description,
-            batched=o.batched,
-            effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id),
+        OptimizerInfoOut.model_validate(
+            {
+                "id": o.id,
+                "name": o.name,
+                "class": o.class_path,
+                "hyperparameters": _hyperparameters(o.hyperparameters),
+                "update_rule": o.update_rule,
+                "description": o.description,
+                "batched": o.batched,
+                "effective_lr": optimizers.EFFECTIVE_LR_MEANING.get(o.id),
+            }
         )
         for o in optimizers.OPTIMIZERS.values()
     ]
@@ -137,13 +143,15 @@ async def list_optimizers() -> list[OptimizerInfoOut]:
 @router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
 async def list_schedules() -> list[OptimizerInfoOut]:
     return [
-        OptimizerInfoOut(
-            id=s.id,
-            name=s.name,
-            class_=s.class_path,
-            hyperparameters=_hyperparameters(s.hyperparameters),
-            update_rule=s.update_rule,
-            description=s.description,
+        OptimizerInfoOut.model_validate(
+            {
+                "id": s.id,
+                "name": s.name,
+                "class": s.class_path,
+                "hyperparameters": _hyperparameters(s.hyperparameters),
+                "update_rule": s.update_rule,
+                "description": s.description,
+            }
         )
         for s in schedules.SCHEDULES.values()
     ]
