@@ -179,6 +179,17 @@ class SurfaceRun(BaseModel):
     def consistent(self) -> "SurfaceRun":
         if self.start is not None and self.starts is not None:
             raise ValueError("give either start or starts, not both")
+        n = len(self.start_points())
+        if n * self.steps > LIMITS.max_work:
+            raise ValueError(
+                f"starts × steps = {n * self.steps} exceeds {LIMITS.max_work}; use fewer of either"
+            )
+        info = optimizers.get_optimizer(self.optimizer.name)
+        if not info.batched and n > LIMITS.max_unbatched_starts:
+            raise ValueError(
+                f"starts: {info.class_path} runs each start on its own, so at most "
+                f"{LIMITS.max_unbatched_starts} starts, got {n}"
+            )
         if self.record == "all" and len(self.start_points()) * (self.steps + 1) > (
             LIMITS.max_recorded
         ):

@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     max_recorded: int = Field(
         2_000_000, ge=1, description="starts × recorded steps kept by one run with record='all'"
     )
+    max_work: int = Field(
+        20_000_000, ge=1, description="starts × steps of one stored run (≈ 40,000 starts × 500 steps)"
+    )
+    max_instant_work: int = Field(
+        5_000_000, ge=1, description="starts × steps of one unstored computation (POST /api/trajectories)"
+    )
+    max_unbatched_starts: int = Field(
+        64, ge=1, description="starts of an optimizer that runs each start on its own (LBFGS, Adafactor)"
+    )
     max_grid: int = Field(501, ge=3, description="points per axis of a surface grid")
     runs_per_client: int = Field(8, ge=1, description="runs one client may have queued or running")
     queued_runs: int = Field(200, ge=1, description="runs queued or running on the whole server")

@@ -16,8 +16,10 @@ from backend.api.json import JSON
 from backend.runs.executor import queued_run
 from backend.runs.store import Frame
 from backend.schemas import Run, RunList, RunRequest, Steps, Trajectory
+from backend.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["runs"])
+LIMITS = get_settings()
 WAIT_SECONDS = 60.0  # longest ?wait=true answer
 
 
@@ -54,6 +56,13 @@ async def compute_trajectory(
 
     Meant for recomputing while a slider moves; same request body as `POST /api/runs`.
     """
+    work = len(request.start_points()) * request.steps
+    if work > LIMITS.max_instant_work:
+        raise HTTPException(
+            422,
+            f"starts × steps = {work} exceeds {LIMITS.max_instant_work} for an instant answer; "
+            "use POST /api/runs, which computes in the background",
+        )
     with admission.computing(client_of(http)):
         status, summary, steps = await executor.compute(request)
     return JSON({"status": status.value, "summary": summary.model_dump(mode="json"),
