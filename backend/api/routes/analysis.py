@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from backend import surface_runs
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep
+from backend.api.errors import TOO_LARGE, TOO_MANY
 from backend.api.json import JSON
 from backend.curvature import curvature
 from backend.schemas import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
 from backend.sweeps import Axis, sweep
 
-router = APIRouter(prefix="/api", tags=["analysis"])
+router = APIRouter(prefix="/api", tags=["analysis"], responses=TOO_MANY | TOO_LARGE)
 
 
 @router.post("/curvature", response_model=CurvatureOut)

@@ -4,10 +4,12 @@ from collections.abc import Callable
 from typing import Annotated
 
 import torch
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from backend import optimizers, schedules
 from backend.api.deps import ExecutorDep, SettingsDep
+from backend.api.errors import NOT_FOUND, not_found, unprocessable
 from backend.api.json import JSON
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
 from backend.hyperparameters import Hyperparameter
@@ -30,9 +32,30 @@ Bound = Annotated[
 ]
 
 
+class WorkerInfo(BaseModel):
+    """A worker process, from its heartbeat (the local executor: the API process itself)."""
+
+    name: str
+    host: str | None = None
+    pid: int | None = None
+    device: str = Field(description="where it computes: cpu, cuda:0, ...")
+    concurrency: int = Field(description="runs it computes at once")
+    running: int | None = Field(None, description="runs it is computing now (its load)")
+    runs: list[str] = Field(default_factory=list, description="ids of those runs")
+    seen_at: float | None = Field(None, description="its last heartbeat (Unix time)")
+
+
+class HealthOut(Health):
+    worker_list: list[WorkerInfo] = Field(
+        default_factory=list, description="the live workers, with device and load"
+    )
+
+
 @router.get("/health")
-async def health(executor: ExecutorDep) -> Health:
-    return Health(status="ok", device=executor.device, executor="local", workers=executor.workers)
+async def health(executor: ExecutorDep) -> HealthOut:
+    local = WorkerInfo(name="local", device=executor.device, concurrency=executor.workers)
+    return HealthOut(status="ok", device=executor.device, executor="local", workers=executor.workers,
+                     worker_list=[local])
 
 
 @router.get("/surfaces")
@@ -59,7 +82,9 @@ def _grid(
 ) -> JSON:
     for name, (lo, hi) in (("x", x), ("y", y)):
         if not lo < hi:
-            raise HTTPException(422, f"{name}_min must be below {name}_max, got [{lo}, {hi}]")
+            raise unprocessable(
+                ["query", f"{name}_max"], f"{name}_min must be below {name}_max, got [{lo}, {hi}]"
+            )
     xs = torch.linspace(x[0], x[1], n, dtype=torch.float64)
     ys = torch.linspace(y[0], y[1], n, dtype=torch.float64)
     with torch.no_grad():
@@ -80,11 +105,11 @@ async def custom_grid(
     try:
         parsed = parse_expression(expression)
     except ExpressionError as error:
-        raise HTTPException(422, f"expression: {error}") from None
+        raise unprocessable(["query", "expression"], f"expression: {error}") from None
     return _grid(parsed.fn, n, (x_min, x_max), (y_min, y_max))
 
 
-@router.get("/surfaces/{surface_id}/grid", response_model=Grid)
+@router.get("/surfaces/{surface_id}/grid", response_model=Grid, responses=NOT_FOUND)
 async def surface_grid(
     surface_id: str,
     n: GridSize = 101,
@@ -96,7 +121,7 @@ async def surface_grid(
     """z[i][j] = f(x[j], y[i]) over the domain (or the given window); non-finite → null."""
     surface = SURFACES.get(surface_id)
     if surface is None:
-        raise HTTPException(404, f"unknown surface '{surface_id}'; known: {', '.join(SURFACES)}")
+        raise not_found(f"unknown surface '{surface_id}'; known: {', '.join(SURFACES)}")
     (x0, x1), (y0, y1) = surface.domain
     x = (x0 if x_min is None else x_min, x1 if x_max is None else x_max)
     y = (y0 if y_min is None else y_min, y1 if y_max is None else y_max)

@@ -8,17 +8,18 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
+from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
 from backend.api.json import JSON
 from backend.runs.executor import queued_run
 from backend.runs.store import Frame
 from backend.schemas import Run, RunList, RunRequest, Steps, Trajectory
 from backend.settings import get_settings
 
-router = APIRouter(prefix="/api", tags=["runs"])
+router = APIRouter(prefix="/api", tags=["runs"], responses=NOT_FOUND | TOO_MANY | TOO_LARGE)
 LIMITS = get_settings()
 WAIT_SECONDS = 60.0  # longest ?wait=true answer
 
@@ -58,8 +59,8 @@ async def compute_trajectory(
     """
     work = len(request.start_points()) * request.steps
     if work > LIMITS.max_instant_work:
-        raise HTTPException(
-            422,
+        raise unprocessable(
+            ["body", "starts"],
             f"starts × steps = {work} exceeds {LIMITS.max_instant_work} for an instant answer; "
             "use POST /api/runs, which computes in the background",
         )
@@ -79,7 +80,7 @@ async def list_runs(
 async def _run_or_404(store: StoreDep, run_id: str) -> Run:
     run = await asyncio.to_thread(store.get, run_id)
     if run is None:
-        raise HTTPException(404, f"no run '{run_id}'")
+        raise not_found(f"no run '{run_id}'")
     return run
 
 

@@ -1,0 +1,30 @@
+"""Error answers, shaped as documented: 422 like pydantic's, others `{"detail": str}`."""
+
+from typing import Any
+
+from fastapi import HTTPException
+from pydantic import BaseModel
+
+
+class Message(BaseModel):
+    """An error in words."""
+
+    detail: str
+
+
+def unprocessable(loc: list[str], message: str) -> HTTPException:
+    """422 in the same shape as a request validation error, naming the field in `loc`."""
+    return HTTPException(422, [{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+def not_found(message: str) -> HTTPException:
+    return HTTPException(404, message)
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Message, "description": "unknown id"}}
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"model": Message, "description": "too much work in flight; retry after Retry-After s"}
+}
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": Message, "description": "request body too large"}
+}
