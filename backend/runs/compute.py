@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend import surface_runs, trajectory
+from backend import optimizers, surface_runs, trajectory
 from backend.runs.store import Frame
 from backend.schemas import Status, SurfaceRun
 from backend.trajectory import Recording
@@ -87,3 +87,13 @@ def compute_surface(
         surface_runs.run_status(recording), surface_runs.summarize(request, recording, device),
         frames,
     )
+
+
+def warm_up() -> None:
+    """Build every registry optimizer once: torch's first optimizer takes a second to set up,
+    which the first request would otherwise pay."""
+    for name in optimizers.OPTIMIZERS:
+        request = SurfaceRun.model_validate(
+            {"surface": "quadratic", "optimizer": {"name": name}, "steps": 2}
+        )
+        compute_surface(request, "cpu")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import torch
 
-from backend.runs.compute import Result, compute, compute_surface
+from backend.runs.compute import Result, compute, compute_surface, warm_up
 from backend.runs.log import RunLog
 from backend.runs.store import RunStore, now
 from backend.schemas import Run, Status, SurfaceRun, SurfaceSummary
@@ -38,9 +38,10 @@ class Executor(Protocol):
     def live_log(self, run_id: str) -> RunLog | None: ...
     def is_active(self, run_id: str) -> bool: ...
     async def compute(
-        self, request: SurfaceRun
+        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]: ...
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+    async def warm_up(self) -> None: ...
     async def resume_unfinished(self) -> int: ...
     async def close(self) -> None: ...
 
@@ -127,16 +128,23 @@ class LocalExecutor:
         return run_id in self._cancel
 
     async def compute(
-        self, request: SurfaceRun
+        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
+        """An unstored run, computed now; `cancelled()` turning true stops it between steps."""
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._pool, compute_surface, request, self.device)
+        result = await loop.run_in_executor(
+            self._pool, compute_surface, request, self.device, None, cancelled
+        )
         assert isinstance(result.summary, SurfaceSummary)
         return result.status, result.summary, [s for _, records in result.frames for s in records]
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Any other torch work, in the same bounded pool as the runs."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def warm_up(self) -> None:
+        """Pay torch's one-time set-up cost before the first request does."""
+        await self.run_blocking(warm_up)
 
     async def resume_unfinished(self) -> int:
         """Runs left queued or running by a previous process are computed again from step 0."""

@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import math
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -64,8 +65,19 @@ async def compute_trajectory(
             f"starts × steps = {work} exceeds {LIMITS.max_instant_work} for an instant answer; "
             "use POST /api/runs, which computes in the background",
         )
-    with admission.computing(client_of(http)):
-        status, summary, steps = await executor.compute(request)
+    gone = threading.Event()  # the client hung up: stop computing for nobody
+
+    async def watch() -> None:
+        while not await http.is_disconnected():
+            await asyncio.sleep(0.1)
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        with admission.computing(client_of(http)):
+            status, summary, steps = await executor.compute(request, gone.is_set)
+    finally:
+        watcher.cancel()
     return JSON({"status": status.value, "summary": summary.model_dump(mode="json"),
                  "steps": steps})
 
