@@ -6,6 +6,7 @@ client from 127.0.0.1 (both loopback).
 
 import concurrent.futures
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def limited_server(tmp_path: Path) -> Iterator[Server]:
     server = Server(tmp_path, free_port(), env={
         "DESCENT_RUNS_PER_CLIENT": "3", "DESCENT_QUEUED_RUNS": "50",
         "DESCENT_COMPUTATIONS_PER_CLIENT": "2", "DESCENT_WORKERS": "1",
+        "DESCENT_MAX_INSTANT_WORK": "100000000", "DESCENT_MAX_WORK": "100000000",
     })
     server.start()
     try:
@@ -71,3 +73,16 @@ def test_concurrent_instant_computations_are_bounded_per_client(limited_server: 
     assert set(codes) <= {200, 429}
     with from_address(limited_server, "127.0.0.1") as normal:
         assert normal.post("/api/trajectories", json=QUICK_RUN).status_code == 200
+
+
+def test_a_client_that_hangs_up_frees_the_worker(limited_server: Server) -> None:
+    """One worker; an abandoned long computation must not hold it until it would have ended."""
+    huge = QUICK_RUN | {"steps": 2000, "starts": [[1.0, 1.0]] * 40_000, "record": "final",
+                        "stop": {"grad_norm": 0}}
+    with httpx.Client(base_url=limited_server.url, timeout=0.5) as impatient, \
+            pytest.raises(httpx.ReadTimeout):
+        impatient.post("/api/trajectories", json=huge)  # about 10 s of work, abandoned
+    began = time.monotonic()
+    with httpx.Client(base_url=limited_server.url, timeout=30) as patient:
+        assert patient.post("/api/trajectories", json=QUICK_RUN).status_code == 200
+    assert time.monotonic() - began < 3.0
