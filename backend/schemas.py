@@ -416,6 +416,23 @@ class OptimizerInfoOut(BaseModel):
     )
 
 
+class Limits(BaseModel):
+    """Every size a request can choose, bounded; see backend/settings.py."""
+
+    max_steps: int
+    max_starts: int
+    max_recorded: int = Field(description="starts × (steps + 1) kept with record='all'")
+    max_work: int = Field(description="starts × steps of a stored run")
+    max_instant_work: int = Field(description="starts × steps of POST /api/trajectories")
+    max_unbatched_starts: int = Field(description="starts of LBFGS / Adafactor runs")
+    max_grid: int
+    max_coordinate: float
+    max_expression_length: int
+    max_body_bytes: int
+    runs_per_client: int
+    computations_per_client: int
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     device: str

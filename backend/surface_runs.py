@@ -112,7 +112,9 @@ def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
             "loss": loss[i],
             "grad": grad[i],
             "lr": rec.lr[first + i],
-            "state": {name: values[i] for name, values in state.items() if values is not None},
+            "state": {name: values[i] for name, values in state.items() if values is not None}
+            if k > 0
+            else {},
         }
         if effective is not None:
             record["effective_lr"] = effective[i]

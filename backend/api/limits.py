@@ -4,7 +4,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: answer 413 when a request body exceeds `max_bytes`."""
+    """Pure ASGI middleware: answer 413 when a request body exceeds `max_bytes`.
+
+    A declared Content-Length over the limit is refused before reading. A streamed
+    (chunked) body is counted as it arrives: past the limit the middleware answers
+    413 itself, tells the app the client left, and drops whatever the app sends.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -19,24 +24,26 @@ class BodySizeLimit:
                 await _too_large(send, self.max_bytes)
                 return
         seen = 0
+        answered = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    answered = True
+                    await _too_large(send, self.max_bytes)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+        async def guarded(message: Message) -> None:
+            if not answered:
+                await send(message)
 
-
-class BodyTooLarge(Exception):
-    """A streamed body grew past the limit."""
+        await self.app(scope, limited, guarded)
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:

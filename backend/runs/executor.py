@@ -70,7 +70,10 @@ class LocalExecutor:
         torch.set_num_threads(torch_threads)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-run")
         self._logs: OrderedDict[str, RunLog] = OrderedDict()
-        self._cancel: dict[str, threading.Event] = {}
+        self._cancel: dict[str, threading.Event] = {}  # queued or running here
+        self._started: set[str] = set()  # of those, the ones a worker has picked up
+        self._lock = threading.Lock()
+        self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
 
     async def submit(self, run: Run) -> None:
@@ -83,10 +86,11 @@ class LocalExecutor:
         task.add_done_callback(self._tasks.discard)
 
     def _execute(self, run: Run, run_log: RunLog) -> None:
-        stop = self._cancel[run.id]
-        if stop.is_set():
-            self._end(run, run_log, Result(Status.CANCELLED, None, []), None)
-            return
+        with self._lock:
+            stop = self._cancel.get(run.id)
+            if stop is None or stop.is_set():  # cancelled while queued: already ended
+                return
+            self._started.add(run.id)
         self.store.mark_running(run.id)
         try:
             result = compute(
@@ -99,13 +103,17 @@ class LocalExecutor:
             log.exception("run %s failed", run.id)
             self._end(run, run_log, Result(Status.FAILED, None, run_log.frames), repr(error))
             return
+        if self._closing:  # the server is stopping, not the user: the next start recomputes it
+            return
         self._end(run, run_log, result, None)
 
     def _end(self, run: Run, run_log: RunLog, result: Result, error: str | None) -> None:
         self.store.finish(run.id, result.status, result.summary, result.frames, error,
                           result.artifacts)
         run_log.end(result.end_message(error))
-        self._cancel.pop(run.id, None)
+        with self._lock:
+            self._cancel.pop(run.id, None)
+            self._started.discard(run.id)
         self._forget_old_logs()
 
     def _forget_old_logs(self) -> None:
@@ -114,10 +122,19 @@ class LocalExecutor:
             self._logs.pop(run_id, None)
 
     async def cancel(self, run_id: str) -> bool:
-        stop = self._cancel.get(run_id)
-        if stop is None:
-            return False
-        stop.set()
+        """Stop a run between steps; a run still waiting in the queue ends at once."""
+        with self._lock:
+            stop = self._cancel.get(run_id)
+            if stop is None:
+                return False
+            stop.set()
+            waiting = run_id not in self._started
+        if waiting:
+            run_log = self._logs[run_id]
+            run = await asyncio.to_thread(self.store.get, run_id)
+            assert run is not None
+            await asyncio.to_thread(self._end, run, run_log, Result(Status.CANCELLED, None, []),
+                                    None)
         return True
 
     def live_log(self, run_id: str) -> RunLog | None:
@@ -155,8 +172,12 @@ class LocalExecutor:
         return len(runs)
 
     async def close(self) -> None:
-        for stop in self._cancel.values():
-            stop.set()
+        """Stop computing; runs in flight stay queued/running in the store and are
+        recomputed by the next start (a restart is not the user cancelling)."""
+        self._closing = True
+        with self._lock:
+            for stop in self._cancel.values():
+                stop.set()
         deadline = time.monotonic() + 5
         while self._tasks and time.monotonic() < deadline:
             await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from backend.runs.store import Frame
 
 router = APIRouter(prefix="/api", tags=["stream"])
-MAX_MESSAGE_STEPS = 5000
+MAX_MESSAGE_STEPS = 1000  # keeps a message well under 1 MiB, a common client default
 NOT_FOUND = 4404
 
 
