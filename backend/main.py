@@ -13,7 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from backend.api.admission import Admission
 from backend.api.limits import BodySizeLimit
 from backend.api.routes import analysis, catalogue, runs, stream
-from backend.runs.executor import LocalExecutor
+from backend.api.validation import RequestValidationError, validation_error
+from backend.runs.executor import Executor, LocalExecutor
+from backend.runs.redis_executor import RedisExecutor
 from backend.runs.store import RunStore
 from backend.settings import Settings, get_settings
 
@@ -28,12 +30,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = RunStore(settings.data_dir / "descent.sqlite3")
-        executor = LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
+        store = RunStore(settings.database_url or settings.data_dir / "descent.sqlite3")
+        executor: Executor = (
+            await RedisExecutor.connect(store, settings) if settings.executor == "redis"
+            else LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
+        )
         app.state.settings, app.state.store, app.state.executor = settings, store, executor
         app.state.admission = Admission(
             settings.runs_per_client, settings.queued_runs, settings.computations_per_client
         )
+        await executor.warm_up()
         resumed = await executor.resume_unfinished()
         if resumed:
             log.info("resumed %d unfinished runs", resumed)
@@ -48,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(catalogue.router)
     app.include_router(runs.router)
     app.include_router(stream.router)

@@ -22,6 +22,17 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, le=64, description="runs computed at once by the local executor")
     torch_threads: int = Field(1, ge=1, le=256, description="torch intra-op threads per worker")
 
+    # redis executor and `python -m backend.worker`
+    worker_concurrency: int = Field(1, ge=1, le=64, description="runs one worker process computes at once")
+    visibility_timeout: float = Field(
+        30.0, gt=0, le=3600, description="seconds a job's worker may go silent before another claims it"
+    )
+    heartbeat_seconds: float = Field(2.0, gt=0, le=60, description="how often a worker says it is alive")
+    max_attempts: int = Field(3, ge=1, le=100, description="starts of a run whose workers keep dying")
+    retention_seconds: int = Field(
+        3600, ge=1, description="how long Redis keeps an ended run's step stream (the store keeps it all)"
+    )
+
     max_steps: int = Field(10_000, ge=1, description="optimizer steps per surface run")
     max_starts: int = Field(40_000, ge=1, description="start points in one batched run")
     max_recorded: int = Field(

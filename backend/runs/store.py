@@ -1,110 +1,134 @@
-"""Durable run store: one SQLite file under the data directory.
+"""Durable run store: a SQLite file by default, or PostgreSQL for several API replicas.
 
 `runs` holds each run's request, status and summary; `frames` holds its step
-log as the frames it was streamed in, written once when the run ends. Calls are
-blocking and thread-safe (one connection behind a lock, WAL journal).
+log as the frames it was streamed in, written once when the run ends;
+`artifacts` holds named files (a landscape export). SQLAlchemy Core speaks both
+dialects: `RunStore(path)` opens a SQLite file (WAL journal, so the API and a
+worker process on the same machine can share it); `RunStore("postgresql+psycopg://...")`
+opens a database that API replicas and remote workers share. Calls are
+blocking and thread-safe; call them from a thread, never from the event loop.
 """
 
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from pydantic import BaseModel
 
 from backend.schemas import Run, Status
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    ended_at TEXT,
-    summary TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
-CREATE TABLE IF NOT EXISTS frames (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS artifacts (
-    run_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (run_id, name)
-);
-"""
-
 Frame = tuple[str, list[dict[str, Any]]]  # ("steps", [step, ...])
+
+# Timestamps are ISO-8601 text in UTC: they sort as text, on both dialects, and
+# files written by earlier versions (plain sqlite3, same columns) stay readable.
+metadata = sa.MetaData()
+RUNS = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("started_at", sa.Text),
+    sa.Column("ended_at", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Index("runs_created", "created_at"),
+)
+FRAMES = sa.Table(
+    "frames", metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # orjson of the frame's records
+)
+ARTIFACTS = sa.Table(
+    "artifacts", metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+RUN_COLUMNS = (RUNS.c.id, RUNS.c.kind, RUNS.c.status, RUNS.c.config, RUNS.c.created_at,
+               RUNS.c.started_at, RUNS.c.ended_at, RUNS.c.summary, RUNS.c.error)
+SCHEMA_LOCK = 7_146_321  # pg advisory lock: replicas starting together create the schema once
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+def database_url(location: Path | str) -> str:
+    """A SQLAlchemy URL: URLs pass through, anything else is a SQLite file path."""
+    text = str(location)
+    if "://" in text:
+        return text
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _engine(url: str) -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # a writer in another process (a worker) holds the lock for at most one commit: wait for it
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
 class RunStore:
-    """Runs and their step logs in SQLite."""
+    """Runs and their step logs in SQLite or PostgreSQL."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def __init__(self, location: Path | str) -> None:
+        self.url = database_url(location)
+        self.path = Path(self.url.removeprefix("sqlite:///")) if self.url.startswith("sqlite") else None
+        self._engine = _engine(self.url)
+        # SQLite has one writer at a time: serialise this process's writers here rather
+        # than have them spin on the file lock; PostgreSQL takes them concurrently.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.path is not None else nullcontext()
+        )
+        with self._engine.begin() as db:
+            if self._engine.dialect.name == "postgresql":
+                db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            metadata.create_all(db)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._engine.dispose()
 
     def create(self, run: Run) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO runs (id, kind, status, config, created_at) VALUES (?, ?, ?, ?, ?)",
-                (run.id, run.kind, run.status.value, run.config.model_dump_json(),
-                 run.created_at.isoformat()),
-            )
+        with self._write_lock, self._engine.begin() as db:
+            db.execute(RUNS.insert().values(
+                id=run.id, kind=run.kind, status=run.status.value,
+                config=run.config.model_dump_json(), created_at=run.created_at.isoformat(),
+            ))
 
     def mark_running(self, run_id: str) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE runs SET status = ?, started_at = ? WHERE id = ?",
-                (Status.RUNNING.value, now().isoformat(), run_id),
-            )
+        with self._write_lock, self._engine.begin() as db:
+            db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                status=Status.RUNNING.value, started_at=now().isoformat(),
+            ))
 
     def requeue(self, run_id: str) -> None:
         """Back to queued with no frames: the run will be computed again from step 0."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM frames WHERE run_id = ?", (run_id,))
-            db.execute("DELETE FROM artifacts WHERE run_id = ?", (run_id,))
-            db.execute(
-                "UPDATE runs SET status = ?, started_at = NULL, ended_at = NULL, summary = NULL, "
-                "error = NULL WHERE id = ?",
-                (Status.QUEUED.value, run_id),
-            )
+        with self._write_lock, self._engine.begin() as db:
+            db.execute(FRAMES.delete().where(FRAMES.c.run_id == run_id))
+            db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id))
+            db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                status=Status.QUEUED.value, started_at=None, ended_at=None, summary=None,
+                error=None,
+            ))
 
     def finish(
         self,
@@ -116,63 +140,57 @@ class RunStore:
         artifacts: dict[str, bytes] | None = None,
     ) -> None:
         """Store the end state, the whole step log and any files in one transaction."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM frames WHERE run_id = ?", (run_id,))
-            db.execute("DELETE FROM artifacts WHERE run_id = ?", (run_id,))
-            db.executemany(
-                "INSERT INTO artifacts (run_id, name, data) VALUES (?, ?, ?)",
-                [(run_id, name, data) for name, data in (artifacts or {}).items()],
-            )
-            db.executemany(
-                "INSERT INTO frames (run_id, seq, type, payload) VALUES (?, ?, ?, ?)",
-                [(run_id, i, kind, orjson.dumps(records)) for i, (kind, records) in
-                 enumerate(frames)],
-            )
-            db.execute(
-                "UPDATE runs SET status = ?, ended_at = ?, summary = ?, error = ? WHERE id = ?",
-                (status.value, now().isoformat(),
-                 summary.model_dump_json() if summary is not None else None, error, run_id),
-            )
+        frame_rows = [{"run_id": run_id, "seq": i, "type": kind, "payload": orjson.dumps(records)}
+                      for i, (kind, records) in enumerate(frames)]
+        artifact_rows = [{"run_id": run_id, "name": name, "data": data}
+                         for name, data in (artifacts or {}).items()]
+        with self._write_lock, self._engine.begin() as db:
+            db.execute(FRAMES.delete().where(FRAMES.c.run_id == run_id))
+            db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id))
+            if artifact_rows:
+                db.execute(ARTIFACTS.insert(), artifact_rows)
+            if frame_rows:
+                db.execute(FRAMES.insert(), frame_rows)
+            db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                status=status.value, ended_at=now().isoformat(),
+                summary=summary.model_dump_json() if summary is not None else None, error=error,
+            ))
 
     def get(self, run_id: str) -> Run | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, kind, status, config, created_at, started_at, ended_at, summary, error "
-                "FROM runs WHERE id = ?",
-                (run_id,),
-            ).fetchone()
-        return _run(row) if row else None
+        with self._engine.connect() as db:
+            row = db.execute(sa.select(*RUN_COLUMNS).where(RUNS.c.id == run_id)).first()
+        return _run(tuple(row)) if row else None
 
     def recent(self, limit: int) -> list[Run]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, kind, status, config, created_at, started_at, ended_at, summary, error "
-                "FROM runs ORDER BY created_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [_run(r) for r in rows]
+        with self._engine.connect() as db:
+            rows = db.execute(
+                sa.select(*RUN_COLUMNS).order_by(RUNS.c.created_at.desc()).limit(limit)
+            ).all()
+        return [_run(tuple(r)) for r in rows]
 
     def unfinished(self) -> list[Run]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, kind, status, config, created_at, started_at, ended_at, summary, error "
-                "FROM runs WHERE status IN (?, ?) ORDER BY created_at",
-                (Status.QUEUED.value, Status.RUNNING.value),
-            ).fetchall()
-        return [_run(r) for r in rows]
+        with self._engine.connect() as db:
+            rows = db.execute(
+                sa.select(*RUN_COLUMNS)
+                .where(RUNS.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
+                .order_by(RUNS.c.created_at)
+            ).all()
+        return [_run(tuple(r)) for r in rows]
 
     def artifact(self, run_id: str, name: str) -> bytes | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name)
-            ).fetchone()
-        return bytes(row[0]) if row else None
+        with self._engine.connect() as db:
+            data = db.execute(
+                sa.select(ARTIFACTS.c.data)
+                .where(ARTIFACTS.c.run_id == run_id, ARTIFACTS.c.name == name)
+            ).scalar()
+        return bytes(data) if data is not None else None
 
     def frames(self, run_id: str) -> list[Frame]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT type, payload FROM frames WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
+        with self._engine.connect() as db:
+            rows = db.execute(
+                sa.select(FRAMES.c.type, FRAMES.c.payload)
+                .where(FRAMES.c.run_id == run_id).order_by(FRAMES.c.seq)
+            ).all()
         return [(kind, orjson.loads(payload)) for kind, payload in rows]
 
 

@@ -13,10 +13,12 @@ from backend.api.errors import NOT_FOUND, not_found, unprocessable
 from backend.api.json import JSON
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
 from backend.hyperparameters import Hyperparameter
+from backend.runs.redis_executor import RedisExecutor
 from backend.schemas import (
     Grid,
     Health,
     HyperparameterInfo,
+    Limits,
     OptimizerInfoOut,
     PointValue,
     SurfaceInfo,
@@ -53,6 +55,10 @@ class HealthOut(Health):
 
 @router.get("/health")
 async def health(executor: ExecutorDep) -> HealthOut:
+    if isinstance(executor, RedisExecutor):
+        workers = [WorkerInfo.model_validate(w) for w in await executor.worker_list()]
+        return HealthOut(status="ok", device=executor.device, executor="redis", workers=len(workers),
+                         worker_list=workers)
     local = WorkerInfo(name="local", device=executor.device, concurrency=executor.workers)
     return HealthOut(status="ok", device=executor.device, executor="local", workers=executor.workers,
                      worker_list=[local])
@@ -183,13 +189,19 @@ async def list_schedules() -> list[OptimizerInfoOut]:
 
 
 @router.get("/limits")
-async def limits(settings: SettingsDep) -> dict[str, float]:
+async def limits(settings: SettingsDep) -> Limits:
     """The request limits this server enforces."""
-    return {
-        "max_steps": settings.max_steps,
-        "max_starts": settings.max_starts,
-        "max_recorded": settings.max_recorded,
-        "max_grid": settings.max_grid,
-        "max_coordinate": settings.max_coordinate,
-        "max_expression_length": MAX_LENGTH,
-    }
+    return Limits(
+        max_steps=settings.max_steps,
+        max_starts=settings.max_starts,
+        max_recorded=settings.max_recorded,
+        max_work=settings.max_work,
+        max_instant_work=settings.max_instant_work,
+        max_unbatched_starts=settings.max_unbatched_starts,
+        max_grid=settings.max_grid,
+        max_coordinate=settings.max_coordinate,
+        max_expression_length=MAX_LENGTH,
+        max_body_bytes=settings.max_body_bytes,
+        runs_per_client=settings.runs_per_client,
+        computations_per_client=settings.computations_per_client,
+    )

@@ -1,0 +1,107 @@
+"""The run store on a real PostgreSQL (and the same checks on SQLite), and API replicas sharing it."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.runs.store import RunStore, now
+from backend.schemas import Run, Status, SurfaceRun
+from tests.integration.conftest import RUN, Watcher, assert_same_trajectory, reference
+
+REQUEST = SurfaceRun.model_validate(
+    {"kind": "surface", "surface": "rosenbrock", "optimizer": {"name": "sgd", "lr": 0.001},
+     "start": [-1.5, 2.0], "steps": 10}
+)
+
+
+def queued(offset_s: float = 0.0) -> Run:
+    return Run(id=uuid.uuid4().hex[:16], kind="surface", status=Status.QUEUED, config=REQUEST,
+               created_at=now() + timedelta(seconds=offset_s))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    if request.param == "sqlite":
+        yield tmp_path / "descent.sqlite3"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    store = RunStore(url)  # each test starts from empty tables
+    with store._engine.begin() as db:
+        db.exec_driver_sql("TRUNCATE runs, frames, artifacts")
+    store.close()
+    yield url
+
+
+def test_a_run_goes_through_its_life(location: Path | str) -> None:
+    store = RunStore(location)
+    run = queued()
+    store.create(run)
+    assert store.get(run.id) == run
+    assert [r.id for r in store.unfinished()] == [run.id]
+    store.mark_running(run.id)
+    running = store.get(run.id)
+    assert running is not None and running.status == Status.RUNNING and running.started_at is not None
+    frames = [("steps", [{"step": 0, "params": [1.0, None], "loss": 2.5}]),
+              ("steps", [{"step": 1, "params": [0.5, 0.25], "loss": None}])]
+    store.finish(run.id, Status.DIVERGED, None, frames, "diverged", {"landscape.pt": b"\x00\xffbytes"})
+    ended = store.get(run.id)
+    assert ended is not None and ended.status == Status.DIVERGED and ended.error == "diverged"
+    assert ended.ended_at is not None
+    assert store.frames(run.id) == frames
+    assert store.artifact(run.id, "landscape.pt") == b"\x00\xffbytes"
+    assert store.artifact(run.id, "missing") is None
+    assert store.unfinished() == []
+    store.close()
+
+
+def test_requeue_forgets_frames_and_artifacts(location: Path | str) -> None:
+    store = RunStore(location)
+    run = queued()
+    store.create(run)
+    store.mark_running(run.id)
+    store.finish(run.id, Status.FINISHED, None, [("steps", [{"step": 0}])], None, {"a": b"1"})
+    store.requeue(run.id)
+    again = store.get(run.id)
+    assert again is not None and again.status == Status.QUEUED
+    assert (again.started_at, again.ended_at, again.summary) == (None, None, None)
+    assert store.frames(run.id) == [] and store.artifact(run.id, "a") is None
+    store.close()
+
+
+def test_recent_is_newest_first_and_replicas_share_it(location: Path | str) -> None:
+    writer, reader = RunStore(location), RunStore(location)  # two processes' worth of connections
+    runs = [queued(offset_s=i) for i in range(5)]
+    for run in runs:
+        writer.create(run)
+    assert [r.id for r in reader.recent(3)] == [r.id for r in reversed(runs)][:3]
+    assert reader.get("unknown") is None
+    writer.close()
+    reader.close()
+
+
+def test_two_api_replicas_share_runs_through_postgres_and_redis(
+    postgres_url: str, redis_url: str, make_cluster: Any
+) -> None:
+    """A run submitted to one replica is watched, read and stored through the other."""
+    first = make_cluster(redis_url, DESCENT_DATABASE_URL=postgres_url)
+    second = make_cluster(redis_url, DESCENT_DATABASE_URL=postgres_url)
+    first.start_worker("w1", wait=False)
+    first.start_api(wait=False)
+    second.start_api(wait=False)
+    first.wait_api()
+    second.wait_api()
+    first.wait_worker("w1")
+    run_id = first.post_run(RUN)
+    watcher = asyncio.run(asyncio.wait_for(
+        Watcher().watch(f"{second.ws}/api/runs/{run_id}/stream"), 30))
+    assert watcher.end is not None and watcher.end["status"] == "finished"
+    assert_same_trajectory(watcher.steps, reference(RUN))
+    assert second.run(run_id)["status"] == "finished"
+    listed = httpx.get(f"{second.url}/api/runs").json()["runs"]
+    assert run_id in [r["id"] for r in listed]

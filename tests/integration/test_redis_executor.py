@@ -1,0 +1,134 @@
+"""The `redis` executor end to end: an API process, a worker process, a real redis-server."""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.conftest import (
+    LONG_RUN,
+    RUN,
+    Cluster,
+    Watcher,
+    assert_same_trajectory,
+    reference,
+    until,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_url: str, make_cluster: Any) -> Cluster:
+    cluster: Cluster = make_cluster(redis_url)
+    cluster.start_worker("w1", wait=False)
+    cluster.start_api()
+    cluster.wait_worker("w1")
+    return cluster
+
+
+def test_health_counts_the_workers_and_says_where_they_compute(cluster: Cluster) -> None:
+    health = httpx.get(f"{cluster.url}/api/health").json()
+    assert (health["status"], health["executor"], health["workers"]) == ("ok", "redis", 1)
+    [worker] = health["worker_list"]
+    assert (worker["name"], worker["device"], worker["concurrency"]) == ("w1", "cpu", 1)
+    assert worker["running"] == 0
+
+
+def test_a_run_is_computed_by_the_worker_and_streams_to_two_watchers(cluster: Cluster) -> None:
+    run_id = cluster.post_run(RUN)
+
+    async def watch_twice() -> tuple[Watcher, Watcher]:
+        url = f"{cluster.ws}/api/runs/{run_id}/stream"
+        return await asyncio.wait_for(asyncio.gather(Watcher().watch(url), Watcher().watch(url)), 60)
+
+    watchers = asyncio.run(watch_twice())
+    for watcher in watchers:
+        assert watcher.code == 1000
+        assert watcher.end is not None and watcher.end["status"] == "finished"
+        assert watcher.end["summary"] is not None
+        assert_same_trajectory(watcher.steps, reference(RUN))
+    assert cluster.redis.hget(f"descent:run:{run_id}", "worker") == b"w1"
+    assert cluster.run(run_id)["status"] == "finished"
+    assert_same_trajectory(cluster.stored_steps(run_id), reference(RUN))
+
+
+def test_cancelling_a_running_run_stops_it_within_a_second(cluster: Cluster) -> None:
+    run_id = cluster.post_run(LONG_RUN)
+
+    async def scenario() -> tuple[Watcher, float]:
+        watcher = Watcher()
+        task = asyncio.create_task(watcher.watch(f"{cluster.ws}/api/runs/{run_id}/stream"))
+        await until(lambda: len(watcher.steps) > 100, 30, "the first steps", task)
+        asked = time.monotonic()
+        async with httpx.AsyncClient() as client:
+            response = await client.delete(f"{cluster.url}/api/runs/{run_id}")
+        assert response.status_code == 200
+        await asyncio.wait_for(task, 10)
+        return watcher, watcher.ended_at - asked
+
+    watcher, seconds = asyncio.run(scenario())
+    assert watcher.end is not None and watcher.end["status"] == "cancelled"
+    assert seconds < 1.0
+    assert len(watcher.steps) < LONG_RUN["steps"]
+    assert cluster.run(run_id)["status"] == "cancelled"
+    assert cluster.stored_steps(run_id) == watcher.steps
+    assert not cluster.redis.sismember("descent:active", run_id)
+
+
+def test_a_queued_run_is_cancelled_at_once_and_skipped(cluster: Cluster) -> None:
+    busy = cluster.post_run(LONG_RUN)  # the only worker slot
+    queued = cluster.post_run(RUN)
+    assert httpx.delete(f"{cluster.url}/api/runs/{queued}").json()["status"] == "cancelled"
+    assert cluster.stored_steps(queued) == []
+    assert httpx.delete(f"{cluster.url}/api/runs/{busy}").json()["status"] == "cancelled"
+    # the worker reaches the cancelled job, skips it, and the job stream drains
+    wait_for(lambda: cluster.redis.xlen("descent:jobs") == 0, 20, "the job stream to drain")
+    assert cluster.redis.xpending("descent:jobs", "workers")["pending"] == 0
+    assert cluster.run(queued)["status"] == "cancelled"
+
+
+def test_an_unknown_run_closes_with_4404(cluster: Cluster) -> None:
+    async def watch() -> int | None:
+        try:
+            return (await Watcher().watch(f"{cluster.ws}/api/runs/nope/stream")).code
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    assert asyncio.run(watch()) == 4404
+
+
+def test_the_api_restarted_mid_run_keeps_serving_the_run(cluster: Cluster) -> None:
+    run_id = cluster.post_run(LONG_RUN)
+    url = f"{cluster.ws}/api/runs/{run_id}/stream"
+
+    async def until_running_then_kill_the_api() -> None:
+        watcher = Watcher()
+        task = asyncio.create_task(watcher.watch(url))
+        await until(lambda: len(watcher.steps) > 100, 30, "the first steps", task)
+        cluster.stop_api()  # kill -9, mid-run
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(until_running_then_kill_the_api())
+    cluster.start_api()
+    assert cluster.run(run_id)["status"] == "running"  # the worker went on meanwhile
+
+    async def watch_live_then_cancel() -> Watcher:
+        watcher = Watcher()
+        task = asyncio.create_task(watcher.watch(url))
+        await until(lambda: watcher.messages > 0, 30, "the replay", task)
+        replayed = len(watcher.steps)
+        await until(lambda: len(watcher.steps) > replayed + 100, 30, "live steps", task)
+        async with httpx.AsyncClient() as client:
+            await client.delete(f"{cluster.url}/api/runs/{run_id}")
+        return await asyncio.wait_for(task, 10)
+
+    watcher = asyncio.run(watch_live_then_cancel())
+    assert watcher.end is not None and watcher.end["status"] == "cancelled"
+    assert watcher.resets == 0  # the worker never stopped: one attempt, replayed then live
+    assert [s["step"] for s in watcher.steps] == list(range(len(watcher.steps)))
+    assert_same_trajectory(watcher.steps, cluster.stored_steps(run_id))
+    assert_same_trajectory(watcher.steps[:1001], reference({**LONG_RUN, "steps": 1000}))
