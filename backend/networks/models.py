@@ -1,0 +1,134 @@
+"""Models for the networks lab, all plain `nn.Sequential` stacks, and their losses.
+
+- `linear`: one `nn.Linear(d, 1)`, mean squared error: linear regression.
+- `logistic`: one `nn.Linear(d, k)`, cross-entropy over k classes: (multinomial)
+  logistic regression.
+- `mlp`: `Linear → act → … → Linear`, `hidden` gives the widths; MSE for a
+  regression target, cross-entropy for classes.
+- `cnn` (digits only): the 64 pixels viewed as a 1×8×8 image, then per entry of
+  `hidden` a 3×3 convolution (padding 1) → act → 2×2 max-pool, then a linear layer.
+
+Classifiers output k logits (two for a binary task), so every classification
+loss is `F.cross_entropy` and every regression loss `F.mse_loss`. An MLP stays an
+alternating `Linear`/activation `nn.Sequential`, which the landscape's batched
+evaluator recognises.
+"""
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from backend.networks.datasets import Shape
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+}
+MAX_WIDTH = 512
+MAX_LAYERS = 6
+MAX_CNN_LAYERS = 3  # 8 → 4 → 2 → 1 pixels
+MAX_CHANNELS = 64
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One catalogue entry (`GET /api/models`)."""
+
+    id: str
+    name: str
+    description: str
+    task: str  # "regression" | "classification" | "either"
+    default_hidden: tuple[int, ...]
+    datasets: tuple[str, ...] | None  # None: any dataset
+
+
+MODELS: dict[str, ModelInfo] = {
+    m.id: m
+    for m in [
+        ModelInfo("linear", "Linear regression", "ŷ = wᵀx + b, mean squared error.", "regression",
+                  (), None),
+        ModelInfo("logistic", "Logistic regression", "Class probabilities softmax(Wx + b), "
+                  "cross-entropy.", "classification", (), None),
+        ModelInfo("mlp", "MLP", "Fully connected layers of the given widths with an activation "
+                  "between them.", "either", (32, 32), None),
+        ModelInfo("cnn", "Small CNN", "Per hidden entry a 3×3 convolution with that many channels, "
+                  "the activation and 2×2 max-pooling; then a linear layer.", "classification",
+                  (8, 16), ("digits",)),
+    ]
+}
+
+
+def hidden_of(name: str, hidden: list[int] | None) -> tuple[int, ...]:
+    return MODELS[name].default_hidden if hidden is None else tuple(hidden)
+
+
+def check(name: str, hidden: list[int] | None, dataset: str, shape: Shape) -> None:
+    """Raise ValueError (naming the field) if the model does not fit the dataset."""
+    info = MODELS[name]
+    widths = hidden_of(name, hidden)
+    task = "classification" if shape.classification else "regression"
+    if info.task != "either" and info.task != task:
+        other = "logistic" if name == "linear" else "linear"
+        raise ValueError(f"model.name = {name!r} needs a {info.task} dataset; {dataset!r} is "
+                         f"{task}: use {other!r} or 'mlp'")
+    if info.datasets is not None and dataset not in info.datasets:
+        raise ValueError(f"model.name = {name!r} works on {', '.join(info.datasets)} only, "
+                         f"not {dataset!r}")
+    if name in ("linear", "logistic") and widths:
+        raise ValueError(f"model.hidden must be empty for {name!r}, got {list(widths)}")
+    if name == "mlp" and not widths:
+        raise ValueError("model.hidden needs at least one width for 'mlp' (an MLP with no hidden "
+                         "layer is 'linear' or 'logistic')")
+    if name == "cnn":
+        if not 1 <= len(widths) <= MAX_CNN_LAYERS:
+            raise ValueError(f"model.hidden: a cnn has 1 to {MAX_CNN_LAYERS} convolutions, got "
+                             f"{len(widths)}")
+        if max(widths) > MAX_CHANNELS:
+            raise ValueError(f"model.hidden: cnn channels must be in [1, {MAX_CHANNELS}], got "
+                             f"{max(widths)}")
+
+
+def build(name: str, hidden: list[int] | None, activation: str, shape: Shape) -> nn.Sequential:
+    """The untrained model; its initialisation draws from the global torch RNG."""
+    widths = hidden_of(name, hidden)
+    outputs = shape.n_classes or 1
+    act = ACTIVATIONS[activation]
+    if name == "cnn":
+        layers: list[nn.Module] = [nn.Unflatten(1, (1, 8, 8))]
+        channels, side = 1, 8
+        for width in widths:
+            layers += [nn.Conv2d(channels, width, 3, padding=1), act(), nn.MaxPool2d(2)]
+            channels, side = width, side // 2
+        layers += [nn.Flatten(), nn.Linear(channels * side * side, outputs)]
+        return nn.Sequential(*layers)
+    sizes = [shape.n_features, *widths, outputs]
+    layers = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def count_parameters(name: str, hidden: list[int] | None, activation: str, shape: Shape) -> int:
+    """Parameters of the model, counted on the meta device (nothing is allocated)."""
+    with torch.device("meta"):
+        model = build(name, hidden, activation, shape)
+    return sum(p.numel() for p in model.parameters())
+
+
+def loss_function(classification: bool) -> Callable[[Tensor, Tensor], Tensor]:
+    """Mean cross-entropy over logits (N, k), or mean squared error of outputs (N, 1)."""
+    if classification:
+        return F.cross_entropy
+    return _mse
+
+
+def _mse(output: Tensor, target: Tensor) -> Tensor:
+    return F.mse_loss(output.squeeze(-1), target)

@@ -1,0 +1,245 @@
+"""The request of a network run, validated at the edge.
+
+Every size is a `Field` bound (so the OpenAPI document shows it); what needs the
+dataset (a CSV's shape, a model that fits it) or torch (hyperparameters a class
+rejects) is checked by validators whose messages name the field, the value and
+the allowed range. `NetworkRun.plan()` gives the derived sizes the training loop
+uses (split sizes, batches per epoch, steps, parameters).
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend import optimizers, schedules
+from backend.networks import datasets, models
+from backend.specs import OptimizerSpec, ScheduleSpec
+
+# Limits of one network run. Work is counted in (samples seen) × (parameters): one
+# forward + backward costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of
+# seconds on two CPU cores at the worst.
+MAX_EPOCHS = 500
+MAX_STEPS = 200_000  # optimizer steps (and step records) of one run
+MAX_PARAMETERS = 2_000_000
+MAX_WORK = 50_000_000_000  # epochs × n_train × parameters (× function evaluations per LBFGS step)
+MAX_LANDSCAPE_WORK = 200_000_000_000  # grid points × evaluation samples × parameters
+MAX_CHECKPOINT_FLOATS = 25_000_000  # checkpoints kept × parameters (100 MB of float32)
+MAX_EVAL_SAMPLES = 2000
+
+DatasetName = Literal["linear_regression", "moons", "circles", "spirals", "xor", "blobs", "digits", "csv"]
+
+
+class DatasetSpec(BaseModel):
+    """Which data: a generated set, the bundled digits, or a CSV text."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: DatasetName = Field(description="catalogue id (GET /api/datasets)")
+    n_samples: int | None = Field(
+        None, ge=datasets.MIN_SAMPLES, le=datasets.MAX_SAMPLES,
+        description="samples to draw (null: the dataset's default; all 1797 digits; all CSV rows); "
+        "fewer than the digits or CSV rows picks a seeded subset",
+    )
+    noise: float | None = Field(
+        None, ge=0, le=5, allow_inf_nan=False,
+        description="σ of the Gaussian noise of a generated set (null: its default)",
+    )
+    csv: str | None = Field(
+        None, max_length=datasets.MAX_CSV_BYTES,
+        description=f"CSV text for name='csv': ≤ {datasets.MAX_CSV_BYTES} bytes, ≤ "
+        f"{datasets.MAX_SAMPLES} rows, ≤ {datasets.MAX_CSV_FEATURES} numeric feature columns, the "
+        f"last column the target (integers with ≤ {datasets.MAX_CLASSES} values: classes)",
+    )
+
+    @model_validator(mode="after")
+    def consistent(self) -> "DatasetSpec":
+        if self.name != "csv" and self.csv is not None:
+            raise ValueError(f"dataset.csv is only for dataset.name = 'csv', not {self.name!r}")
+        self.shape()  # parses a CSV, checks n_samples against the data
+        return self
+
+    def shape(self) -> datasets.Shape:
+        return datasets.shape(self.name, self.n_samples, self.csv)
+
+
+class ModelSpec(BaseModel):
+    """The network: linear or logistic regression, an MLP, or a small CNN (digits)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["linear", "logistic", "mlp", "cnn"] = Field(description="catalogue id (GET /api/models)")
+    hidden: list[Annotated[int, Field(ge=1, le=models.MAX_WIDTH)]] | None = Field(
+        None, max_length=models.MAX_LAYERS,
+        description=f"hidden widths (mlp, each 1..{models.MAX_WIDTH}) or conv channels (cnn, 1..3 "
+        "layers); null: the model's default; empty for linear/logistic",
+    )
+    activation: Literal["relu", "tanh", "sigmoid", "gelu"] = "relu"
+
+
+class SplitSpec(BaseModel):
+    """Fractions of the samples held out for validation and test (seeded)."""
+
+    model_config = ConfigDict(extra="forbid")
+    val: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, description="validation fraction")
+    test: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, description="test fraction")
+
+
+class EarlyStoppingSpec(BaseModel):
+    """Stop when the validation loss has not improved by min_delta for `patience` epochs."""
+
+    model_config = ConfigDict(extra="forbid")
+    patience: int = Field(5, ge=1, le=100, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+                             description="an improvement must lower the best loss by more than this")
+    restore_best: bool = Field(True, description="go back to the weights of the best epoch")
+
+
+class LandscapeSpec(BaseModel):
+    """A 2-D slice of the loss around the final weights (Li et al., 2018), after training."""
+
+    model_config = ConfigDict(extra="forbid")
+    directions: Literal["random", "pca", "hessian"] = Field(
+        "pca", description="random Gaussian, top-2 PCA of the trajectory, or top-2 Hessian eigenvectors"
+    )
+    filter_normalize: bool = Field(True, description="random directions: rescale per filter (Li et al.)")
+    resolution: int = Field(41, ge=3, le=101, description="grid points along a")
+    resolution_y: int | None = Field(None, ge=3, le=101, description="grid points along b (null: resolution)")
+    span: float = Field(
+        1.0, gt=0, le=10, allow_inf_nan=False,
+        description="half-width of the grid: in filter-normalised units (random), or as a multiple "
+        "of the trajectory's extent (pca, hessian)",
+    )
+    eval_samples: int = Field(1000, ge=10, le=MAX_EVAL_SAMPLES,
+                              description="training samples the grid is evaluated on (fixed, seeded)")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(ny, nx)."""
+        return (self.resolution_y or self.resolution, self.resolution)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes derived from a request, before anything is computed."""
+
+    shape: datasets.Shape
+    n_train: int
+    n_val: int
+    n_test: int
+    batch_size: int  # effective: min(batch_size, n_train)
+    batches_per_epoch: int
+    epochs: int
+    total_steps: int  # if every epoch runs
+    parameters: int
+    schedule_per_batch: bool  # OneCycleLR / CyclicLR step per batch, the others per epoch
+    checkpoint_every: int  # epochs between kept checkpoints
+
+    @property
+    def schedule_steps(self) -> int:
+        """`total_steps` handed to the scheduler: batches (OneCycleLR, CyclicLR) or epochs."""
+        return self.total_steps if self.schedule_per_batch else self.epochs
+
+
+PER_BATCH_SCHEDULES = ("onecycle", "cyclic")
+
+
+class NetworkRun(BaseModel):
+    """Train a small network with one torch optimizer; curves, boundary and landscape."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["network"] = "network"
+    dataset: DatasetSpec
+    model: ModelSpec
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec = Field(default_factory=lambda: {"name": "constant"}, validate_default=True)
+    batch_size: int = Field(32, ge=1, le=datasets.MAX_SAMPLES,
+                            description="samples per step; ≥ the training split means full-batch GD")
+    epochs: int = Field(30, ge=1, le=MAX_EPOCHS)
+    shuffle: bool = Field(True, description="a fresh seeded order of the training split every epoch")
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    early_stopping: EarlyStoppingSpec | None = None
+    landscape: LandscapeSpec | None = None
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    boundary_every: int | None = Field(
+        None, ge=1, le=MAX_EPOCHS,
+        description="epochs between decision-boundary snapshots of a 2-D dataset (null: about 50 per run)",
+    )
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The optimizer's keyword arguments, exactly as torch receives them."""
+        return self.optimizer.model_dump(exclude={"name"})
+
+    def schedule_kwargs(self) -> dict[str, Any]:
+        return self.schedule.model_dump(exclude={"name"})
+
+    def plan(self) -> Plan:
+        shape = self.dataset.shape()
+        n_train, n_val, n_test = datasets.split_sizes(shape.n_samples, self.split.val, self.split.test)
+        batch = max(1, min(self.batch_size, n_train))
+        per_epoch = math.ceil(n_train / batch) if n_train > 0 else 0
+        m = self.model
+        parameters = models.count_parameters(m.name, m.hidden, m.activation, shape)
+        return Plan(
+            shape=shape, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch,
+            batches_per_epoch=per_epoch, epochs=self.epochs, total_steps=per_epoch * self.epochs,
+            parameters=parameters,
+            schedule_per_batch=self.schedule.name in PER_BATCH_SCHEDULES,
+            checkpoint_every=math.ceil((self.epochs + 1) * parameters / MAX_CHECKPOINT_FLOATS),
+        )
+
+    @model_validator(mode="after")
+    def feasible(self) -> "NetworkRun":
+        shape = self.dataset.shape()
+        models.check(self.model.name, self.model.hidden, self.dataset.name, shape)
+        plan = self.plan()
+        if plan.n_train < 1:
+            raise ValueError(f"split: val = {self.split.val} and test = {self.split.test} of "
+                             f"{shape.n_samples} samples leave no training samples")
+        if self.early_stopping is not None and plan.n_val < 1:
+            raise ValueError("early_stopping needs a validation split: split.val must be > 0 "
+                             f"(it leaves {plan.n_val} of {shape.n_samples} samples)")
+        _at_most("parameters of the model", plan.parameters, MAX_PARAMETERS, "use smaller hidden layers")
+        _at_most("epochs × batches per epoch (optimizer steps)", plan.total_steps, MAX_STEPS,
+                 "use fewer epochs or a larger batch_size")
+        evaluations = _evaluations_per_step(self)
+        _at_most("epochs × n_train × parameters" + (" × evaluations per step" if evaluations > 1 else ""),
+                 self.epochs * plan.n_train * plan.parameters * evaluations, MAX_WORK,
+                 "use fewer epochs, samples or parameters")
+        if self.landscape is not None:
+            ny, nx = self.landscape.shape
+            samples = min(self.landscape.eval_samples, plan.n_train)
+            _at_most("landscape grid points × eval_samples × parameters",
+                     nx * ny * samples * plan.parameters, MAX_LANDSCAPE_WORK,
+                     "use a coarser grid, fewer eval_samples or a smaller model")
+        _check_torch_accepts(self, plan)
+        return self
+
+
+def _at_most(what: str, value: int, limit: int, advice: str) -> None:
+    if value > limit:
+        raise ValueError(f"{what} = {value:,} exceeds {limit:,}; {advice}")
+
+
+def _evaluations_per_step(run: NetworkRun) -> int:
+    """Loss evaluations one optimizer step may make: LBFGS runs up to max_eval per step()."""
+    if run.optimizer.name != "lbfgs":
+        return 1
+    kwargs = run.hyperparameters()
+    return int(kwargs.get("max_eval") or math.ceil(kwargs["max_iter"] * 1.25))
+
+
+def _check_torch_accepts(run: NetworkRun, plan: Plan) -> None:
+    """Build the real optimizer and scheduler once on a dummy parameter, so torch's own
+    checks (e.g. Nesterov needs momentum > 0) become validation errors, not failed runs."""
+    probe = torch.nn.Parameter(torch.zeros(1, 2))
+    info = optimizers.get_optimizer(run.optimizer.name)
+    try:
+        optimizer = info.build([probe], run.hyperparameters())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"optimizer: torch.optim.{info.name} rejects this: {error}") from None
+    schedule = schedules.get_schedule(run.schedule.name)
+    try:
+        schedule.build(optimizer, run.schedule_kwargs(), max(1, plan.schedule_steps))
+    except (ValueError, TypeError, ZeroDivisionError) as error:
+        raise ValueError(f"schedule: {schedule.class_path} rejects this: {error}") from None

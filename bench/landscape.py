@@ -1,0 +1,223 @@
+"""Loss-landscape grids and the training loop's overhead, measured in one process.
+
+    python -m bench.landscape            # full tables (about a minute on 2 cores)
+    python -m bench.landscape --quick    # 21 × 21 grids, fewer repeats
+
+Prints markdown tables:
+1. grid: a 51 × 51 slice of a trained model, batched (`backend.landscape.loss_grid`)
+   against the per-point loop that Li et al.'s code uses (copy the weights into
+   the model, forward the evaluation set; `loss_grid_loop`), for the moons MLP
+   2→64→64→2 and the digits MLP 64→128→128→10, each with tanh and ReLU. GFLOP/s
+   count the nominal forward FLOPs, 2·N·Σ(in·out) per grid point, for both methods
+   (the batched path computes the first layer as an affine combination of three
+   precomputed matrices, so it does fewer real FLOPs: its figure is *effective*),
+   against the machine's matmul peak measured here (1024³ float32 matmul).
+2. streaming: after training, how long until the first coarse 11 × 11 preview
+   frame, and until the full grid, per kind of direction (digits MLP).
+3. training: µs per optimizer step of `backend.networks.training.train` against a
+   bare PyTorch loop over the same batches (forward, backward, step, nothing else),
+   whole run (setup, per-epoch evaluation, boundaries) and step loop only.
+
+Threads: the grid and streaming tables run with torch.set_num_threads(2) (the
+whole 2-core machine, the same threads as the matmul peak); the training table
+with torch.set_num_threads(1), a worker's default (`DESCENT_TORCH_THREADS=1`).
+
+Noise: on the shared 2-vCPU VM this was written on, the same computation in the
+same process runs in one of two modes for tens of seconds at a time (e.g. the
+digits ReLU grid at 0.69 s or 1.0 s, the loop at 1.5 s or 1.8 s), whatever ran
+before. Loop and batched timings are therefore interleaved and the best of
+several taken; run the bench twice before reading much into a 20% difference.
+"""
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from backend import landscape as L
+from backend.networks import NetworkRun, training
+
+CPU = torch.device("cpu")
+
+
+def best_of(repeats: int, fn: Callable[[], Any]) -> float:
+    """Shortest wall time of `repeats` calls after one warm-up call; with 0, one timed call."""
+    if repeats == 0:
+        began = time.perf_counter()
+        fn()
+        return time.perf_counter() - began
+    fn()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def matmul_peak() -> float:
+    """GFLOP/s of a 1024³ float32 matmul, the best of 20."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    seconds = best_of(20, lambda: a @ b)
+    return 2 * 1024**3 / seconds / 1e9
+
+
+def trained(dataset: dict[str, Any], hidden: list[int], activation: str, epochs: int) -> tuple[Any, ...]:
+    """Train a model (a real run through `train`); its model, final weights, checkpoints, eval data."""
+    body = {
+        "kind": "network", "dataset": dataset,
+        "model": {"name": "mlp", "hidden": hidden, "activation": activation},
+        "optimizer": {"name": "adam", "lr": 0.003}, "batch_size": 64, "epochs": epochs, "seed": 0,
+        "boundary_every": 500,
+    }
+    request = NetworkRun.model_validate(body)
+    result = training.train(request, CPU, lambda kind, records: None, lambda: False)
+    prep = training.prepare(request, CPU)
+    assert result.final_weights is not None and result.checkpoints is not None
+    L.load_weights(prep.model, result.final_weights)
+    data = L.EvalData(prep.train.x[:1000], prep.train.y[:1000], True)
+    return prep.model, result.final_weights, result.checkpoints, data
+
+
+def nominal_flops(model: torch.nn.Module, samples: int) -> int:
+    """2·N·Σ(in·out) over the Linear layers: one forward of N samples."""
+    return 2 * samples * sum(m.in_features * m.out_features for m in model.modules()
+                             if isinstance(m, torch.nn.Linear))
+
+
+CASES: list[tuple[str, dict[str, Any], list[int], int]] = [
+    ("moons MLP 2→64→64→2", {"name": "moons", "n_samples": 2000, "noise": 0.2}, [64, 64], 10),
+    ("digits MLP 64→128→128→10", {"name": "digits"}, [128, 128], 10),
+]
+
+
+def grid_table(n: int, repeats: int, peak: float) -> list[str]:
+    rows = [
+        "| model | act | N | grid | per-point loop s | batched s | loop / batched | loop GFLOP/s (% peak) "
+        "| batched GFLOP/s (% peak) | max abs diff |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for title, dataset, hidden, epochs in CASES:
+        for activation in ("tanh", "relu"):
+            model, final, _, data = trained(dataset, hidden, activation, epochs)
+            u, v = L.random_directions(model, torch.Generator().manual_seed(1))
+            a, b = L.axis(1.0, n), L.axis(1.0, n)
+            ref, _ = L.loss_grid_loop(model, data, final, u, v, a, b)  # warm-up, and the reference
+            got, _ = L.loss_grid(model, data, final, u, v, a, b)
+            loops, batches = [], []
+            for _ in range(repeats):  # interleaved, so both see the same machine (a shared VM is noisy)
+                loops.append(best_of(0, lambda: L.loss_grid_loop(model, data, final, u, v, a, b)))  # noqa: B023
+                batches.append(best_of(0, lambda: L.loss_grid(model, data, final, u, v, a, b)))  # noqa: B023
+            loop, batched = min(loops), min(batches)
+            flops = nominal_flops(model, len(data)) * n * n
+            g_loop, g_batched = flops / loop / 1e9, flops / batched / 1e9
+            rows.append(
+                f"| {title} | {activation} | {len(data)} | {n}×{n} | {loop:.3f} | {batched:.3f} "
+                f"| {loop / batched:.2f}× | {g_loop:.0f} ({100 * g_loop / peak:.0f}%) "
+                f"| {g_batched:.0f} ({100 * g_batched / peak:.0f}%) | {float((got - ref).abs().max()):.1e} |"
+            )
+    return rows
+
+
+def streaming_table(n: int, repeats: int) -> list[str]:
+    rows = ["| model | directions | first preview s | full grid s | refine frames |", "|---|---|---|---|---|"]
+    title, dataset, hidden, epochs = CASES[1]
+    model, final, checkpoints, data = trained(dataset, hidden, "relu", epochs)
+    for kind in ("pca", "random", "hessian"):
+        marks: dict[str, float] = {}
+        frames: list[str] = []
+
+        def emit(message: dict[str, Any], marks: dict[str, float] = marks,
+                 frames: list[str] = frames) -> None:
+            marks.setdefault(message["stage"], time.perf_counter())
+            frames.append(message["stage"])
+
+        preview, done = [], []
+        for _ in range(repeats):
+            marks.clear()
+            frames.clear()
+            began = time.perf_counter()
+            L.survey(model, data, checkpoints, range(len(checkpoints)), final, kind, shape=(n, n),
+                     generator=torch.Generator().manual_seed(0), emit=emit)
+            preview.append(marks["preview"] - began)
+            done.append(marks["done"] - began)
+        rows.append(f"| {title} | {kind} | {min(preview):.3f} | {min(done):.3f} | {frames.count('refine')} |")
+    return rows
+
+
+def bare_loop(request: NetworkRun) -> tuple[float, int]:
+    """The same batches through forward, backward and step, nothing else: (seconds, steps)."""
+    prep = training.prepare(request, CPU)
+    model, x, y = prep.model, prep.train.x, prep.train.y
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    generator = training.generator(request.seed, "shuffle")
+    batch, steps = request.batch_size, 0
+    began = time.perf_counter()
+    for _ in range(request.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        xs, ys = x[order], y[order]
+        for start in range(0, len(x), batch):
+            optimizer.zero_grad(set_to_none=True)
+            loss = prep.loss_fn(model(xs[start:start + batch]), ys[start:start + batch])
+            loss.backward()
+            optimizer.step()
+            steps += 1
+    return time.perf_counter() - began, steps
+
+
+def training_table(repeats: int) -> list[str]:
+    rows = [
+        "| run | steps | bare µs/step | instrumented µs/step (whole run) | ratio | step loop only µs/step "
+        "| ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for batch, boundary in ((32, None), (32, 500), (8, 500), (1, 500)):
+        body = {
+            "kind": "network", "dataset": {"name": "moons", "n_samples": 1000, "noise": 0.2},
+            "model": {"name": "mlp", "hidden": [32, 32], "activation": "tanh"},
+            "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "batch_size": batch,
+            "epochs": 30 if batch > 1 else 5, "seed": 0, "boundary_every": boundary,
+        }
+        request = NetworkRun.model_validate(body)
+        bare = min(bare_loop(request)[0] for _ in range(repeats + 1))
+        results = []
+        for _ in range(repeats + 1):
+            began = time.perf_counter()
+            result = training.train(request, CPU, lambda kind, records: None, lambda: False)
+            results.append((time.perf_counter() - began, result.summary))
+        whole, summary = min(results, key=lambda r: r[0])
+        steps = summary["steps"]
+        loop_only = min(s["step_loop_s"] for _, s in results)
+        every = boundary or -(-request.epochs // training.BOUNDARY_SNAPSHOTS)
+        label = f"moons MLP 2→32→32→2 tanh, batch {batch}, " + (
+            f"boundary every {every} epochs (default)" if boundary is None
+            else "boundary at start and end only")
+        rows.append(
+            f"| {label} | {steps} | {bare / steps * 1e6:.0f} | {whole / steps * 1e6:.0f} "
+            f"| {whole / bare:.2f}× | {loop_only / steps * 1e6:.0f} | {loop_only / bare:.2f}× |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="21 × 21 grids, fewer repeats")
+    args = parser.parse_args()
+    n, repeats = (21, 1) if args.quick else (51, 5)
+
+    torch.set_num_threads(2)
+    peak = matmul_peak()
+    print(f"torch {torch.__version__}, torch.set_num_threads(2) for grids; matmul peak {peak:.0f} GFLOP/s\n")
+    print("\n".join(grid_table(n, repeats, peak)))
+    print()
+    print("\n".join(streaming_table(n, repeats)))
+    print()
+    torch.set_num_threads(1)
+    print("torch.set_num_threads(1) for training (a worker's default)\n")
+    print("\n".join(training_table(repeats)))
+
+
+if __name__ == "__main__":
+    main()

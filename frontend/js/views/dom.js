@@ -1,0 +1,63 @@
+// Tiny DOM helpers: build elements without innerHTML (values from links and the API are
+// never parsed as HTML).
+
+/** h("div", {class: "x", onclick: fn}, child, "text", [more]) */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** Replace the children of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** <select> options from [{value, label}]; keeps `selected`. */
+export function options(select, items, selected) {
+  const sig = JSON.stringify(items);
+  if (select.dataset.sig !== sig) {
+    fill(select, items.map((it) => h("option", { value: it.value }, it.label)));
+    select.dataset.sig = sig;
+  }
+  if (selected !== undefined && select.value !== String(selected)) select.value = String(selected);
+}
+
+/** Set an input's value unless the user is typing in it. */
+export function syncValue(input, value) {
+  if (document.activeElement === input && input.type !== "range") return;
+  const v = String(value);
+  if (input.value !== v) input.value = v;
+}
+
+/** Text with {placeholders} filled by DOM nodes or strings. */
+export function template(text, values) {
+  const out = [];
+  let last = 0;
+  text.replace(/\{([\w.]+)\}/g, (m, key, offset) => {
+    out.push(text.slice(last, offset));
+    out.push(key in values ? values[key] : m);
+    last = offset + m.length;
+    return m;
+  });
+  out.push(text.slice(last));
+  return out;
+}

@@ -1,0 +1,140 @@
+// The top bar (surface and lesson menus, share, export, palette, projector, language), the
+// caption under the map, the fair-race caveat and the toast. Every text here is generated
+// from the live state.
+
+import { surfaceInfo } from "../compute.js";
+import { download, saveUrl, trajectoriesCsv, trajectoriesJson } from "../export.js";
+import { t } from "../i18n.js";
+import { startOf } from "../hyper.js";
+import { LESSONS } from "../lessons.js";
+import { fmt } from "../numerics.js";
+import { flushUrl, setRuntime, setScene, shareUrl, state } from "../state.js";
+import { options } from "./dom.js";
+import { applyLesson } from "./lesson.js";
+
+const DEFAULT_EXPR = "sin(x)*cos(y) + 0.1*(x^2 + y^2)";
+let toastTimer = null;
+
+export function toast(text) {
+  setRuntime({ toast: text });
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => setRuntime({ toast: null }), 3500);
+}
+
+export function createTopbar({ contourPng }) {
+  const $ = (id) => document.getElementById(id);
+  const surfaceSel = $("surface-select");
+  const lessonSel = $("lesson-select");
+
+  surfaceSel.addEventListener("change", () => {
+    const v = surfaceSel.value;
+    const s = state.scene;
+    if (v === "custom") setScene({ surface: "custom", expr: s.expr || DEFAULT_EXPR, domain: s.domain || [-3, 3, -3, 3], start: null, t: 0, fair: null });
+    else setScene({ surface: v, expr: null, domain: null, start: null, t: 0, fair: null });
+  });
+  lessonSel.addEventListener("change", () => applyLesson(lessonSel.value || null));
+  $("share-btn").addEventListener("click", async () => {
+    flushUrl();
+    const url = shareUrl();
+    try {
+      await navigator.clipboard.writeText(url);
+      toast(t(state.scene.lang, "link_copied"));
+    } catch {
+      toast(`${t(state.scene.lang, "link_shown")} ${url}`);
+    }
+  });
+  $("cb-toggle").addEventListener("click", () => setScene({ cb: !state.scene.cb }));
+  $("proj-toggle").addEventListener("click", () => setScene({ proj: !state.scene.proj }));
+  $("lang-btn").addEventListener("click", () => setScene({ lang: state.scene.lang === "ru" ? "en" : "ru" }));
+
+  const menu = $("export-menu");
+  const closeMenu = () => menu.removeAttribute("open");
+  $("export-png").addEventListener("click", () => {
+    closeMenu();
+    contourPng().then((url) => saveUrl(url, `descent-lab-${state.scene.surface}.png`));
+  });
+  $("export-png3d").addEventListener("click", () => {
+    closeMenu();
+    if (state.scene.panel !== "3d") setScene({ panel: "3d" });
+    setTimeout(() => Plotly.downloadImage($("surface3d"), { format: "png", filename: `descent-lab-${state.scene.surface}-3d`, scale: 2 }), 300);
+  });
+  $("export-csv").addEventListener("click", () => {
+    closeMenu();
+    download(`descent-lab-${state.scene.surface}.csv`, trajectoriesCsv(state.scene, state.runtime.traj), "text/csv");
+  });
+  $("export-json").addEventListener("click", () => {
+    closeMenu();
+    download(`descent-lab-${state.scene.surface}.json`, trajectoriesJson(state.scene, state.runtime.traj, surfaceInfo()), "application/json");
+  });
+  document.addEventListener("click", (ev) => {
+    if (!menu.contains(ev.target)) closeMenu();
+  });
+
+  function render() {
+    const { scene, runtime } = state;
+    const lang = scene.lang;
+    const cat = runtime.catalogue;
+    document.documentElement.lang = lang;
+    document.body.classList.toggle("projector", scene.proj);
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-title]")) {
+      el.title = t(lang, el.dataset.i18nTitle);
+      el.setAttribute("aria-label", el.title);
+    }
+    if (cat) {
+      options(surfaceSel, [...cat.surfaces.map((s) => ({ value: s.id, label: s.name })), { value: "custom", label: t(lang, "custom") }], scene.surface);
+      const sDesc = surfaceInfo(scene);
+      surfaceSel.title = sDesc ? `${sDesc.formula}\n\n${sDesc.description}` : "";
+    }
+    options(lessonSel, [{ value: "", label: t(lang, "no_lesson") }, ...LESSONS.map((l) => ({ value: l.id, label: l.title[lang] || l.title.en }))], scene.lesson || "");
+    $("cb-toggle").setAttribute("aria-pressed", String(scene.cb));
+    $("proj-toggle").setAttribute("aria-pressed", String(scene.proj));
+    renderCaption(scene, runtime);
+    renderFair(scene, runtime);
+    const toastEl = $("toast");
+    toastEl.hidden = !runtime.toast;
+    toastEl.textContent = runtime.toast || "";
+    const fairBtn = $("fair-btn");
+    fairBtn.disabled = Boolean(runtime.busy.fair);
+    fairBtn.textContent = runtime.busy.fair ? t(lang, "fair_running") : t(lang, "fair_race");
+    $("add-racer").disabled = scene.racers.length >= 8;
+  }
+
+  function renderCaption(scene, runtime) {
+    const lang = scene.lang;
+    const info = surfaceInfo(scene);
+    const start = startOf(scene, info);
+    const name = info ? `${info.name}: ${info.formula}` : `f(x, y) = ${scene.expr || ""}`;
+    const rule = [scene.stop[0] > 0 ? `‖∇L‖ < ${fmt(scene.stop[0])}` : null, scene.stop[1] > 0 ? `‖Δw‖ < ${fmt(scene.stop[1])}` : null].filter(Boolean).join(` ${t(lang, "or")} `);
+    const parts = [name, `${t(lang, "caption_start")} (${fmt(start[0])}, ${fmt(start[1])})`, `${scene.steps} ${t(lang, "caption_steps")}`];
+    if (rule) parts.push(`${t(lang, "caption_stop")} ${rule}`);
+    const noisy = scene.racers.some((r) => r.noise);
+    const clipped = scene.racers.some((r) => r.clip !== null);
+    if (noisy) parts.push(`${t(lang, "noise")}: ${scene.racers.map((r) => fmt(r.noise)).join(" / ")}`);
+    if (clipped) parts.push(`${t(lang, "clip")}: ${scene.racers.map((r) => (r.clip === null ? "—" : fmt(r.clip))).join(" / ")}`);
+    $("caption").textContent = parts.join(" · ");
+    void runtime;
+  }
+
+  function renderFair(scene) {
+    const el = $("fair-caveat");
+    const f = scene.fair;
+    el.hidden = !f;
+    if (!f) return;
+    const lang = scene.lang;
+    let text = t(lang, "fair_caveat", { trials: f.trials, lo: fmt(f.lo), hi: fmt(f.hi), steps: f.steps, sx: fmt(f.sx), sy: fmt(f.sy), seed: f.seed });
+    const lrs = Array.isArray(f.lrs) ? f.lrs : [];
+    const notes = scene.racers.map((r, i) => {
+      if (lrs[i] === null || lrs[i] === undefined) return `${i + 1}: ${t(lang, "fair_failed")}`;
+      if (r.hp.lr !== lrs[i]) return `${i + 1}: ${t(lang, "fair_changed")}`;
+      return `${i + 1}: lr = ${fmt(lrs[i])}`;
+    });
+    const st = startOf(scene, surfaceInfo(scene));
+    const stale = f.steps !== scene.steps || f.seed !== scene.seed || st[0] !== f.sx || st[1] !== f.sy;
+    text += ` [${notes.join("; ")}]`;
+    if (stale) text += ` (${t(lang, "fair_changed")}: ${t(lang, "steps")} / ${t(lang, "start_point")} / seed)`;
+    el.textContent = text;
+  }
+
+  return { render };
+}

@@ -1,0 +1,331 @@
+"""The instrumented training loop: batching, shuffling, parity with a plain torch loop,
+early stopping, the single test evaluation, divergence, schedules, seeds and emitted records."""
+
+import io
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+import pytest
+import torch
+
+from backend import landscape as L
+from backend.networks import training
+from backend.networks.datasets import Split
+from backend.networks.spec import NetworkRun
+from backend.networks.training import TrainingResult, train
+from backend.specs import Status
+
+CPU = torch.device("cpu")
+BASE: dict[str, Any] = {
+    "kind": "network",
+    "dataset": {"name": "moons", "n_samples": 50, "noise": 0.2},  # 30 train, 10 val, 10 test
+    "model": {"name": "mlp", "hidden": [8], "activation": "tanh"},
+    "optimizer": {"name": "sgd", "lr": 0.1},
+    "batch_size": 8,
+    "epochs": 3,
+    "seed": 0,
+}
+
+
+class Recorder:
+    """An `emit` that keeps everything, by kind."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
+        self.order: list[str] = []
+
+    def __call__(self, kind: str, records: list[dict[str, Any]]) -> None:
+        json.dumps(records)  # every record is JSON-able (NaN aside)
+        self.frames[kind].append(records)
+        self.order.append(kind)
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        return [r for frame in self.frames[kind] for r in frame]
+
+
+def run(cancelled: Any = lambda: False, **fields: Any) -> tuple[TrainingResult, Recorder]:
+    recorder = Recorder()
+    request = NetworkRun.model_validate(BASE | fields)
+    return train(request, CPU, recorder, cancelled), recorder
+
+
+def steps_per_epoch(recorder: Recorder) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for step in recorder.records("steps"):
+        counts[step["epoch"]] += 1
+    return dict(counts)
+
+
+# --- batching and shuffling ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("batch_size", "per_epoch"), [(30, 1), (5000, 1), (1, 30), (8, 4)])
+def test_steps_per_epoch(batch_size: int, per_epoch: int) -> None:
+    result, recorder = run(batch_size=batch_size)
+    assert steps_per_epoch(recorder) == {1: per_epoch, 2: per_epoch, 3: per_epoch}
+    assert [s["step"] for s in recorder.records("steps")] == list(range(1, 3 * per_epoch + 1))
+    assert result.summary["steps"] == 3 * per_epoch and result.summary["n_train"] == 30
+    assert result.summary["full_batch"] == (per_epoch == 1)
+
+
+def batch_losses(shuffle: bool, seed: int = 0) -> list[list[float]]:
+    """Per epoch, the batch losses at (almost) frozen weights: they identify the batches."""
+    _, recorder = run(shuffle=shuffle, seed=seed, batch_size=3, optimizer={"name": "sgd", "lr": 1e-12})
+    per_epoch: dict[int, list[float]] = defaultdict(list)
+    for step in recorder.records("steps"):
+        per_epoch[step["epoch"]].append(step["loss"])
+    return list(per_epoch.values())
+
+
+def test_no_shuffle_repeats_the_batch_order_every_epoch() -> None:
+    epochs = batch_losses(shuffle=False)
+    for later in epochs[1:]:
+        assert later == pytest.approx(epochs[0], rel=1e-6)
+
+
+def test_shuffle_changes_the_order_every_epoch_reproducibly() -> None:
+    epochs = batch_losses(shuffle=True)
+    assert epochs[1] != pytest.approx(epochs[0], rel=1e-3)
+    assert sorted(epochs[1]) != pytest.approx(sorted(epochs[0]), rel=1e-3)  # other batches, not a reorder
+    assert batch_losses(shuffle=True) == epochs
+    assert batch_losses(shuffle=True, seed=1) != epochs
+
+
+# --- parity with a hand-written loop -------------------------------------------------------
+
+
+def test_sgd_trajectory_equals_a_plain_torch_loop() -> None:
+    fields = {"optimizer": {"name": "sgd", "lr": 0.2, "momentum": 0.9}, "batch_size": 7, "epochs": 4}
+    result, recorder = run(**fields)
+    request = NetworkRun.model_validate(BASE | fields)
+
+    # The plain loop: the same data and initial model (prepare), the documented shuffle stream.
+    prep = training.prepare(request, CPU)
+    model, x, y = prep.model, prep.train.x, prep.train.y
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    g = torch.Generator().manual_seed(training.sub_seed(0, "shuffle"))
+    losses, checkpoints = [], [L.weights_of(model)]
+    for _ in range(4):
+        order = torch.randperm(len(x), generator=g)
+        for start in range(0, len(x), 7):
+            index = order[start:start + 7]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        checkpoints.append(L.weights_of(model))
+
+    assert [s["loss"] for s in recorder.records("steps")] == losses
+    assert result.checkpoints is not None
+    assert torch.equal(result.checkpoints, torch.stack(checkpoints))
+    assert result.final_weights is not None and torch.equal(result.final_weights, checkpoints[-1])
+
+
+def test_step_records_carry_lr_and_gradient_norm() -> None:
+    _, recorder = run(optimizer={"name": "adam", "lr": 0.01})
+    for step in recorder.records("steps"):
+        assert set(step) >= {"step", "epoch", "loss", "lr", "grad_norm"}
+        assert step["lr"] == 0.01 and step["grad_norm"] > 0
+
+
+# --- evaluation, early stopping ------------------------------------------------------------
+
+
+class ScriptedEvaluation:
+    """Replaces `training.evaluate`: scripted validation losses, real everything else, counted."""
+
+    def __init__(self, val_losses: list[float] | None = None) -> None:
+        self.val_losses = list(val_losses or [])
+        self.calls: dict[str, int] = defaultdict(int)
+        self.real = training.evaluate
+
+    def __call__(self, model: Any, split: Split, loss_fn: Any, classification: bool) -> Any:
+        self.calls[split.name] += 1
+        loss, accuracy = self.real(model, split, loss_fn, classification)
+        if split.name == "val" and self.val_losses:
+            return self.val_losses.pop(0), accuracy
+        return loss, accuracy
+
+
+def test_the_test_split_is_evaluated_exactly_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = ScriptedEvaluation()
+    monkeypatch.setattr(training, "evaluate", counter)
+    result, recorder = run(epochs=5, landscape={"resolution": 5, "eval_samples": 20})
+    assert counter.calls["test"] == 1 and counter.calls["val"] == 6 and counter.calls["train"] == 6
+    assert result.summary["test_evaluations"] == 1 and result.summary["test_loss"] is not None
+    assert all("test_loss" not in e for e in recorder.records("epoch"))
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_early_stopping_after_exactly_patience_epochs(monkeypatch: pytest.MonkeyPatch,
+                                                      restore_best: bool) -> None:
+    #            epoch:  0    1    2    3     4     5     6 ...
+    val = [1.0, 0.9, 0.8, 0.85, 0.86, 0.87, 0.5, 0.4, 0.3]
+    monkeypatch.setattr(training, "evaluate", ScriptedEvaluation(val))
+    result, recorder = run(epochs=8, early_stopping={"patience": 3, "restore_best": restore_best})
+    assert result.status == Status.EARLY_STOPPED
+    assert [e["epoch"] for e in recorder.records("epoch")] == [0, 1, 2, 3, 4, 5]
+    assert max(steps_per_epoch(recorder)) == 5
+    summary = result.summary
+    assert summary["best_epoch"] == 2 and summary["epochs_run"] == 5 and summary["stopped_early"]
+    assert summary["best_val_loss"] == 0.8 and summary["restored_best"] == restore_best
+    assert result.checkpoints is not None and result.final_weights is not None
+    expected = result.checkpoints[2] if restore_best else result.checkpoints[5]
+    assert torch.equal(result.final_weights, expected)
+
+
+def test_min_delta_ignores_small_improvements(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "evaluate", ScriptedEvaluation([1.0, 0.95, 0.91, 0.5, 0.49]))
+    result, _ = run(epochs=8, early_stopping={"patience": 2, "min_delta": 0.1})
+    assert result.summary["best_epoch"] == 0 and result.summary["epochs_run"] == 2
+
+
+def test_without_validation_there_is_no_best_epoch() -> None:
+    result, recorder = run(split={"val": 0.0, "test": 0.2})
+    assert result.summary["best_epoch"] is None and result.summary["n_val"] == 0
+    assert all(e["val_loss"] is None and e["val_accuracy"] is None for e in recorder.records("epoch"))
+
+
+def test_epoch_records_and_regression_accuracy() -> None:
+    result, recorder = run(dataset={"name": "linear_regression", "n_samples": 50}, model={"name": "linear"},
+                           optimizer={"name": "sgd", "lr": 0.05}, epochs=20)
+    epochs = recorder.records("epoch")
+    assert [e["epoch"] for e in epochs] == list(range(21))
+    assert all(e["val_accuracy"] is None and e["train_accuracy"] is None for e in epochs)
+    assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
+    assert result.status == Status.FINISHED and result.summary["test_accuracy"] is None
+
+
+# --- divergence, cancellation, seeds -------------------------------------------------------
+
+
+def test_divergence_is_a_result() -> None:
+    result, recorder = run(dataset={"name": "linear_regression", "n_samples": 50}, model={"name": "linear"},
+                           optimizer={"name": "sgd", "lr": 500.0}, epochs=50, batch_size=30,
+                           landscape={"resolution": 5})
+    assert result.status == Status.DIVERGED and result.landscape is None
+    steps = recorder.records("steps")
+    assert all(math.isfinite(s["loss"]) for s in steps[:-1])
+    # caught at the first non-finite batch loss, or by the epoch's training loss after the last step
+    last_epoch = recorder.records("epoch")[-1]
+    assert not math.isfinite(steps[-1]["loss"]) or not math.isfinite(last_epoch["train_loss"])
+    assert result.summary["diverged_at_step"] == steps[-1]["step"]
+    assert result.summary["test_loss"] is None and result.summary["test_evaluations"] == 0
+
+
+def test_cancel_between_batches() -> None:
+    calls = iter(range(1000))
+    result, recorder = run(cancelled=lambda: next(calls) >= 5, epochs=10)
+    assert result.status == Status.CANCELLED and len(recorder.records("steps")) == 5
+
+
+def test_the_global_rng_is_left_alone_and_runs_repeat() -> None:
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a, _ = run()
+    assert torch.equal(torch.get_rng_state(), before)
+    b, _ = run()
+    c, _ = run(seed=1)
+    assert a.checkpoints is not None and b.checkpoints is not None and c.checkpoints is not None
+    assert torch.equal(a.checkpoints, b.checkpoints)
+    assert not torch.equal(a.checkpoints[0], c.checkpoints[0])
+
+
+# --- schedules and optimizers --------------------------------------------------------------
+
+
+def lrs_by_epoch(recorder: Recorder) -> dict[int, list[float]]:
+    out: dict[int, list[float]] = defaultdict(list)
+    for step in recorder.records("steps"):
+        out[step["epoch"]].append(step["lr"])
+    return dict(out)
+
+
+def test_epoch_schedules_step_once_per_epoch() -> None:
+    result, recorder = run(schedule={"name": "exponential", "gamma": 0.5})
+    lrs = lrs_by_epoch(recorder)
+    assert lrs == {1: [0.1] * 4, 2: [0.05] * 4, 3: [0.025] * 4}
+    assert result.summary["schedule_stepping"] == "epoch"
+
+
+def test_onecycle_steps_every_batch_over_the_whole_run() -> None:
+    result, recorder = run(schedule={"name": "onecycle"}, epochs=4)
+    lrs = [s["lr"] for s in recorder.records("steps")]
+    assert len(set(lrs)) == len(lrs) == 16 and max(lrs) == pytest.approx(0.1, rel=1e-2)
+    assert result.summary["schedule_stepping"] == "batch" and result.status == Status.FINISHED
+
+
+def test_plateau_steps_with_the_validation_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    # epoch 1's loss sets the scheduler's best; epoch 2 does not improve on it: reduce
+    monkeypatch.setattr(training, "evaluate", ScriptedEvaluation([1.0, 1.0, 1.0, 1.0, 1.0]))
+    _, recorder = run(schedule={"name": "plateau", "patience": 0, "factor": 0.5}, epochs=4)
+    assert {e: lr[0] for e, lr in lrs_by_epoch(recorder).items()} == {1: 0.1, 2: 0.1, 3: 0.05, 4: 0.025}
+
+
+def test_lbfgs_runs_with_a_closure() -> None:
+    result, recorder = run(optimizer={"name": "lbfgs", "lr": 1.0, "max_iter": 5}, batch_size=5000)
+    assert result.status == Status.FINISHED and len(recorder.records("steps")) == 3
+    epochs = recorder.records("epoch")
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+
+
+# --- boundary, landscape, other models -----------------------------------------------------
+
+
+def test_boundary_snapshots_for_two_dimensional_data() -> None:
+    _, recorder = run(epochs=4, boundary_every=2)
+    snapshots = recorder.records("boundary")
+    assert [(s["epoch"], s["final"]) for s in snapshots] == [(0, False), (2, False), (4, False), (4, True)]
+    first = snapshots[0]
+    assert len(first["z"]) == len(first["y"]) and len(first["z"][0]) == len(first["x"])
+    assert all(0 <= v <= 1 for row in first["z"] for v in row) and first["z_kind"] == "probability"
+    assert len(first["points"]["x0"]) == 50 and "points" not in snapshots[1]
+
+
+def test_digits_cnn_has_no_boundary_and_a_landscape() -> None:
+    result, recorder = run(dataset={"name": "digits", "n_samples": 200}, model={"name": "cnn", "hidden": [4]},
+                           epochs=2, batch_size=32, landscape={"directions": "random", "resolution": 5,
+                                                              "eval_samples": 50})
+    assert result.status == Status.FINISHED and not recorder.records("boundary")
+    assert result.landscape is not None and result.landscape["eval_samples"] == 50
+    assert result.summary["n_classes"] == 10
+
+
+def test_landscape_result_and_export() -> None:
+    result, recorder = run(epochs=4, landscape={"resolution": 7, "resolution_y": 5, "eval_samples": 25})
+    report = result.landscape
+    assert report is not None and result.export is not None
+    json.dumps(report)
+    assert len(report["loss"]) == 5 and len(report["loss"][0]) == 7 and report["eval_samples"] == 25
+    assert len(report["trajectory"]) == 5 and report["trajectory"][-1] == [0.0, 0.0]
+    assert report["loss"][2][3] == pytest.approx(report["final_loss"], rel=1e-6)
+    frames = recorder.records("landscape")
+    assert frames[0]["stage"] == "preview" and frames[-1]["stage"] == "done"
+    export = torch.load(io.BytesIO(result.export), weights_only=True)
+    assert set(export) >= {"weights", "directions", "a", "b", "loss"} and export["loss"].shape == (5, 7)
+    assert recorder.order.index("landscape") > max(i for i, k in enumerate(recorder.order) if k == "steps")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "model", "kind"),
+    [
+        ({"name": "blobs", "n_samples": 60}, {"name": "logistic"}, "class"),
+        ({"name": "linear_regression", "n_samples": 60}, {"name": "linear"}, "value"),
+        ({"name": "csv", "csv": "".join(f"{100 + i},{-5 * i},{i % 2}\n" for i in range(40))},
+         {"name": "mlp", "hidden": [4]}, "probability"),
+    ],
+)
+def test_boundary_grid_covers_the_samples_as_the_model_sees_them(
+    dataset: dict[str, Any], model: dict[str, Any], kind: str
+) -> None:
+    _, recorder = run(dataset=dataset, model=model, epochs=1)
+    snapshot = recorder.records("boundary")[0]
+    assert snapshot["z_kind"] == kind
+    points = snapshot["points"]
+    assert min(snapshot["x"]) <= min(points["x0"]) and max(points["x0"]) <= max(snapshot["x"])
+    assert min(snapshot["y"]) <= min(points["x1"]) and max(points["x1"]) <= max(snapshot["y"])
+    if dataset["name"] == "csv":  # standardised with the training split's statistics
+        assert max(abs(v) for v in points["x0"]) < 5
