@@ -24,8 +24,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m uvicorn backend.main:app --host $(HOST) --port $(PORT)
 
+# The browser tests run in a process of their own: Playwright's sync API keeps an
+# event loop running in the main thread, which the asyncio-based tests cannot share.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q tests/unit tests/api tests/integration
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check backend tests bench
