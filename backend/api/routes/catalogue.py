@@ -1,7 +1,8 @@
 """Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
 
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
 import torch
 from fastapi import APIRouter, Query
@@ -12,7 +13,6 @@ from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.errors import NOT_FOUND, not_found, unprocessable
 from backend.api.json import JSON
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
-from backend.hyperparameters import Hyperparameter
 from backend.runs.redis_executor import RedisExecutor
 from backend.schemas import (
     Grid,
@@ -134,38 +134,28 @@ async def surface_grid(
     return _grid(surface.fn, n, x, y)
 
 
-def _hyperparameters(entries: tuple[Hyperparameter, ...]) -> list[HyperparameterInfo]:
-    return [
-        HyperparameterInfo(
-            name=h.name,
-            type=h.type,
-            default=h.default,
-            min=h.min,
-            max=h.max,
-            exclusive_min=h.exclusive_min,
-            exclusive_max=h.exclusive_max,
-            choices=list(h.choices) if h.choices is not None else None,
-            nullable=h.nullable,
-            description=h.description,
-        )
-        for h in entries
-    ]
+def _catalogue_entry(info: Any, **extra: Any) -> OptimizerInfoOut:
+    """An optimizer or schedule registry entry as the API shows it."""
+    return OptimizerInfoOut.model_validate(
+        {
+            "id": info.id,
+            "name": info.name,
+            "class": info.class_path,
+            "hyperparameters": [
+                HyperparameterInfo.model_validate(asdict(h)) for h in info.hyperparameters
+            ],
+            "update_rule": info.update_rule,
+            "description": info.description,
+            **extra,
+        }
+    )
 
 
 @router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
 async def list_optimizers() -> list[OptimizerInfoOut]:
     return [
-        OptimizerInfoOut.model_validate(
-            {
-                "id": o.id,
-                "name": o.name,
-                "class": o.class_path,
-                "hyperparameters": _hyperparameters(o.hyperparameters),
-                "update_rule": o.update_rule,
-                "description": o.description,
-                "batched": o.batched,
-                "effective_lr": optimizers.EFFECTIVE_LR_MEANING.get(o.id),
-            }
+        _catalogue_entry(
+            o, batched=o.batched, effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id)
         )
         for o in optimizers.OPTIMIZERS.values()
     ]
@@ -173,19 +163,7 @@ async def list_optimizers() -> list[OptimizerInfoOut]:
 
 @router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
 async def list_schedules() -> list[OptimizerInfoOut]:
-    return [
-        OptimizerInfoOut.model_validate(
-            {
-                "id": s.id,
-                "name": s.name,
-                "class": s.class_path,
-                "hyperparameters": _hyperparameters(s.hyperparameters),
-                "update_rule": s.update_rule,
-                "description": s.description,
-            }
-        )
-        for s in schedules.SCHEDULES.values()
-    ]
+    return [_catalogue_entry(s) for s in schedules.SCHEDULES.values()]
 
 
 @router.get("/limits")
