@@ -626,14 +626,14 @@ class Survey:
     export: dict[str, Any] = field(default_factory=dict)
 
 
-def _floats(t: Tensor) -> list[Any]:
+def as_floats(t: Tensor) -> list[Any]:
     return t.detach().double().cpu().tolist()
 
 
 def _grid_message(stage: str, progress: float, a: Tensor, b: Tensor, loss: Tensor,
                   accuracy: Tensor | None) -> dict[str, Any]:
-    return {"stage": stage, "progress": progress, "a": _floats(a), "b": _floats(b),
-            "loss": _floats(loss), "accuracy": None if accuracy is None else _floats(accuracy)}
+    return {"stage": stage, "progress": progress, "a": as_floats(a), "b": as_floats(b),
+            "loss": as_floats(loss), "accuracy": None if accuracy is None else as_floats(accuracy)}
 
 
 def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epochs: Iterable[int],
@@ -674,7 +674,7 @@ def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epo
         half = [span * max(1.1 * e, 0.1 * reach) or span for e in extent]  # `or`: a path that never moved
     a, b = axis(half[0], nx), axis(half[1], ny)
     basis = torch.stack([u, v])
-    trajectory = _floats(coords)
+    trajectory = as_floats(coords)
 
     pa, pb = axis(half[0], min(preview, nx)), axis(half[1], min(preview, ny))
     p_loss, p_acc = evaluator.plane(final, basis, grid_coefficients(pa, pb).to(final.device),
@@ -719,16 +719,17 @@ def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epo
     report = {
         "directions": directions,
         "filter_normalize": filter_normalize if directions == "random" else False,
-        "a": _floats(a), "b": _floats(b), "loss": _floats(loss),
-        "accuracy": None if accuracy is None else _floats(accuracy),
+        "a": as_floats(a), "b": as_floats(b), "loss": as_floats(loss),
+        "accuracy": None if accuracy is None else as_floats(accuracy),
         "trajectory": trajectory, "checkpoint_epochs": list(checkpoint_epochs),
-        "residual": _floats(residual), "true_loss": _floats(true_loss), "slice_loss": _floats(slice_loss),
+        "residual": as_floats(residual), "true_loss": as_floats(true_loss),
+        "slice_loss": as_floats(slice_loss),
         "final_loss": float(final_loss[0]),
-        "explained_variance": None if explained is None else _floats(explained),
-        "eigenvalues": None if eigenvalues is None else _floats(eigenvalues),
+        "explained_variance": None if explained is None else as_floats(explained),
+        "eigenvalues": None if eigenvalues is None else as_floats(eigenvalues),
         "eval_samples": len(data),
-        "interpolation": {"alpha": _floats(alphas), "loss": _floats(i_loss),
-                          "accuracy": None if i_acc is None else _floats(i_acc)},
+        "interpolation": {"alpha": as_floats(alphas), "loss": as_floats(i_loss),
+                          "accuracy": None if i_acc is None else as_floats(i_acc)},
         "preview_s": preview_s, "elapsed_s": time.perf_counter() - began,
     }
     export = {

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.api.admission import Admission
 from backend.api.limits import BodySizeLimit
-from backend.api.routes import analysis, catalogue, runs, stream
+from backend.api.routes import analysis, catalogue, networks, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
 from backend.runs.executor import Executor, LocalExecutor
 from backend.runs.redis_executor import RedisExecutor
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(stream.router)
     app.include_router(analysis.router)
+    app.include_router(networks.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:

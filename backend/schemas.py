@@ -23,6 +23,8 @@ from pydantic import (
 
 from backend import optimizers, schedules
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.networks.schemas import NetworkSummary
+from backend.networks.spec import NetworkRun
 from backend.settings import get_settings
 from backend.specs import OptimizerSpec, ScheduleSpec, Status
 from backend.surfaces import SURFACES
@@ -258,9 +260,10 @@ def _run_kind(value: Any) -> str:
 
 
 RunRequest = Annotated[
-    Union[Annotated[SurfaceRun, Tag("surface")]],  # noqa: UP007
+    Union[Annotated[SurfaceRun, Tag("surface")], Annotated[NetworkRun, Tag("network")]],  # noqa: UP007
     Discriminator(_run_kind),
 ]
+RunConfig = Annotated[SurfaceRun | NetworkRun, Field(discriminator="kind")]
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -302,13 +305,13 @@ class Run(BaseModel):
     """A run as stored: its request, its state, and once ended its summary."""
 
     id: str
-    kind: Literal["surface"]
+    kind: Literal["surface", "network"]
     status: Status
-    config: SurfaceRun
+    config: RunConfig
     created_at: datetime
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    summary: SurfaceSummary | None = None
+    summary: SurfaceSummary | NetworkSummary | None = None
     error: str | None = None
 
 
@@ -332,8 +335,18 @@ class SurfaceStep(BaseModel):
     batch_loss: Any = None
 
 
+class NetworkStep(BaseModel):
+    """One optimizer step of a network run: its mini-batch's loss before the update."""
+
+    step: int = Field(description="1-based over the whole run")
+    epoch: int
+    loss: float | None
+    lr: float
+    grad_norm: float | None = Field(description="‖∇L‖₂ over all parameters, before the update")
+
+
 class Steps(BaseModel):
-    steps: list[SurfaceStep]
+    steps: list[SurfaceStep] | list[NetworkStep]
 
 
 class Trajectory(BaseModel):
@@ -352,7 +365,7 @@ class StepsFrame(BaseModel):
 class EndFrame(BaseModel):
     type: Literal["end"] = "end"
     status: Status
-    summary: SurfaceSummary | None
+    summary: SurfaceSummary | NetworkSummary | None
     error: str | None = None
 
 

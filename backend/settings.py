@@ -24,6 +24,11 @@ class Settings(BaseSettings):
 
     # redis executor and `python -m backend.worker`
     worker_concurrency: int = Field(1, ge=1, le=64, description="runs one worker process computes at once")
+    worker_nice: int = Field(
+        10, ge=0, le=19,
+        description="CPU niceness of a worker process: where it shares cores with an API process, the "
+        "API's websocket fan-out must not wait behind torch (on a dedicated machine it costs nothing)",
+    )
     visibility_timeout: float = Field(
         30.0, gt=0, le=3600, description="seconds a job's worker may go silent before another claims it"
     )

@@ -343,8 +343,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="consumer name; unique among live workers")
     parser.add_argument("--grace", type=float, default=20.0,
                         help="seconds running runs may finish after SIGTERM before they are given back")
-    parser.add_argument("--nice", type=int, default=0,
-                        help="lower this process's CPU priority (e.g. 10 beside an API on the same cores)")
+    parser.add_argument("--nice", type=int, default=settings.worker_nice,
+                        help="lower this process's CPU priority (DESCENT_WORKER_NICE; 0 keeps it)")
     parser.add_argument("--check", action="store_true",
                         help="health check: exit 0 if a worker on this host is heartbeating, else 1")
     args = parser.parse_args(argv)

@@ -36,6 +36,8 @@ import orjson
 import redis
 from websockets.asyncio.client import connect
 
+from backend.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 60.0
 
@@ -263,9 +265,9 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=200, help="websocket clients, spread over the runs")
     parser.add_argument("--steps", type=int, default=1000, help="optimizer steps per run")
     parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--nice", type=int, default=10,
-                        help="workers' niceness: on a small machine the API's event loop must not wait for "
-                             "CPU behind the workers")
+    parser.add_argument("--nice", type=int, default=get_settings().worker_nice,
+                        help="workers' niceness (default: the worker's own, DESCENT_WORKER_NICE); 0 shows "
+                             "a small machine's API waiting for CPU behind its workers")
     parser.add_argument("--deadline", type=float, default=120.0, help="seconds one worker count may take")
     args = parser.parse_args()
     counts = [int(c) for c in args.workers.split(",")]

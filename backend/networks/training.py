@@ -437,13 +437,19 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
     return result
 
 
+def eval_subset(prep: Prepared, samples: int, g: torch.Generator) -> L.EvalData:
+    """The fixed evaluation subset of landscapes: `samples` training samples drawn with `g`
+    (the run's landscape stream, so a run's grid and a later comparison use the same ones)."""
+    pick = torch.randperm(len(prep.train), generator=g)[:samples].to(prep.train.x.device)
+    return L.EvalData(prep.train.x[pick], prep.train.y[pick], prep.data.classification)
+
+
 def _survey(request: NetworkRun, prep: Prepared, checkpoints: Tensor, epochs: list[int], final: Tensor,
             emit: Emit, cancelled: Callable[[], bool]) -> L.Survey:
     spec = request.landscape
     assert spec is not None
     g = generator(request.seed, "landscape")
-    pick = torch.randperm(len(prep.train), generator=g)[: spec.eval_samples].to(prep.train.x.device)
-    data = L.EvalData(prep.train.x[pick], prep.train.y[pick], prep.data.classification)
+    data = eval_subset(prep, spec.eval_samples, g)
     return L.survey(prep.model, data, checkpoints, epochs, final, spec.directions,
                     filter_normalize=spec.filter_normalize, shape=spec.shape, span=spec.span,
                     generator=g, emit=lambda message: emit("landscape", [message]), cancelled=cancelled)

@@ -8,12 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+import torch
 from pydantic import BaseModel
 
 from backend import optimizers, surface_runs, trajectory
+from backend.networks import comparison, training
+from backend.networks.schemas import NetworkSummary
+from backend.networks.spec import NetworkRun
 from backend.runs.store import Frame
 from backend.schemas import Status, SurfaceRun
 from backend.trajectory import Recording
+
+LANDSCAPE = "landscape.json"  # artifact names of a network run
+LANDSCAPE_EXPORT = "landscape.pt"
 
 MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
 FrameSink = Callable[[Frame], None]
@@ -47,6 +55,8 @@ def compute(
     """Compute a run of any kind."""
     if isinstance(config, SurfaceRun):
         return compute_surface(config, device, on_frame, cancelled)
+    if isinstance(config, NetworkRun):
+        return compute_network(config, device, on_frame, cancelled)
     raise TypeError(f"no computation for {type(config).__name__}")
 
 
@@ -87,6 +97,38 @@ def compute_surface(
         surface_runs.run_status(recording), surface_runs.summarize(request, recording, device),
         frames,
     )
+
+
+def compute_network(
+    request: NetworkRun,
+    device: str,
+    on_frame: FrameSink | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Result:
+    """Train; every emitted record goes out as a frame. The stored log keeps all of them
+    but the landscape's intermediate `refine` grids, which only live watchers need."""
+    frames: list[Frame] = []
+
+    def emit(kind: str, records: list[dict[str, Any]]) -> None:
+        frame: Frame = (kind, records)
+        if not (kind == "landscape" and records[0]["stage"] == "refine"):
+            frames.append(frame)
+        if on_frame is not None:
+            on_frame(frame)
+
+    result = training.train(request, torch.device(device), emit, cancelled or (lambda: False))
+    artifacts: dict[str, bytes] = {}
+    if result.checkpoints is not None and result.final_weights is not None:
+        summary = result.summary
+        final_epoch = summary["best_epoch"] if summary["restored_best"] else summary["epochs_run"]
+        artifacts[comparison.WEIGHTS] = comparison.pack(
+            result.checkpoints, result.summary["checkpoint_epochs"], result.final_weights, final_epoch
+        )
+    if result.landscape is not None:
+        artifacts[LANDSCAPE] = orjson.dumps(result.landscape)
+    if result.export is not None:
+        artifacts[LANDSCAPE_EXPORT] = result.export
+    return Result(result.status, NetworkSummary.model_validate(result.summary), frames, artifacts)
 
 
 def warm_up() -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import torch
 
+from backend.networks.spec import NetworkRun
 from backend.runs.compute import Result, compute, compute_surface, warm_up
 from backend.runs.log import RunLog
 from backend.runs.store import RunStore, now
@@ -184,6 +185,6 @@ class LocalExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def queued_run(request: SurfaceRun) -> Run:
+def queued_run(request: SurfaceRun | NetworkRun) -> Run:
     return Run(id=new_run_id(), kind=request.kind, status=Status.QUEUED, config=request,
                created_at=now())

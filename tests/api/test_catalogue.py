@@ -283,7 +283,8 @@ def _schema_is_a_model(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
 
 
 def test_openapi_every_api_response_is_a_pydantic_model(openapi: dict[str, Any]) -> None:
-    """API.md: everything served appears with real schemas (pydantic models, not `dict`)."""
+    """API.md: everything served appears with real schemas (pydantic models, not `dict`);
+    a file (a `.pt` export) is declared as binary."""
     schemas = openapi["components"]["schemas"]
     loose = []
     for path, operations in openapi["paths"].items():
@@ -293,6 +294,10 @@ def test_openapi_every_api_response_is_a_pydantic_model(openapi: dict[str, Any])
             ok = [str(code) for code in operation["responses"] if str(code).startswith("2")]
             for code in ok:
                 content = operation["responses"][code].get("content", {})
+                if set(content) == {"application/octet-stream"}:
+                    if content["application/octet-stream"].get("schema") != {"type": "string", "format": "binary"}:
+                        loose.append(f"{method.upper()} {path} → a file without a binary schema")
+                    continue
                 schema = content.get("application/json", {}).get("schema", {})
                 if not _schema_is_a_model(schema, schemas):
                     loose.append(f"{method.upper()} {path} → {schema}")

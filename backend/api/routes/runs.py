@@ -17,7 +17,7 @@ from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unproc
 from backend.api.json import JSON
 from backend.runs.executor import queued_run
 from backend.runs.store import Frame
-from backend.schemas import Run, RunList, RunRequest, Steps, Trajectory
+from backend.schemas import Run, RunList, RunRequest, Steps, SurfaceRun, Trajectory
 from backend.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=NOT_FOUND | TOO_MANY | TOO_LARGE)
@@ -58,6 +58,9 @@ async def compute_trajectory(
 
     Meant for recomputing while a slider moves; same request body as `POST /api/runs`.
     """
+    if not isinstance(request, SurfaceRun):
+        raise unprocessable(["body", "kind"], f"an instant answer is only for surface runs; queue a "
+                            f"{request.kind} run with POST /api/runs and watch its stream")
     work = len(request.start_points()) * request.steps
     if work > LIMITS.max_instant_work:
         raise unprocessable(
@@ -201,7 +204,8 @@ async def get_steps(
     frames = await _steps(store, executor, run, wait)
     steps = [step for kind, records in frames if kind == "steps" for step in records]
     if format == "csv":
-        text = await asyncio.to_thread(_csv, steps, run.config.batched)
+        batched = isinstance(run.config, SurfaceRun) and run.config.batched
+        text = await asyncio.to_thread(_csv, steps, batched)
         return Response(text, media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{run_id}.csv"'})
     if format == "ndjson":

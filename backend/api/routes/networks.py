@@ -1,0 +1,197 @@
+"""The networks lab: its catalogues, a dataset preview, a run's landscape (and its export),
+and runs compared after they ended (several paths on one plane, a line between two runs)."""
+
+import asyncio
+from typing import Any
+
+import torch
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from backend.api.admission import client_of
+from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
+from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
+from backend.api.json import JSON
+from backend.networks import comparison, datasets, models, training
+from backend.networks.schemas import (
+    CompareRequest,
+    Comparison,
+    DatasetInfoOut,
+    DatasetPreview,
+    Interpolation,
+    InterpolationRequest,
+    Landscape,
+    ModelInfoOut,
+    PreviewRequest,
+)
+from backend.networks.spec import NetworkRun
+from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
+from backend.schemas import Run, Status
+
+router = APIRouter(prefix="/api", tags=["networks"], responses=TOO_LARGE)
+PREVIEW_IMAGES = 40  # digits shown in a preview
+BINARY = {"type": "string", "format": "binary"}
+COMPARABLE = (Status.FINISHED, Status.EARLY_STOPPED, Status.CONVERGED)
+
+
+@router.get("/datasets", response_model=list[DatasetInfoOut])
+async def list_datasets() -> list[DatasetInfoOut]:
+    return [DatasetInfoOut(**d.__dict__, max_samples=datasets.MAX_SAMPLES if d.id != "digits"
+                           else datasets.DIGITS_SAMPLES) for d in datasets.DATASETS.values()]
+
+
+@router.get("/models", response_model=list[ModelInfoOut])
+async def list_models() -> list[ModelInfoOut]:
+    return [
+        ModelInfoOut(id=m.id, name=m.name, description=m.description, task=m.task,
+                     default_hidden=list(m.default_hidden),
+                     datasets=None if m.datasets is None else list(m.datasets),
+                     activations=list(models.ACTIVATIONS),
+                     max_layers=models.MAX_CNN_LAYERS if m.id == "cnn" else models.MAX_LAYERS,
+                     max_width=models.MAX_CHANNELS if m.id == "cnn" else models.MAX_WIDTH)
+        for m in models.MODELS.values()
+    ]
+
+
+def _preview(request: PreviewRequest) -> dict[str, Any]:
+    d = request.dataset
+    data = datasets.load(d.name, d.n_samples, d.noise, d.csv, training.generator(request.seed, "data"))
+    splits, _ = datasets.split(data, request.split.val, request.split.test,
+                               training.generator(request.seed, "split"))
+    points = images = None
+    if data.x.shape[1] == 2:
+        points = {
+            "x0": torch.cat([s.x[:, 0] for s in splits]).tolist(),
+            "x1": torch.cat([s.x[:, 1] for s in splits]).tolist(),
+            "label": torch.cat([s.y for s in splits]).tolist(),
+            "split": [s.name for s in splits for _ in range(len(s))],
+        }
+    if d.name == "digits":
+        images = [{"pixels": x.tolist(), "label": int(y)}
+                  for x, y in zip(data.x[:PREVIEW_IMAGES], data.y[:PREVIEW_IMAGES], strict=True)]
+    return {
+        "task": "classification" if data.classification else "regression",
+        "n_samples": len(data.x), "n_features": data.x.shape[1], "n_classes": data.n_classes,
+        "class_names": list(data.class_names) if data.class_names else None,
+        "feature_names": list(data.feature_names),
+        "n_train": len(splits[0]), "n_val": len(splits[1]), "n_test": len(splits[2]),
+        "points": points, "images": images,
+    }
+
+
+@router.post("/datasets/preview", response_model=DatasetPreview)
+async def preview_dataset(request: PreviewRequest) -> JSON:
+    """The samples a network run with this dataset, split and seed would see (2-D: all of
+    them as the model sees them; digits: the first few images)."""
+    return JSON(await asyncio.to_thread(_preview, request))
+
+
+async def _network_run(store: StoreDep, run_id: str, loc: list[str] | None = None) -> Run:
+    """A stored network run; 404 (or 422 at `loc` of a request body) when there is none."""
+    run = await asyncio.to_thread(store.get, run_id)
+    problem = (f"no run '{run_id}'" if run is None
+               else f"run '{run_id}' is a {run.kind} run, not a network run" if run.kind != "network"
+               else None)
+    if problem is not None:
+        raise unprocessable(loc, problem) if loc else not_found(problem)
+    assert run is not None
+    return run
+
+
+async def _artifact(store: StoreDep, run: Run, name: str, what: str) -> bytes:
+    data = await asyncio.to_thread(store.artifact, run.id, name)
+    if data is None:
+        if run.status.ended:
+            asked = isinstance(run.config, NetworkRun) and run.config.landscape is not None
+            reason = (f"it ended {run.status.value}" if asked or name == comparison.WEIGHTS
+                      else "its request has no `landscape`")
+            raise not_found(f"run '{run.id}' has no {what}: {reason}")
+        raise not_found(f"run '{run.id}' has no {what} yet: it is {run.status.value}")
+    return data
+
+
+@router.get("/runs/{run_id}/landscape", response_model=Landscape, responses=NOT_FOUND)
+async def get_landscape(run_id: str, store: StoreDep) -> Response:
+    """The loss slice around the run's final weights, the path on it and how faithful it is."""
+    run = await _network_run(store, run_id)
+    data = await _artifact(store, run, LANDSCAPE, "landscape")
+    return Response(data, media_type="application/json")
+
+
+@router.get(
+    "/runs/{run_id}/landscape/export",
+    responses=NOT_FOUND | {200: {"content": {"application/octet-stream": {"schema": BINARY}},
+                                 "description": "torch.save of {weights, directions, a, b, loss, ...}"}},
+    response_class=Response,
+)
+async def export_landscape(run_id: str, store: StoreDep) -> Response:
+    """`torch.load(f, weights_only=True)`: final weights and both directions by parameter name
+    (as in `named_parameters()`), the axes and the loss grid."""
+    run = await _network_run(store, run_id)
+    data = await _artifact(store, run, LANDSCAPE_EXPORT, "landscape")
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="landscape-{run_id}.pt"'})
+
+
+async def _comparable(store: StoreDep, ids: list[str], field: str) -> list[tuple[Run, NetworkRun]]:
+    """The runs with their requests, checked to share data, split, model and seed."""
+    runs: list[tuple[Run, NetworkRun]] = []
+    for i, run_id in enumerate(ids):
+        loc = ["body", field] + ([str(i)] if field == "runs" else [])
+        run = await _network_run(store, run_id, loc)
+        if run.status not in COMPARABLE:
+            raise unprocessable(loc, f"run '{run_id}' is {run.status.value}: only runs that "
+                                "finished (or stopped early) can be compared")
+        assert isinstance(run.config, NetworkRun)
+        reason = comparison.same_setup(runs[0][1], run.config) if runs else None
+        if reason is not None:
+            raise unprocessable(loc, f"run '{run_id}' cannot share a landscape with run "
+                                f"'{ids[0]}': {reason} (they must start from the same weights "
+                                "on the same data)")
+        runs.append((run, run.config))
+    return runs
+
+
+def _device(executor: ExecutorDep) -> torch.device:
+    return torch.device(executor.device)
+
+
+@router.post("/landscapes/compare", response_model=Comparison, responses=TOO_MANY | NOT_FOUND)
+async def compare_runs(request: CompareRequest, http: Request, store: StoreDep, executor: ExecutorDep,
+                       admission: AdmissionDep) -> JSON:
+    """Several runs from one start on one plane: PCA of all their checkpoints, origin the
+    shared initial weights, every run's path projected onto it, the loss grid around."""
+    if len(set(request.runs)) != len(request.runs):
+        raise unprocessable(["body", "runs"], "runs: each run may appear only once")
+    runs = await _comparable(store, request.runs, "runs")
+    weights = [comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
+               for run, _ in runs]
+    with admission.computing(client_of(http)):
+        try:
+            result = await executor.run_blocking(
+                comparison.compare, runs[0][1], weights, request.resolution, request.span,
+                request.eval_samples, _device(executor),
+            )
+        except ValueError as error:  # different initial weights despite the same request
+            raise HTTPException(409, str(error)) from None
+    for (run, _), entry in zip(runs, result["runs"], strict=True):
+        entry |= {"id": run.id, "status": run.status.value}
+    return JSON(result)
+
+
+@router.post("/landscapes/interpolate", response_model=Interpolation, responses=TOO_MANY | NOT_FOUND)
+async def interpolate_runs(request: InterpolationRequest, http: Request, store: StoreDep,
+                           executor: ExecutorDep, admission: AdmissionDep) -> JSON:
+    """The loss along the straight line from one run's final weights (α = 0) to another's (α = 1),
+    α from −0.5 to 1.5: a barrier between them, or one connected valley."""
+    (first, config), = await _comparable(store, [request.from_], "from")
+    (second, _), = await _comparable(store, [request.to], "to")
+    reason = comparison.same_setup(config, second.config)  # type: ignore[arg-type]
+    if reason is not None:
+        raise unprocessable(["body", "to"], f"runs '{first.id}' and '{second.id}' cannot share a "
+                            f"line: {reason}")
+    w0, w1 = [comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
+              .checkpoints[-1] for run in (first, second)]
+    with admission.computing(client_of(http)):
+        result = await executor.run_blocking(comparison.interpolate, config, w0, w1, request.points,
+                                             request.eval_samples, _device(executor))
+    return JSON(result)

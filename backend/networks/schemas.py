@@ -1,0 +1,198 @@
+"""Response and request models of the networks lab's HTTP API (the run request itself is
+`backend.networks.spec.NetworkRun`).
+
+Non-finite numbers travel as null (`float | None`); grids are indexed `z[iy][ix]`.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.networks.spec import MAX_EVAL_SAMPLES, DatasetSpec, SplitSpec
+from backend.specs import Status
+
+Floats = list[float | None]
+Grid = list[list[float | None]]
+
+MAX_COMPARE_RUNS = 6
+MAX_COMPARE_RESOLUTION = 61
+MAX_INTERPOLATION_POINTS = 201
+
+
+class NetworkSummary(BaseModel):
+    """How a network run ended; the test metrics are from the one evaluation at the end."""
+
+    task: Literal["classification", "regression"]
+    test_loss: float | None = Field(description="evaluated once, after training (null: no test split)")
+    test_accuracy: float | None
+    test_evaluations: int = Field(description="times the test split was evaluated: 1, or 0 without one")
+    best_epoch: int | None = Field(description="epoch of the lowest validation loss (0: the initialisation)")
+    best_val_loss: float | None
+    epochs_run: int
+    stopped_early: bool
+    restored_best: bool = Field(description="the run ended on the best epoch's weights, not the last")
+    final_train_loss: float | None
+    final_train_accuracy: float | None
+    final_val_loss: float | None
+    final_val_accuracy: float | None
+    diverged_at_step: int | None
+    n_train: int
+    n_val: int
+    n_test: int
+    n_features: int
+    n_classes: int | None
+    class_names: list[str] | None
+    parameters: int
+    steps: int = Field(description="optimizer steps taken")
+    batch_size: int = Field(description="effective: at most n_train")
+    batches_per_epoch: int
+    full_batch: bool = Field(description="batch_size ≥ n_train: gradient descent")
+    schedule_stepping: Literal["epoch", "batch", "loss"]
+    checkpoint_epochs: list[int]
+    scaling: dict[str, float | list[float]] | None = Field(
+        description="standardisation of a CSV's features (and target) with the training split's statistics"
+    )
+    device: str
+    seed: int
+    setup_s: float
+    epoch_end_s: float = Field(description="seconds spent evaluating, checkpointing, drawing boundaries")
+    step_loop_s: float
+    train_s: float
+    elapsed_s: float
+    landscape_s: float | None = None
+
+
+class Interpolation(BaseModel):
+    """L((1 − α)·w₀ + α·w₁) along α; α = 0 and α = 1 are the two weight vectors."""
+
+    alpha: Floats
+    loss: Floats
+    accuracy: Floats | None
+
+
+class Landscape(BaseModel):
+    """A 2-D slice L(w* + a·u + b·v) around the final weights w*, and the run's path in it."""
+
+    directions: Literal["random", "pca", "hessian"]
+    filter_normalize: bool
+    a: Floats
+    b: Floats
+    loss: Grid = Field(description="loss[ib][ia] at (a[ia], b[ib]); (0, 0) is the final weights")
+    accuracy: Grid | None
+    trajectory: list[tuple[float | None, float | None]] = Field(
+        description="each checkpoint projected onto the plane (least squares, no centring)"
+    )
+    checkpoint_epochs: list[int]
+    residual: Floats = Field(description="per checkpoint ‖d − a·u − b·v‖ / ‖d‖: how far it is off the plane")
+    true_loss: Floats = Field(description="per checkpoint, the loss of the checkpoint itself")
+    slice_loss: Floats = Field(description="per checkpoint, the slice's loss at its projection")
+    final_loss: float | None
+    explained_variance: Floats | None = Field(description="pca: variance fraction of each direction")
+    eigenvalues: Floats | None = Field(description="hessian: the two eigenvalues")
+    eval_samples: int = Field(description="training samples the grid is evaluated on")
+    interpolation: Interpolation = Field(description="from the initial (α = 0) to the final (α = 1) weights")
+    preview_s: float
+    elapsed_s: float
+
+
+class DatasetInfoOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    task: Literal["classification", "regression", "either"]
+    n_features: int | None = Field(description="null: the CSV's")
+    n_classes: int | None
+    default_samples: int | None = Field(description="null: all rows (csv) or the whole set (digits)")
+    default_noise: float | None
+    max_samples: int
+
+
+class ModelInfoOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    task: Literal["classification", "regression", "either"]
+    default_hidden: list[int]
+    datasets: list[str] | None = Field(description="the datasets it fits (null: any)")
+    activations: list[str]
+    max_layers: int
+    max_width: int
+
+
+class PreviewRequest(BaseModel):
+    """The data a network run would train on, split as it would be."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: DatasetSpec
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class PreviewPoints(BaseModel):
+    """The samples of a 2-D dataset as the model sees them."""
+
+    x0: Floats
+    x1: Floats
+    label: list[float]
+    split: list[Literal["train", "val", "test"]]
+
+
+class DigitImage(BaseModel):
+    pixels: list[float] = Field(description="64 values in [0, 1], row-major 8×8")
+    label: int
+
+
+class DatasetPreview(BaseModel):
+    task: Literal["classification", "regression"]
+    n_samples: int
+    n_features: int
+    n_classes: int | None
+    class_names: list[str] | None
+    feature_names: list[str]
+    n_train: int
+    n_val: int
+    n_test: int
+    points: PreviewPoints | None = Field(description="2-D datasets only")
+    images: list[DigitImage] | None = Field(description="digits only: the first few samples")
+
+
+class CompareRequest(BaseModel):
+    """Several network runs from one start drawn on one plane (PCA of all their checkpoints)."""
+
+    model_config = ConfigDict(extra="forbid")
+    runs: list[str] = Field(min_length=2, max_length=MAX_COMPARE_RUNS, description="run ids")
+    resolution: int = Field(31, ge=3, le=MAX_COMPARE_RESOLUTION, description="grid points per axis")
+    span: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
+                        description="half-width as a multiple of the paths' extent")
+    eval_samples: int = Field(500, ge=10, le=MAX_EVAL_SAMPLES)
+
+
+class ComparedRun(BaseModel):
+    id: str
+    status: Status
+    epochs: list[int]
+    trajectory: list[tuple[float | None, float | None]] = Field(description="the start is (0, 0)")
+    residual: Floats
+    true_loss: Floats
+
+
+class Comparison(BaseModel):
+    """L(w₀ + a·u + b·v) around the shared start w₀ = (0, 0), every run's path on it."""
+
+    a: Floats
+    b: Floats
+    loss: Grid
+    accuracy: Grid | None
+    explained_variance: Floats
+    eval_samples: int
+    runs: list[ComparedRun]
+
+
+class InterpolationRequest(BaseModel):
+    """The loss on the straight line between two runs' final weights (same dataset and model)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", description="run id (α = 0)")
+    to: str = Field(description="run id (α = 1)")
+    points: int = Field(41, ge=3, le=MAX_INTERPOLATION_POINTS)
+    eval_samples: int = Field(1000, ge=10, le=MAX_EVAL_SAMPLES)
