@@ -132,3 +132,19 @@ def test_the_api_restarted_mid_run_keeps_serving_the_run(cluster: Cluster) -> No
     assert [s["step"] for s in watcher.steps] == list(range(len(watcher.steps)))
     assert_same_trajectory(watcher.steps, cluster.stored_steps(run_id))
     assert_same_trajectory(watcher.steps[:1001], reference({**LONG_RUN, "steps": 1000}))
+
+
+def test_a_network_run_trains_on_the_worker_and_leaves_its_landscape(cluster: Cluster) -> None:
+    body = {"kind": "network", "dataset": {"name": "moons", "n_samples": 200},
+            "model": {"name": "mlp", "hidden": [8]}, "optimizer": {"name": "adam", "lr": 0.02},
+            "epochs": 5, "landscape": {"resolution": 9, "eval_samples": 50}, "seed": 1}
+    run_id = cluster.post_run(body)
+    watcher = asyncio.run(asyncio.wait_for(Watcher().watch(f"{cluster.ws}/api/runs/{run_id}/stream"), 60))
+    assert watcher.end is not None and watcher.end["status"] == "finished"
+    assert watcher.end["summary"]["epochs_run"] == 5 and watcher.end["summary"]["test_evaluations"] == 1
+    assert len(watcher.steps) == watcher.end["summary"]["steps"]
+    assert cluster.redis.hget(f"descent:run:{run_id}", "worker") == b"w1"
+    landscape = httpx.get(f"{cluster.url}/api/runs/{run_id}/landscape").json()
+    assert landscape["loss"][4][4] == pytest.approx(landscape["final_loss"], rel=1e-5)
+    export = httpx.get(f"{cluster.url}/api/runs/{run_id}/landscape/export")
+    assert export.status_code == 200 and len(export.content) > 0
