@@ -81,6 +81,17 @@ class CustomSurface(BaseModel):
         return value
 
 
+def _surface_kind(value: Any) -> str:
+    """A string is a catalogue id; anything else is a formula (errors then name only its fields)."""
+    return "id" if isinstance(value, str) else "formula"
+
+
+SurfaceChoice = Annotated[
+    Union[Annotated[str, Tag("id")], Annotated[CustomSurface, Tag("formula")]],  # noqa: UP007
+    Discriminator(_surface_kind),
+]
+
+
 class StopRule(BaseModel):
     """Stop a start early; a threshold of 0 disables that rule."""
 
@@ -113,7 +124,7 @@ class SurfaceRun(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["surface"] = "surface"
-    surface: str | CustomSurface = Field(description="catalogue id or a custom formula")
+    surface: SurfaceChoice = Field(description="catalogue id or a custom formula")
     optimizer: OptimizerSpec
     schedule: ScheduleSpec = Field(
         default_factory=lambda: {"name": "constant"}, validate_default=True
@@ -460,7 +471,7 @@ class CurvatureRequest(BaseModel):
     """A point on a catalogue or custom surface."""
 
     model_config = ConfigDict(extra="forbid")
-    surface: str | CustomSurface
+    surface: SurfaceChoice
     point: Point2
 
     @field_validator("surface")

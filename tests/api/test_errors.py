@@ -102,6 +102,13 @@ def test_invalid_run_is_422_naming_the_field(http: httpx.Client, path: str, raw:
         assert word in text, f"{word!r} not in {text[:500]!r}"
 
 
+def test_a_bad_formula_is_one_error_that_names_the_token(http: httpx.Client) -> None:
+    """A formula is one branch of `surface`: its error is not repeated for the id branch."""
+    raw = body(surface={"expression": "x +* y", "domain": {"x": [-1, 1], "y": [-1, 1]}})
+    detail = strict_json(http.post("/api/runs", content=raw).text)["detail"]
+    assert len(detail) == 1 and detail[0]["loc"][-1] == "expression" and "'*'" in detail[0]["msg"]
+
+
 def test_an_invalid_run_is_not_queued(http: httpx.Client) -> None:
     before = strict_json(http.get("/api/runs", params={"limit": 500}).text)["runs"]
     for _, raw, _ in RUN_ERRORS:
