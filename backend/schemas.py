@@ -455,6 +455,21 @@ class Limits(BaseModel):
     max_body_bytes: int
     runs_per_client: int
     computations_per_client: int
+    network: "NetworkLimits"
+
+
+class NetworkLimits(BaseModel):
+    """The bounds of a network run (fixed; see backend/networks/spec.py)."""
+
+    max_epochs: int
+    max_steps: int = Field(description="epochs × batches per epoch")
+    max_parameters: int
+    max_work: int = Field(description="epochs × n_train × parameters")
+    max_samples: int
+    max_csv_bytes: int
+    max_landscape_resolution: int
+    max_landscape_work: int = Field(description="grid points × eval_samples × parameters")
+    max_eval_samples: int
 
 
 class Health(BaseModel):

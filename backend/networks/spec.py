@@ -28,6 +28,7 @@ MAX_WORK = 50_000_000_000  # epochs × n_train × parameters (× function evalua
 MAX_LANDSCAPE_WORK = 200_000_000_000  # grid points × evaluation samples × parameters
 MAX_CHECKPOINT_FLOATS = 25_000_000  # checkpoints kept × parameters (100 MB of float32)
 MAX_EVAL_SAMPLES = 2000
+MAX_LANDSCAPE_RESOLUTION = 101  # grid points per axis
 
 DatasetName = Literal["linear_regression", "moons", "circles", "spirals", "xor", "blobs", "digits", "csv"]
 
@@ -103,8 +104,9 @@ class LandscapeSpec(BaseModel):
         "pca", description="random Gaussian, top-2 PCA of the trajectory, or top-2 Hessian eigenvectors"
     )
     filter_normalize: bool = Field(True, description="random directions: rescale per filter (Li et al.)")
-    resolution: int = Field(41, ge=3, le=101, description="grid points along a")
-    resolution_y: int | None = Field(None, ge=3, le=101, description="grid points along b (null: resolution)")
+    resolution: int = Field(41, ge=3, le=MAX_LANDSCAPE_RESOLUTION, description="grid points along a")
+    resolution_y: int | None = Field(None, ge=3, le=MAX_LANDSCAPE_RESOLUTION,
+                                     description="grid points along b (null: resolution)")
     span: float = Field(
         1.0, gt=0, le=10, allow_inf_nan=False,
         description="half-width of the grid: in filter-normalised units (random), or as a multiple "

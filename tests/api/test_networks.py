@@ -219,3 +219,14 @@ def test_bad_network_requests_get_a_422_that_says_what(client: httpx.Client, cha
 def test_an_instant_answer_is_only_for_surface_runs(client: httpx.Client) -> None:
     answer = client.post("/api/trajectories", json=network())
     assert answer.status_code == 422 and "POST /api/runs" in answer.text
+
+
+def test_limits_publish_the_network_bounds_the_server_enforces(client: httpx.Client) -> None:
+    bounds = client.get("/api/limits").json()["network"]
+    assert bounds["max_epochs"] == 500 and bounds["max_landscape_resolution"] == 101
+    assert client.post("/api/runs", json=network(epochs=bounds["max_epochs"] + 1)).status_code == 422
+    too_fine = network(landscape={"resolution": bounds["max_landscape_resolution"] + 1})
+    assert client.post("/api/runs", json=too_fine).status_code == 422
+    too_long = network(dataset={"name": "digits"}, model={"name": "mlp", "hidden": [512] * 6}, epochs=500)
+    refused = client.post("/api/runs", json=too_long)
+    assert refused.status_code == 422 and f"{bounds['max_work']:,}" in refused.text

@@ -13,12 +13,14 @@ from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.errors import NOT_FOUND, not_found, unprocessable
 from backend.api.json import JSON
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.networks import datasets, spec
 from backend.runs.redis_executor import RedisExecutor
 from backend.schemas import (
     Grid,
     Health,
     HyperparameterInfo,
     Limits,
+    NetworkLimits,
     OptimizerInfoOut,
     PointValue,
     SurfaceInfo,
@@ -182,4 +184,10 @@ async def limits(settings: SettingsDep) -> Limits:
         max_body_bytes=settings.max_body_bytes,
         runs_per_client=settings.runs_per_client,
         computations_per_client=settings.computations_per_client,
+        network=NetworkLimits(
+            max_epochs=spec.MAX_EPOCHS, max_steps=spec.MAX_STEPS, max_parameters=spec.MAX_PARAMETERS,
+            max_work=spec.MAX_WORK, max_samples=datasets.MAX_SAMPLES, max_csv_bytes=datasets.MAX_CSV_BYTES,
+            max_landscape_resolution=spec.MAX_LANDSCAPE_RESOLUTION,
+            max_landscape_work=spec.MAX_LANDSCAPE_WORK, max_eval_samples=spec.MAX_EVAL_SAMPLES,
+        ),
     )
