@@ -28,7 +28,7 @@ function detailText(body, status) {
   return `HTTP ${status}`;
 }
 
-async function request(path, { method = "GET", body, signal } = {}) {
+export async function request(path, { method = "GET", body, signal } = {}) {
   const init = { method, signal, headers: {} };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";

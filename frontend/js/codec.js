@@ -47,14 +47,15 @@ export function defaultScene() {
 
 // ---- values -------------------------------------------------------------
 
-function encodeValue(v) {
+/** One value in a query string: numbers, booleans, null, words; lists joined by ":". */
+export function encodeValue(v) {
   if (v === null || v === undefined) return "null";
   if (Array.isArray(v)) return v.length === 1 ? `${encodeValue(v[0])}:` : v.map(encodeValue).join(":");
   if (typeof v === "boolean") return v ? "true" : "false";
   return String(v);
 }
 
-function decodeValue(s) {
+export function decodeValue(s) {
   if (s.includes(":")) return s.split(":").filter((p) => p !== "").map(decodeValue);
   if (s === "null") return null;
   if (s === "true") return true;

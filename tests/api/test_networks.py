@@ -49,7 +49,8 @@ def test_catalogues_list_every_dataset_and_model(client: httpx.Client) -> None:
     models = {m["id"]: m for m in client.get("/api/models").json()}
     assert set(models) == {"linear", "logistic", "mlp", "cnn"}
     assert models["cnn"]["datasets"] == ["digits"]
-    assert "tanh" in models["mlp"]["activations"]
+    assert "tanh" in models["mlp"]["activations"] and models["mlp"]["max_layers"] == 6
+    assert (models["linear"]["max_layers"], models["linear"]["activations"]) == (0, [])
 
 
 def test_preview_shows_the_split_samples_as_the_model_sees_them(client: httpx.Client) -> None:

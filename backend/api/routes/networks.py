@@ -39,15 +39,19 @@ async def list_datasets() -> list[DatasetInfoOut]:
                            else datasets.DIGITS_SAMPLES) for d in datasets.DATASETS.values()]
 
 
+LAYERS = {"linear": (0, 0), "logistic": (0, 0), "mlp": (models.MAX_LAYERS, models.MAX_WIDTH),
+          "cnn": (models.MAX_CNN_LAYERS, models.MAX_CHANNELS)}  # (hidden layers, width or channels)
+
+
 @router.get("/models", response_model=list[ModelInfoOut])
 async def list_models() -> list[ModelInfoOut]:
+    """Linear and logistic regression take no hidden layers (and so no activation)."""
     return [
         ModelInfoOut(id=m.id, name=m.name, description=m.description, task=m.task,
                      default_hidden=list(m.default_hidden),
                      datasets=None if m.datasets is None else list(m.datasets),
-                     activations=list(models.ACTIVATIONS),
-                     max_layers=models.MAX_CNN_LAYERS if m.id == "cnn" else models.MAX_LAYERS,
-                     max_width=models.MAX_CHANNELS if m.id == "cnn" else models.MAX_WIDTH)
+                     activations=list(models.ACTIVATIONS) if LAYERS[m.id][0] else [],
+                     max_layers=LAYERS[m.id][0], max_width=LAYERS[m.id][1])
         for m in models.MODELS.values()
     ]
 

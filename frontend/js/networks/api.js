@@ -1,0 +1,22 @@
+// The networks lab's endpoints, on the explorer's client (errors are ApiErrors whose message
+// is the server's own words). The websocket lives in stream.js.
+
+import { request } from "../api.js";
+
+const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
+
+export const getDatasets = () => request("/api/datasets");
+export const getModels = () => request("/api/models");
+
+/** The data a run would train on, split as it would be: points (2-D) or images (digits). */
+export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });
+
+export const getRun = (id) => request(runPath(id));
+export const cancelRun = (id) => request(runPath(id), { method: "DELETE" });
+
+/** The finished landscape with its faithfulness report and the init → final interpolation. */
+export const getLandscape = (id) => request(`${runPath(id)}/landscape`);
+export const landscapeExportUrl = (id) => `${runPath(id)}/landscape/export`;
+
+export const compareRuns = (body) => request("/api/landscapes/compare", { method: "POST", body });
+export const interpolateRuns = (body) => request("/api/landscapes/interpolate", { method: "POST", body });

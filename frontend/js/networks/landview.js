@@ -1,0 +1,84 @@
+// The landscape tabs: contour and 3D slice with the path (progressive), the faithfulness
+// report (true vs slice loss, residuals, explained variance or eigenvalues, evaluation
+// samples, the .pt export) and the init → final interpolation.
+
+import { fmt } from "../numerics.js";
+import { racerColor } from "../palette.js";
+import { theme } from "../plots/common.js";
+import { fill, h } from "../views/dom.js";
+import { landscapeExportUrl } from "./api.js";
+import { drawFaithfulness } from "./plots/faith.js";
+import { drawInterpolation } from "./plots/interpolation.js";
+import { createLandscape } from "./plots/landscape.js";
+import { state } from "./state.js";
+import { t } from "./words.js";
+
+const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
+
+/** Sentences about the directions and the evaluation behind a report. */
+function reportNotes(report, lang) {
+  const out = [];
+  if (report.directions === "pca" && report.explained_variance) {
+    out.push(t(lang, "explained", { a: pct(report.explained_variance[0]), b: pct(report.explained_variance[1]) }));
+  } else if (report.directions === "hessian" && report.eigenvalues) {
+    out.push(t(lang, "eigenvalues", { a: fmt(report.eigenvalues[0], 4), b: fmt(report.eigenvalues[1], 4) }));
+  } else if (report.directions === "random") {
+    out.push(t(lang, "random_dirs", { fn: report.filter_normalize ? t(lang, "fn_yes") : "" }));
+  }
+  out.push(t(lang, "eval_samples", { n: report.eval_samples }));
+  return out;
+}
+
+export function createLandView() {
+  const $ = (id) => document.getElementById(id);
+  const landscape = createLandscape($("ls-contour"), $("ls-surface"));
+  let drawnFaith = null;
+  let drawnInterp = null;
+  let drawnNotes = null;
+
+  function render() {
+    const { scene, runtime } = state;
+    const { lang, cb } = scene;
+    const th = theme(scene);
+    const run = runtime.run;
+    const report = run ? run.report : null;
+    // The colour the run has (or will have) in the comparison list.
+    const index = run ? runtime.runs.findIndex((r) => r.id === run.id) : -1;
+    const has = Boolean(run && run.landscape);
+    $("ls-contour").hidden = !has; // shown before drawing: Plotly sizes a graph by its box
+    $("ls-surface").hidden = !has;
+    landscape.update(run, th, lang, racerColor(index >= 0 ? index : runtime.runs.length, cb));
+
+    const themeKey = `${lang}|${cb}|${th.proj}`;
+    const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${Boolean(report)}|${themeKey}|${scene.ls}`;
+    if (notesKey !== drawnNotes) {
+      drawnNotes = notesKey;
+      const progress = run && run.landscape && run.landscape.stage !== "done"
+        ? h("p", { class: "hint", dataset: { role: "ls-progress" } }, t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) }))
+        : null;
+      fill($("ls-notes"),
+        has ? null : h("p", { class: "hint" }, t(lang, scene.ls ? "landscape_after" : "landscape_hint")),
+        progress,
+        has ? h("p", { class: "hint" }, `${t(lang, "log_levels")}; ★ = ${t(lang, "final_weights")} (0, 0)`) : null,
+        report ? reportNotes(report, lang).map((s) => h("p", {}, s)) : null,
+        report ? h("a", { class: "btn", href: landscapeExportUrl(run.id), download: `landscape-${run.id}.pt`, dataset: { role: "export" } }, t(lang, "export_pt")) : null);
+      fill($("faith-notes"),
+        report ? [h("p", {}, t(lang, "faith_note")), ...reportNotes(report, lang).map((s) => h("p", {}, s))] : h("p", { class: "hint" }, t(lang, "landscape_hint")));
+      fill($("interp-notes"), h("p", { class: report ? null : "hint" }, t(lang, report ? "interp_about" : "interp_hint")));
+    }
+
+    const faithKey = report ? `${run.id}|${themeKey}` : null;
+    $("ls-faith").hidden = !report;
+    $("interp-plot").hidden = !report;
+    if (faithKey !== drawnFaith && report && runtime.tab === "faith") {
+      drawFaithfulness($("ls-faith"), report, th, lang, cb);
+      drawnFaith = faithKey;
+    }
+    if (faithKey !== drawnInterp && report && runtime.tab === "interp") {
+      drawInterpolation($("interp-plot"), report.interpolation, th, lang, cb, [t(lang, "interp_init"), t(lang, "interp_final")]);
+      drawnInterp = faithKey;
+    }
+  }
+
+  return { render };
+}

@@ -1,0 +1,94 @@
+// Start-up of the networks page: load the catalogues, create the views, and render them
+// once per animation frame whatever changed in the store.
+
+import { getOptimizers, getSchedules } from "../api.js";
+import { invalidate, nextFrame } from "../frame.js";
+import { theme } from "../plots/common.js";
+import { getDatasets, getModels } from "./api.js";
+import { createCompareView } from "./compareview.js";
+import { initPreview } from "./data.js";
+import { createDataView } from "./dataview.js";
+import { createLandView } from "./landview.js";
+import { createCurves } from "./plots/curves.js";
+import { createSettings } from "./settings.js";
+import { setRuntime, state, subscribe } from "./state.js";
+import { createSummary } from "./summary.js";
+import { createTopbar, toast } from "./topbar.js";
+import { createTrainBar } from "./trainbar.js";
+
+async function waitForPlotly() {
+  while (!window.Plotly) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The bottom tabs: the chosen one shown, its plots resized to their (new) boxes. */
+function createTabs() {
+  const tabs = [...document.querySelectorAll(".nets-bottom [data-tab]")];
+  const bodies = [...document.querySelectorAll(".nets-bottom [data-body]")];
+  for (const b of tabs) b.addEventListener("click", () => setRuntime({ tab: b.dataset.tab }));
+  let shown = null;
+  return function render() {
+    const tab = state.runtime.tab;
+    if (tab === shown) return;
+    shown = tab;
+    for (const b of tabs) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
+    for (const body of bodies) {
+      body.hidden = body.dataset.body !== tab;
+      if (!body.hidden) for (const gd of body.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(gd);
+    }
+  };
+}
+
+async function main() {
+  window.networks = { state, ready: false, nextFrame };
+  await waitForPlotly();
+  const $ = (id) => document.getElementById(id);
+  const topbar = createTopbar();
+  const trainBar = createTrainBar();
+  const settings = createSettings($("settings"));
+  const dataView = createDataView();
+  const curves = createCurves($("curves"), $("lr-plot"), $("curves-legend"));
+  const summary = createSummary($("summary"));
+  const landView = createLandView();
+  const compareView = createCompareView();
+  const tabs = createTabs();
+
+  const renderAll = () => {
+    const { scene, runtime } = state;
+    topbar.render();
+    trainBar.render();
+    settings.render();
+    tabs();
+    dataView.render();
+    const task = runtime.preview && runtime.preview.data ? runtime.preview.data.task : null;
+    curves.update(runtime.run, theme(scene), scene.lang, scene.cb, task);
+    summary.render();
+    landView.render();
+    compareView.render();
+  };
+  let layout = null;
+  subscribe(() => {
+    invalidate("ui", renderAll);
+    // Projector mode changes the boxes: every plot takes its new size.
+    if (layout !== state.scene.proj) {
+      layout = state.scene.proj;
+      invalidate("resize", () => requestAnimationFrame(() => {
+        for (const gd of document.querySelectorAll(".js-plotly-plot")) if (gd.offsetParent) Plotly.Plots.resize(gd);
+      }));
+    }
+  });
+  initPreview();
+  invalidate("ui", renderAll);
+  try {
+    const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(), getModels(), getOptimizers(), getSchedules()]);
+    setRuntime({ catalogue: { datasets, models, optimizers, schedules } });
+  } catch (err) {
+    toast(err.message);
+    return;
+  }
+  await nextFrame();
+  // A small, documented hook for tests and the console: read-only use, please.
+  window.networks.ready = true;
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -1,0 +1,170 @@
+// Training curves against the epoch: the loss of every mini-batch (thin, light), the train
+// and validation loss of each epoch (0 = the initialisation), their accuracy on a second
+// axis; below, the lr the optimizer used at each step. When the run ends, vertical rules
+// mark the best epoch (early stopping's choice) and where it stopped or diverged.
+//
+// Narrow API: drawScene(run, ...) rebuilds with Plotly.react; extend(run) appends what
+// arrived since with Plotly.extendTraces; markEnd(summary) draws the rules.
+
+import { fmt } from "../../numerics.js";
+import { config } from "../../plots/common.js";
+import { h } from "../../views/dom.js";
+import { batchesPerEpoch } from "../spec.js";
+import { t } from "../words.js";
+
+const MAX_STEP_POINTS = 4000; // batch-loss and lr points drawn per run (every k-th step)
+
+// Trace order on the loss plot.
+const BATCH = 0;
+const TRAIN = 1;
+const VAL = 2;
+const TRAIN_ACC = 3;
+const VAL_ACC = 4;
+
+const pos = (v) => (v === null || !(v > 0) ? null : v);
+const BATCH_COLOR = "rgba(100,116,139,0.45)";
+const colors = (cb) => ({ train: cb ? "#0072b2" : "#2563eb", val: cb ? "#d55e00" : "#e4572e" });
+
+/** The key to the lines, as page elements (a Plotly legend would crowd the small plot). */
+export function drawLegend(root, lang, cb, classify) {
+  const c = colors(cb);
+  const key = (label, color, style) => h("span", {}, h("span", { class: "line-key", style: { borderTopColor: color, borderTopStyle: style } }), label);
+  root.replaceChildren(
+    key(t(lang, "batch_loss"), BATCH_COLOR, "solid"),
+    key(t(lang, "train_loss"), c.train, "solid"),
+    key(t(lang, "val_loss"), c.val, "solid"),
+    classify ? key(t(lang, "accuracy"), "#6b7280", "dotted") : null,
+  );
+}
+
+/** Steps per epoch of a run: the summary's, else from the training split size. */
+function stepsPerEpoch(run) {
+  if (run.summary) return run.summary.batches_per_epoch || 1;
+  return run.nTrain ? batchesPerEpoch(run.nTrain, run.body.batch_size) : null;
+}
+
+export function createCurves(lossGd, lrGd, legendEl) {
+  let drawn = null; // {id, key, steps, epochs, stride, bpe, ended}
+
+  /** Step columns from index `from`, thinned to every `stride`-th step, on the epoch axis. */
+  function stepPoints(run, from, stride, bpe) {
+    const c = run.steps;
+    const out = { x: [], step: [], loss: [], lr: [] };
+    for (let i = from; i < c.step.length; i++) {
+      if (c.step[i] % stride !== 0) continue;
+      out.x.push(bpe ? c.step[i] / bpe : c.epoch[i]);
+      out.step.push(c.step[i]);
+      out.loss.push(pos(c.loss[i]));
+      out.lr.push(c.lr[i]);
+    }
+    return out;
+  }
+
+  function drawScene(run, th, lang, cb, task) {
+    const bpe = run ? stepsPerEpoch(run) : null;
+    const total = run ? (bpe || 1) * run.body.epochs : 0;
+    const stride = Math.max(1, Math.ceil(total / MAX_STEP_POINTS));
+    const sp = run ? stepPoints(run, 0, stride, bpe) : { x: [], step: [], loss: [], lr: [] };
+    const e = run ? run.epochs : { epoch: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+    // Accuracy axis: once epochs say so; before, as the data's task says.
+    const classify = run && run.epochs.epoch.length ? run.epochs.trainAcc.some((v) => v !== null) : task === "classification";
+    const { train, val } = colors(cb);
+    const w = th.lineWidth;
+    const data = [
+      { type: "scatter", mode: "lines", name: t(lang, "batch_loss"), x: sp.x, y: sp.loss, customdata: sp.step, line: { color: BATCH_COLOR, width: 0.8 }, hovertemplate: `${t(lang, "step")} %{customdata}: %{y:.4g}<extra></extra>` },
+      { type: "scatter", mode: "lines+markers", name: t(lang, "train_loss"), x: e.epoch.slice(), y: e.trainLoss.map(pos), line: { color: train, width: w }, marker: { size: th.proj ? 6 : 4 } },
+      { type: "scatter", mode: "lines+markers", name: t(lang, "val_loss"), x: e.epoch.slice(), y: e.valLoss.map(pos), line: { color: val, width: w }, marker: { size: th.proj ? 6 : 4 } },
+      { type: "scatter", mode: "lines", name: t(lang, "train_acc"), x: e.epoch.slice(), y: e.trainAcc.slice(), yaxis: "y2", visible: classify, line: { color: train, width: w * 0.7, dash: "dot" } },
+      { type: "scatter", mode: "lines", name: t(lang, "val_acc"), x: e.epoch.slice(), y: e.valAcc.slice(), yaxis: "y2", visible: classify, line: { color: val, width: w * 0.7, dash: "dot" } },
+    ];
+    const axis = { gridcolor: th.grid, zerolinecolor: th.grid, tickfont: { size: th.small }, linecolor: th.axis, automargin: true };
+    const epochs = run ? run.body.epochs : 10;
+    Plotly.react(lossGd, data, {
+      margin: { l: 52, r: 58, t: 8, b: 36 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
+      xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 4 }, range: [0, epochs] },
+      yaxis: { ...axis, type: "log", exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
+      yaxis2: {
+        ...axis, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", tickvals: [0, 0.25, 0.5, 0.75, 1], visible: classify,
+        title: { text: t(lang, "accuracy_dotted"), font: { size: th.small }, standoff: 2 },
+      },
+      showlegend: false, hovermode: "closest",
+      annotations: run ? [] : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text: t(lang, "curves_empty"), showarrow: false, font: { size: th.small + 1, color: th.axis } }],
+    }, config("descent-lab-curves"));
+    Plotly.react(lrGd, [
+      { type: "scatter", mode: "lines", name: "lr", x: sp.step, y: sp.lr, line: { color: th.ink, width: th.proj ? 2.4 : 1.5, shape: "hv" }, hovertemplate: `${t(lang, "step")} %{x}: lr = %{y:.4g}<extra></extra>` },
+    ], {
+      margin: { l: 52, r: 58, t: 4, b: 30 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
+      xaxis: { ...axis, title: { text: t(lang, "step"), font: { size: th.small }, standoff: 2 }, range: [0, Math.max(1, total)] },
+      yaxis: { ...axis, title: { text: "lr", font: { size: th.small }, standoff: 2 }, rangemode: "tozero", nticks: 3, showticklabels: Boolean(run) },
+      showlegend: false,
+    }, config("descent-lab-lr"));
+    drawLegend(legendEl, lang, cb, classify);
+    drawn = { id: run ? run.id : null, steps: run ? run.steps.step.length : 0, epochs: e.epoch.length, planned: epochs, stride, bpe, ended: false, lang, th, cb, task };
+    if (run && run.summary) markEnd(run.summary);
+  }
+
+  function extend(run) {
+    const from = drawn.steps;
+    const sp = stepPoints(run, from, drawn.stride, drawn.bpe);
+    if (sp.x.length) {
+      Plotly.extendTraces(lossGd, { x: [sp.x], y: [sp.loss], customdata: [sp.step] }, [BATCH]);
+      Plotly.extendTraces(lrGd, { x: [sp.step], y: [sp.lr] }, [0]);
+    }
+    drawn.steps = run.steps.step.length;
+    const e = run.epochs;
+    const k = drawn.epochs;
+    if (e.epoch.length > k) {
+      const xs = e.epoch.slice(k);
+      Plotly.extendTraces(lossGd, {
+        x: [xs, xs, xs, xs],
+        y: [e.trainLoss.slice(k).map(pos), e.valLoss.slice(k).map(pos), e.trainAcc.slice(k), e.valAcc.slice(k)],
+      }, [TRAIN, VAL, TRAIN_ACC, VAL_ACC]);
+      drawn.epochs = e.epoch.length;
+    }
+  }
+
+  /** Rules at the best epoch, where training stopped early, or where it diverged. */
+  function markEnd(summary) {
+    const { th, lang } = drawn;
+    const shapes = [];
+    const annotations = [];
+    const { planned } = drawn;
+    const zoom = summary.epochs_run < planned / 2 ? Math.max(1, Math.ceil(summary.epochs_run * 1.15)) : planned;
+    const rule = (name, x, color, text, dash, ay) => {
+      const right = x > 0.6 * zoom; // the label on the side with room
+      shapes.push({ type: "line", name, xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: th.proj ? 3 : 2, dash } });
+      annotations.push({ name, x, xref: "x", y: ay, yref: "paper", text, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: "rgba(255,255,255,0.8)" });
+    };
+    if (summary.best_epoch !== null && summary.best_epoch !== undefined && summary.n_val > 0) {
+      const text = `${t(lang, "best_mark", { epoch: summary.best_epoch })} · val ${fmt(summary.best_val_loss, 3)}`;
+      rule("best", summary.best_epoch, "#15803d", text, "dash", 0.93);
+    }
+    if (summary.stopped_early) rule("stop", summary.epochs_run, "#b45309", t(lang, "stop_mark", { epoch: summary.epochs_run }), "dot", 0.8);
+    if (summary.diverged_at_step !== null && summary.diverged_at_step !== undefined) {
+      const x = drawn.bpe ? summary.diverged_at_step / drawn.bpe : summary.epochs_run;
+      rule("diverged", x, "#b91c1c", t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid", 0.8);
+    }
+    // A run that ended far short of its epochs (cancelled, diverged, stopped early): zoom in.
+    Plotly.relayout(lossGd, { shapes, annotations, "xaxis.range": [0, zoom] });
+    if (zoom !== planned && drawn.bpe) Plotly.relayout(lrGd, { "xaxis.range": [0, zoom * drawn.bpe] });
+    drawn.ended = true;
+  }
+
+  /** Draw what changed in `run` since the last call (null: empty axes for data of `task`). */
+  function update(run, th, lang, cb, task) {
+    const restyled = !drawn || drawn.lang !== lang || drawn.th.proj !== th.proj || drawn.cb !== cb;
+    if (!run) {
+      if (restyled || drawn.id !== null || drawn.task !== task) drawScene(null, th, lang, cb, task);
+      return;
+    }
+    const fresh = restyled || drawn.id !== run.id || run.steps.step.length < drawn.steps
+      || run.epochs.epoch.length < drawn.epochs || (run.summary && drawn.bpe !== stepsPerEpoch(run));
+    if (fresh) drawScene(run, th, lang, cb, task);
+    else {
+      extend(run);
+      if (run.summary && !drawn.ended) markEnd(run.summary);
+    }
+  }
+
+  return { update };
+}

@@ -1,0 +1,62 @@
+// The result card: how the run ended, the test metrics (evaluated once, at the end), the
+// best epoch, sizes, parameters, device and timings; while it runs, its progress.
+
+import { fmt } from "../numerics.js";
+import { fill, h } from "../views/dom.js";
+import { state } from "./state.js";
+import { t } from "./words.js";
+
+const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
+const secs = (v) => (v === null || v === undefined ? "—" : `${fmt(v, 2)} s`);
+
+function rows(s, lang) {
+  const line = (key, value, role) => h("tr", {}, h("td", {}, t(lang, key)), h("td", { dataset: role ? { role } : undefined }, value));
+  return [
+    line("test_loss", fmt(s.test_loss, 4), "test-loss"),
+    s.test_accuracy !== null ? line("test_accuracy", pct(s.test_accuracy), "test-accuracy") : null,
+    line("best_epoch", s.best_epoch === null ? "—" : String(s.best_epoch), "best-epoch"),
+    line("epochs_run", String(s.epochs_run), "epochs-run"),
+    line("steps", String(s.steps)),
+    line("batches", `${s.batch_size}${s.full_batch ? " (GD)" : s.batch_size === 1 ? " (SGD)" : ""} · ${s.batches_per_epoch}/${t(lang, "epoch")}`),
+    line("sizes", `${s.n_train} / ${s.n_val} / ${s.n_test}`),
+    line("parameters", s.parameters.toLocaleString("en-US")),
+    line("device", s.device),
+    line("time_train", secs(s.train_s)),
+    s.landscape_s !== null && s.landscape_s !== undefined ? line("time_landscape", secs(s.landscape_s)) : null,
+    line("time_total", secs(s.elapsed_s)),
+  ];
+}
+
+export function createSummary(root) {
+  let drawn = null;
+
+  function render() {
+    const { scene, runtime } = state;
+    const run = runtime.run;
+    const lang = scene.lang;
+    const key = run ? `${run.id}|${run.version}|${lang}` : lang;
+    if (key === drawn) return;
+    drawn = key;
+    const head = h("div", { class: "card-head" }, h("h2", {}, t(lang, "summary")));
+    if (!run) return fill(root, head, h("p", { class: "hint" }, t(lang, "summary_empty")));
+    const status = h("span", { class: `badge ${run.status}`, dataset: { role: "status" } }, t(lang, `status_${run.status}`));
+    head.append(status);
+    const s = run.summary;
+    const live = run.status === "queued" || run.status === "running";
+    if (!s && !live) return fill(root, head, run.error ? h("p", { class: "error-text" }, run.error) : null);
+    if (!s) {
+      const epoch = run.epochs.epoch.length ? run.epochs.epoch[run.epochs.epoch.length - 1] : 0;
+      const progress = run.landscape
+        ? t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) })
+        : run.status === "queued" ? t(lang, "queued") : t(lang, "training", { epoch, epochs: run.body.epochs });
+      return fill(root, head, h("p", { class: "hint", dataset: { role: "progress" } }, progress), run.error ? h("p", { class: "error-text" }, run.error) : null);
+    }
+    fill(root, head,
+      h("table", { class: "summary-table" }, rows(s, lang)),
+      s.test_evaluations ? h("p", { class: "hint" }, t(lang, "test_once")) : null,
+      s.restored_best ? h("p", { class: "hint" }, t(lang, "restored", { epoch: s.best_epoch })) : null,
+      run.error ? h("p", { class: "error-text" }, run.error) : null);
+  }
+
+  return { render };
+}

@@ -1,0 +1,39 @@
+// The Train / Cancel bar: one run at a time on screen; the server's message when a request
+// is refused (422, 429) stays under the buttons until the next try.
+
+import { fmt } from "../numerics.js";
+import { cancel, train } from "./runner.js";
+import { state } from "./state.js";
+import { t } from "./words.js";
+
+const LIVE = new Set(["queued", "running"]);
+
+export function createTrainBar() {
+  const $ = (id) => document.getElementById(id);
+  $("train-btn").addEventListener("click", train);
+  $("cancel-btn").addEventListener("click", cancel);
+
+  function render() {
+    const { scene, runtime } = state;
+    const lang = scene.lang;
+    const run = runtime.run;
+    const live = Boolean(run && LIVE.has(run.status));
+    $("train-btn").disabled = !runtime.catalogue || Boolean(runtime.busy.train) || live;
+    $("cancel-btn").hidden = !live;
+    let text = "";
+    if (run && live) {
+      const e = run.epochs;
+      const n = e.epoch.length;
+      text = run.landscape
+        ? t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) })
+        : run.status === "queued" ? t(lang, "queued")
+          : `${t(lang, "training", { epoch: n ? e.epoch[n - 1] : 0, epochs: run.body.epochs })}${n ? ` · val ${fmt(e.valLoss[n - 1], 3)}` : ""}`;
+    } else if (run) text = t(lang, `status_${run.status}`);
+    $("run-state").textContent = text;
+    const err = $("form-error");
+    err.hidden = !runtime.formError;
+    err.textContent = runtime.formError ? `${t(lang, "error")}: ${runtime.formError}` : "";
+  }
+
+  return { render };
+}

@@ -1,0 +1,374 @@
+"""The networks page in a real browser: catalogues and previews, a streamed training run
+with early stopping, the decision boundary and its replay, the landscape against the
+server's report, comparing runs, and the server's messages for bad input."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from tests.browser.conftest import Lab, api_get, api_post
+
+SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
+
+
+def open_page(lab: Lab, query: str = "") -> None:
+    """The networks page with its catalogues loaded and the data preview in the store."""
+    lab.page.goto(f"{lab.server}/networks.html{query}")
+    lab.page.wait_for_function("window.networks && window.networks.ready === true", timeout=20_000)
+    lab.page.wait_for_function(
+        "() => { const p = window.networks.state.runtime.preview; return p && (p.data || p.error); }",
+        timeout=20_000,
+    )
+    frame(lab)
+
+
+def frame(lab: Lab) -> None:
+    """Let the page draw what is pending (two animation frames)."""
+    lab.page.evaluate("() => window.networks.nextFrame().then(() => window.networks.nextFrame())")
+
+
+def train(lab: Lab, timeout: float = 60_000) -> dict[str, Any]:
+    """Press Train, wait until the run ended (and its landscape report, if it asked for one)
+    is in the store and drawn; the run as the server stores it."""
+    before = lab.page.evaluate("() => (window.networks.state.runtime.run || {}).id || null")
+    lab.page.click("#train-btn")
+    lab.page.wait_for_function(
+        """(before) => { const r = window.networks.state.runtime.run;
+            return r && r.id !== before && r.summary && (!r.body.landscape || r.report || r.error); }""",
+        arg=before,
+        timeout=timeout,
+    )
+    frame(lab)
+    run_id = lab.page.evaluate("window.networks.state.runtime.run.id")
+    return dict(api_get(lab.server, f"/api/runs/{run_id}"))
+
+
+def plot(lab: Lab, plot_id: str) -> list[dict[str, Any]]:
+    """The traces Plotly holds in graph `plot_id` (arrays as lists)."""
+    return list(
+        lab.page.evaluate(
+            """(id) => (document.getElementById(id).data || []).map((t) => JSON.parse(JSON.stringify({
+                 name: t.name || null, type: t.type, x: t.x || null, y: t.y || null, z: t.z || null,
+                 customdata: t.customdata || null, text: t.text || null})))""",
+            plot_id,
+        )
+    )
+
+
+def set_input(lab: Lab, selector: str, value: str) -> None:
+    lab.page.fill(selector, value)
+    lab.page.dispatch_event(selector, "change")
+
+
+def rejection(server: str, body: dict[str, Any]) -> str:
+    """The server's 422 message for a run request (what the page must show)."""
+    req = urllib.request.Request(
+        f"{server}/api/runs", data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        urllib.request.urlopen(req, timeout=30)
+    except urllib.error.HTTPError as error:
+        assert error.code == 422
+        return str(json.load(error)["detail"][0]["msg"]).removeprefix("Value error, ")
+    raise AssertionError("the request was accepted")
+
+
+def test_page_loads_offline_with_menus_from_the_api_and_previews(lab: Lab) -> None:
+    open_page(lab, "?n=200")
+    page = lab.page
+    datasets = api_get(lab.server, "/api/datasets")
+    models = api_get(lab.server, "/api/models")
+    options = lambda sel: page.eval_on_selector_all(f"{sel} option", "els => els.map(e => e.value)")  # noqa: E731
+    assert options('select[data-role="ds"]') == [d["id"] for d in datasets]
+    assert options('select[data-role="opt"]') == [o["id"] for o in api_get(lab.server, "/api/optimizers")]
+    assert options('select[data-role="sched"]') == [s["id"] for s in api_get(lab.server, "/api/schedules")]
+    assert "plateau" in options('select[data-role="sched"]')
+    moons = next(d for d in datasets if d["id"] == "moons")
+    fits = [
+        m["id"]
+        for m in models
+        if (m["datasets"] is None or "moons" in m["datasets"]) and m["task"] in ("either", moons["task"])
+    ]
+    assert options('select[data-role="model"]') == fits and "cnn" not in fits
+
+    # The scatter holds every sample of the preview, one trace per split.
+    preview = api_post(
+        lab.server,
+        "/api/datasets/preview",
+        {"dataset": {"name": "moons", "n_samples": 200}, "split": {"val": 0.2, "test": 0.2}, "seed": 0},
+    )
+    traces = plot(lab, "data-plot")
+    assert [t["name"] for t in traces] == ["train", "val", "test"]
+    drawn = sorted((x, y) for t in traces for x, y in zip(t["x"], t["y"], strict=True))
+    points = preview["points"]
+    assert drawn == sorted(zip(points["x0"], points["x1"], strict=True))
+    assert [len(t["x"]) for t in traces] == [preview["n_train"], preview["n_val"], preview["n_test"]]
+    lab.shot("networks-01-moons-preview.png")
+
+    # Digits: a gallery of the preview's images with their labels; only models that fit them.
+    page.select_option('select[data-role="ds"]', "digits")
+    page.wait_for_function("() => document.querySelectorAll('#gallery canvas').length > 0", timeout=20_000)
+    digits = api_post(
+        lab.server,
+        "/api/datasets/preview",
+        {"dataset": {"name": "digits"}, "split": {"val": 0.2, "test": 0.2}, "seed": 0},
+    )
+    labels = page.eval_on_selector_all("#gallery figcaption", "els => els.map(e => Number(e.textContent))")
+    assert labels == [img["label"] for img in digits["images"]]
+    assert page.is_hidden("#data-plot")
+    assert "cnn" in options('select[data-role="model"]')
+    assert "ds=digits" in page.evaluate("() => location.search")
+    lab.shot("networks-02-digits-gallery.png")
+
+
+def test_training_streams_curves_marks_early_stopping_and_reports_the_test_once(lab: Lab) -> None:
+    open_page(lab, SMALL + "&ls=0&patience=2&o.lr=0.5&o.momentum=0.9")
+    run = train(lab)
+    summary = run["summary"]
+    assert run["status"] == "early_stopped" and summary["stopped_early"] and summary["test_evaluations"] == 1
+    traces = {t["name"]: t for t in plot(lab, "curves")}
+    epochs = summary["epochs_run"] + 1  # epoch 0 is the initialisation
+    assert traces["train"]["x"] == list(range(epochs)) and len(traces["train"]["y"]) == epochs
+    assert len(traces["val"]["x"]) == epochs
+    assert len(traces["batch loss"]["x"]) == summary["steps"]
+    assert plot(lab, "lr-plot")[0]["x"] == list(range(1, summary["steps"] + 1))
+    shapes = lab.page.evaluate(
+        "() => document.getElementById('curves').layout.shapes.map(s => ({name: s.name, x: s.x0}))"
+    )
+    assert {"name": "best", "x": summary["best_epoch"]} in shapes
+    assert {"name": "stop", "x": summary["epochs_run"]} in shapes
+    card = lab.page.inner_text('#summary [data-role="test-accuracy"]')
+    assert card == f"{100 * summary['test_accuracy']:.1f}%"
+    assert lab.page.inner_text('#summary [data-role="best-epoch"]') == str(summary["best_epoch"])
+    assert lab.page.inner_text('#summary [data-role="status"]') == "stopped early"
+    lab.shot("networks-03-early-stopping.png")
+
+
+def test_the_boundary_shows_the_final_snapshot_and_the_slider_replays_earlier_ones(lab: Lab) -> None:
+    open_page(lab, SMALL + "&ls=0")
+    run = train(lab)
+    snaps = lab.page.evaluate(
+        "() => window.networks.state.runtime.run.boundaries"
+        ".map(b => ({epoch: b.epoch, final: b.final, z: b.z}))"
+    )
+    assert snaps[-1]["final"] and len(snaps) >= 3
+    summary = run["summary"]
+    final_epoch = summary["best_epoch"] if summary["restored_best"] else summary["epochs_run"]
+    assert snaps[-1]["epoch"] == final_epoch
+    heat = plot(lab, "data-plot")
+    assert heat[0]["type"] == "heatmap" and heat[0]["z"] == snaps[-1]["z"]
+    assert lab.page.inner_text("#frame-label") == f"epoch {final_epoch} · final"
+    # Back to the initialisation: the heat map shows that snapshot, then the final one again.
+    lab.page.fill("#frame-slider", "0")
+    frame(lab)
+    assert plot(lab, "data-plot")[0]["z"] == snaps[0]["z"] != snaps[-1]["z"]
+    assert lab.page.inner_text("#frame-label") == "epoch 0"
+    lab.page.fill("#frame-slider", str(len(snaps) - 1))
+    frame(lab)
+    assert plot(lab, "data-plot")[0]["z"] == snaps[-1]["z"]
+    lab.shot("networks-04-boundary.png")
+
+
+def hold_after_preview(lab: Lab) -> dict[str, Any]:
+    """Route the run's websocket through the test: once the landscape preview reached the
+    page, later messages (and the close) wait until `release(held)` is called."""
+    held: dict[str, Any] = {"hold": False, "messages": [], "close": None, "page": None}
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        held["page"] = ws
+
+        def from_server(message: str | bytes) -> None:
+            if held["hold"]:
+                held["messages"].append(message)
+                return
+            ws.send(message)
+            msg = json.loads(message)
+            held["hold"] = msg["type"] == "landscape" and msg["stage"] == "preview"
+
+        def closed(code: int | None, reason: str | None) -> None:
+            if held["hold"]:
+                held["close"] = (code, reason)
+            else:
+                ws.close(code=code, reason=reason)
+
+        server.on_message(from_server)
+        server.on_close(closed)
+
+    lab.page.route_web_socket("**/api/runs/*/stream", route)
+    return held
+
+
+def release(held: dict[str, Any]) -> None:
+    held["hold"] = False
+    for message in held["messages"]:
+        held["page"].send(message)
+    if held["close"] is not None:
+        code, reason = held["close"]
+        held["page"].close(code=code, reason=reason)
+
+
+def test_the_landscape_draws_the_servers_grid_progressively_with_the_path(lab: Lab) -> None:
+    open_page(lab, "?n=200&hidden=16&epochs=12&es=0&res=21&dirs=pca")
+    held = hold_after_preview(lab)
+    lab.page.click("#train-btn")
+    # The coarse preview is drawn at once, with the path, before the full grid arrives.
+    lab.page.wait_for_function(
+        """() => { const d = document.getElementById('ls-contour').data;
+            return d && d.length === 3 && d[0].x.length < 21 && d[1].x.length === 13; }""",
+        timeout=60_000,
+    )
+    preview = lab.page.evaluate("() => window.networks.state.runtime.run.landscape")
+    assert preview["stage"] == "preview" and plot(lab, "ls-contour")[0]["customdata"] == preview["loss"]
+    assert lab.page.is_visible('[data-role="ls-progress"]')
+    release(held)
+    lab.page.wait_for_function(
+        "() => { const r = window.networks.state.runtime.run; return r.summary && r.report; }"
+    )
+    frame(lab)
+    run = api_get(lab.server, "/api/runs/" + lab.page.evaluate("window.networks.state.runtime.run.id"))
+    assert run["status"] == "finished"
+    report = api_get(lab.server, f"/api/runs/{run['id']}/landscape")
+    contour, path, final = plot(lab, "ls-contour")
+    assert (
+        contour["x"] == report["a"]
+        and contour["y"] == report["b"]
+        and contour["customdata"] == report["loss"]
+    )
+    assert [list(p) for p in zip(path["x"], path["y"], strict=True)] == report["trajectory"]
+    assert (path["x"][-1], path["y"][-1]) == (0, 0) and (final["x"], final["y"]) == ([0], [0])
+    assert path["customdata"] == report["checkpoint_epochs"] == list(range(13))
+    surface = plot(lab, "ls-surface")[0]
+    assert surface["type"] == "surface" and surface["customdata"] == report["loss"]
+    notes = lab.page.inner_text("#ls-notes")
+    assert f"{report['eval_samples']} training samples" in notes and "explained variance" in notes
+    href = lab.page.get_attribute('[data-role="export"]', "href")
+    with urllib.request.urlopen(f"{lab.server}{href}", timeout=30) as r:
+        assert r.status == 200 and len(r.read()) > 100
+    lab.shot("networks-05-landscape.png")
+
+    lab.page.click('[data-tab="faith"]')
+    lab.page.wait_for_function("() => (document.getElementById('ls-faith').data || []).length === 3")
+    true_loss, slice_loss, residual = plot(lab, "ls-faith")
+    assert true_loss["y"] == report["true_loss"] and slice_loss["y"] == report["slice_loss"]
+    assert residual["y"] == report["residual"]
+    lab.shot("networks-06-faithfulness.png")
+
+    lab.page.click('[data-tab="interp"]')
+    lab.page.wait_for_function("() => (document.getElementById('interp-plot').data || []).length === 2")
+    loss = plot(lab, "interp-plot")[0]
+    assert len(loss["x"]) == 41 and loss["x"] == report["interpolation"]["alpha"]
+    assert loss["y"] == report["interpolation"]["loss"]
+    lab.shot("networks-07-interpolation.png")
+
+
+def test_sgd_then_adam_compare_on_one_plane_and_on_one_line(lab: Lab) -> None:
+    open_page(lab, SMALL + "&ls=0&es=0")
+    first = train(lab)
+    lab.page.select_option('select[data-role="opt"]', "adam")
+    frame(lab)  # the form is rebuilt for Adam's keywords
+    set_input(lab, 'input[data-name="lr"][data-role="num"]', "0.02")
+    second = train(lab)
+    assert second["config"]["optimizer"]["name"] == "adam"
+    lab.page.click('[data-tab="compare"]')
+    ticked = lab.page.eval_on_selector_all(
+        "#compare-list input[data-run]:checked", "els => els.map(e => e.dataset.run)"
+    )
+    assert ticked == [first["id"], second["id"]]  # the same data and model: ticked already
+    lab.page.click('[data-role="compare"]')
+    lab.page.wait_for_function(
+        "() => (document.getElementById('compare-plot').data || []).length === 4", timeout=60_000
+    )
+    served = api_post(
+        lab.server,
+        "/api/landscapes/compare",
+        {"runs": [first["id"], second["id"]], "resolution": 31, "span": 1.0, "eval_samples": 500},
+    )
+    traces = plot(lab, "compare-plot")
+    assert traces[0]["customdata"] == served["loss"]
+    paths = traces[1:3]
+    assert [t["name"].split(" ")[0] for t in paths] == ["#1", "#2"]
+    for t, r in zip(paths, served["runs"], strict=True):
+        assert [list(p) for p in zip(t["x"], t["y"], strict=True)] == r["trajectory"]
+    assert paths[0]["x"] != paths[1]["x"]
+    lab.page.click('[data-role="between"]')
+    lab.page.wait_for_function(
+        "() => (document.getElementById('between-plot').data || []).length === 2", timeout=60_000
+    )
+    line = plot(lab, "between-plot")[0]
+    assert len(line["x"]) == 41 and line["x"][0] == -0.5 and line["x"][-1] == 1.5
+    lab.shot("networks-08-compare.png")
+
+
+def test_bad_input_shows_the_servers_message_and_the_page_keeps_working(lab: Lab) -> None:
+    open_page(lab, SMALL + "&ls=0")
+    lab.allowed.append("422")  # the browser logs the refused request itself
+    set_input(lab, 'input[data-role="hidden"]', "16, 0")
+    lab.page.click("#train-btn")
+    lab.page.wait_for_selector("#form-error:not([hidden])")
+    expected = rejection(
+        lab.server,
+        {
+            "kind": "network",
+            "dataset": {"name": "moons", "n_samples": 200},
+            "model": {"name": "mlp", "hidden": [16, 0], "activation": "tanh"},
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "epochs": 15,
+        },
+    )
+    text = lab.page.inner_text("#form-error")
+    assert "model.hidden.1" in text and expected in text, (text, expected)
+    set_input(lab, 'input[data-role="hidden"]', "16")
+    set_input(lab, 'input[data-name="lr"][data-role="num"]', "-1")
+    lab.page.click("#train-btn")
+    lab.page.wait_for_function(
+        "() => /optimizer\\.lr/.test(document.getElementById('form-error').textContent)"
+    )
+    expected = rejection(
+        lab.server,
+        {
+            "kind": "network",
+            "dataset": {"name": "moons"},
+            "model": {"name": "mlp"},
+            "optimizer": {"name": "sgd", "lr": -1},
+        },
+    )
+    assert lab.page.inner_text("#form-error") == f"Error: optimizer.lr: {expected}"
+    lab.shot("networks-09-bad-input.png")
+    set_input(lab, 'input[data-name="lr"][data-role="num"]', "0.1")
+    run = train(lab)
+    assert run["status"] in ("finished", "early_stopped")
+    assert lab.page.is_hidden("#form-error")
+
+
+def test_a_link_reopens_the_same_settings(lab: Lab, browser: Any) -> None:
+    open_page(lab, "?n=200")
+    page = lab.page
+    page.select_option('select[data-role="ds"]', "circles")
+    page.select_option('select[data-role="opt"]', "adam")
+    frame(lab)  # the form is rebuilt for Adam's keywords
+    set_input(lab, 'input[data-name="lr"][data-role="num"]', "0.01")
+    page.click('[data-role="quick"][data-batch="1"]')
+    page.select_option('select[data-role="sched"]', "plateau")
+    page.click("#proj-toggle")
+    page.click("#lang-btn")
+    frame(lab)
+    url = page.evaluate("() => { document.getElementById('share-btn').click(); return location.href; }")
+    scene = page.evaluate("() => JSON.parse(JSON.stringify(window.networks.state.scene))")
+    assert scene["ds"] == "circles" and scene["opt"] == "adam" and scene["hp"] == {"lr": 0.01}
+    assert scene["batch"] == 1 and scene["sched"] == "plateau" and scene["lang"] == "ru"
+    other_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        other = Lab(other_context.new_page(), lab.server)
+        other.page.goto(url)
+        other.page.wait_for_function("window.networks && window.networks.ready === true")
+        assert other.page.evaluate("() => JSON.parse(JSON.stringify(window.networks.state.scene))") == scene
+        assert other.page.input_value('select[data-role="sched"]') == "plateau"
+        assert other.page.inner_text("#train-btn") == "Обучить"
+        assert other.page.evaluate("document.body.classList.contains('projector')")
+        assert not other.errors
+    finally:
+        other_context.close()
