@@ -3,6 +3,7 @@
 // preview, the current run, the session's runs, comparisons). Views render from here and
 // write through `setScene` / `setRuntime` / `updateRun`.
 
+import { createStore } from "../store.js";
 import { decodeScene, encodeScene } from "./codec.js";
 
 /** A run as the page follows it; its columns grow in place as messages arrive. */
@@ -25,56 +26,25 @@ export function emptyRun(id, body) {
   };
 }
 
-export const state = {
-  scene: decodeScene(location.search),
-  runtime: {
-    catalogue: null, // {datasets, models, optimizers, schedules}
-    preview: null, // {key, data} or {key, error}
-    run: null, // the run on screen (see emptyRun)
-    runs: [], // finished runs of this page session: {id, label, key, color, summary, status}
-    selected: [], // ids ticked for comparison
-    comparison: null, // {data} or {error} from POST /api/landscapes/compare
-    between: null, // {data, from, to} or {error} from POST /api/landscapes/interpolate
-    frame: null, // index into run.boundaries shown by the slider (null: follow the newest)
-    tab: "landscape",
-    formError: null,
-    busy: {}, // named requests in flight
-    toast: null,
-  },
+const RUNTIME = {
+  catalogue: null, // {datasets, models, optimizers, schedules}
+  preview: null, // {key, data} or {key, error}
+  run: null, // the run on screen (see emptyRun)
+  runs: [], // finished runs of this page session: {id, label, key, color, summary, status}
+  selected: [], // ids ticked for comparison
+  comparison: null, // {data} or {error} from POST /api/landscapes/compare
+  between: null, // {data, from, to} or {error} from POST /api/landscapes/interpolate
+  frame: null, // index into run.boundaries shown by the slider (null: follow the newest)
+  tab: "landscape",
+  formError: null,
+  busy: {}, // named requests in flight
+  toast: null,
 };
 
-const listeners = new Set();
+const store = createStore(decodeScene(location.search), RUNTIME, encodeScene);
+const { notify } = store;
 
-/** Call `fn(changedKeys)` after every change. */
-export function subscribe(fn) {
-  listeners.add(fn);
-  return () => listeners.delete(fn);
-}
-
-function notify(keys) {
-  if (keys.size === 0) return;
-  for (const fn of [...listeners]) fn(keys);
-}
-
-/** Merge `patch` (or `patch(scene)`) into the scene and notify. */
-export function setScene(patch) {
-  const p = typeof patch === "function" ? patch(state.scene) : patch;
-  const keys = new Set();
-  for (const [k, v] of Object.entries(p)) if (state.scene[k] !== v) keys.add(k);
-  if (!keys.size) return;
-  state.scene = { ...state.scene, ...p };
-  scheduleUrl();
-  notify(keys);
-}
-
-/** Merge `patch` into the runtime part and notify. */
-export function setRuntime(patch) {
-  const keys = new Set();
-  for (const [k, v] of Object.entries(patch)) if (state.runtime[k] !== v) keys.add(k);
-  if (!keys.size) return;
-  state.runtime = { ...state.runtime, ...patch };
-  notify(keys);
-}
+export const { state, subscribe, setScene, setRuntime, shareUrl } = store;
 
 /** Change the current run in place with `fn(run)` (if it is still run `id`) and notify. */
 export function updateRun(id, fn) {
@@ -83,26 +53,4 @@ export function updateRun(id, fn) {
   fn(run);
   run.version += 1;
   notify(new Set(["run"]));
-}
-
-// ---- URL sync: replaceState, throttled ----
-
-let urlTimer = null;
-
-function scheduleUrl() {
-  if (urlTimer === null) urlTimer = setTimeout(writeUrl, 150);
-}
-
-function writeUrl() {
-  urlTimer = null;
-  const query = encodeScene(state.scene);
-  const url = query ? `${location.pathname}?${query}` : location.pathname;
-  if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
-}
-
-/** Write the URL now and return the shareable link. */
-export function shareUrl() {
-  if (urlTimer !== null) clearTimeout(urlTimer);
-  writeUrl();
-  return location.href;
 }
