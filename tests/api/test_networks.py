@@ -231,3 +231,19 @@ def test_limits_publish_the_network_bounds_the_server_enforces(client: httpx.Cli
     too_long = network(dataset={"name": "digits"}, model={"name": "mlp", "hidden": [512] * 6}, epochs=500)
     refused = client.post("/api/runs", json=too_long)
     assert refused.status_code == 422 and f"{bounds['max_work']:,}" in refused.text
+
+
+def test_comparisons_of_big_models_are_bounded(client: httpx.Client) -> None:
+    wide = {"dataset": {"name": "moons", "n_samples": 5000},
+            "model": {"name": "mlp", "hidden": [512, 512, 512]}, "batch_size": 5000, "epochs": 1}
+    first, second = ended(client, network(**wide)), ended(client, network(**wide, shuffle=False))
+    assert first["summary"]["parameters"] > 500_000
+    refused = client.post("/api/landscapes/compare", json={"runs": [first["id"], second["id"]],
+                                                           "eval_samples": 2000})
+    assert refused.status_code == 422 and "exceeds" in refused.text and "resolution" in refused.text
+    refused = client.post("/api/landscapes/interpolate", json={"from": first["id"], "to": second["id"],
+                                                               "points": 201, "eval_samples": 2000})
+    assert refused.status_code == 422 and "points" in refused.text
+    small = client.post("/api/landscapes/interpolate", json={"from": first["id"], "to": second["id"],
+                                                             "points": 5, "eval_samples": 20})
+    assert small.status_code == 200 and len(small.json()["loss"]) == 5

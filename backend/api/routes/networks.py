@@ -21,9 +21,10 @@ from backend.networks.schemas import (
     InterpolationRequest,
     Landscape,
     ModelInfoOut,
+    NetworkSummary,
     PreviewRequest,
 )
-from backend.networks.spec import NetworkRun
+from backend.networks.spec import MAX_LANDSCAPE_WORK, NetworkRun
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
 from backend.schemas import Run, Status
 
@@ -155,6 +156,15 @@ async def _comparable(store: StoreDep, ids: list[str], field: str) -> list[tuple
     return runs
 
 
+def _check_work(run: Run, points: int, samples: int, field: str) -> None:
+    """Points × evaluation samples × parameters within the landscape bound of a run."""
+    assert isinstance(run.summary, NetworkSummary)
+    work = points * min(samples, run.summary.n_train) * run.summary.parameters
+    if work > MAX_LANDSCAPE_WORK:
+        raise unprocessable(["body", field], f"{field}: evaluations × eval_samples × parameters = "
+                            f"{work:,} exceeds {MAX_LANDSCAPE_WORK:,}; use fewer points or eval_samples")
+
+
 def _device(executor: ExecutorDep) -> torch.device:
     return torch.device(executor.device)
 
@@ -167,6 +177,8 @@ async def compare_runs(request: CompareRequest, http: Request, store: StoreDep, 
     if len(set(request.runs)) != len(request.runs):
         raise unprocessable(["body", "runs"], "runs: each run may appear only once")
     runs = await _comparable(store, request.runs, "runs")
+    points = request.resolution**2 + len(runs) * comparison.MAX_STORED_CHECKPOINTS  # grid, then paths
+    _check_work(runs[0][0], points, request.eval_samples, "resolution")
     weights = [comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
                for run, _ in runs]
     with admission.computing(client_of(http)):
@@ -189,6 +201,7 @@ async def interpolate_runs(request: InterpolationRequest, http: Request, store: 
     α from −0.5 to 1.5: a barrier between them, or one connected valley."""
     (first, config), = await _comparable(store, [request.from_], "from")
     (second, _), = await _comparable(store, [request.to], "to")
+    _check_work(first, request.points, request.eval_samples, "points")
     reason = comparison.same_setup(config, second.config)  # type: ignore[arg-type]
     if reason is not None:
         raise unprocessable(["body", "to"], f"runs '{first.id}' and '{second.id}' cannot share a "
