@@ -9,7 +9,6 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
-import torch
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,12 +20,12 @@ from pydantic import (
     model_validator,
 )
 
-from backend import optimizers, schedules
+from backend import optimizers
 from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
 from backend.networks.schemas import NetworkSummary
 from backend.networks.spec import NetworkRun
 from backend.settings import get_settings
-from backend.specs import OptimizerSpec, ScheduleSpec, Status
+from backend.specs import OptimizerSpec, ScheduleSpec, Status, check_torch_accepts
 from backend.surfaces import SURFACES
 
 LIMITS = get_settings()
@@ -210,7 +209,7 @@ class SurfaceRun(BaseModel):
                 f"starts × (steps + 1) = {len(self.start_points()) * (self.steps + 1)} exceeds "
                 f"{LIMITS.max_recorded} recorded points; use record='final' or fewer steps"
             )
-        _check_torch_accepts(self)
+        check_torch_accepts(self.optimizer, self.schedule, self.steps)
         return self
 
     def start_points(self) -> list[tuple[float, float]]:
@@ -245,22 +244,6 @@ def _check_inside(points: list[Point2], surface: Any, field: str) -> None:
                 f"y ∈ [{y_lo:g}, {y_hi:g}] (the surface's domain grown {DIVERGENCE_MARGIN:g}× "
                 "on each side)"
             )
-
-
-def _check_torch_accepts(run: SurfaceRun) -> None:
-    """Build the real optimizer and scheduler once on a dummy parameter: torch's own checks
-    (e.g. Nesterov needs momentum > 0 and no dampening) become 422s, not failed runs."""
-    probe = torch.nn.Parameter(torch.zeros(1, 2))
-    info = optimizers.get_optimizer(run.optimizer.name)
-    try:
-        optimizer = info.build([probe], run.hyperparameters())
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"optimizer: torch.optim.{info.name} rejects this: {error}") from None
-    schedule = schedules.get_schedule(run.schedule.name)
-    try:
-        schedule.build(optimizer, run.schedule_kwargs(), run.steps)
-    except (ValueError, TypeError, ZeroDivisionError) as error:
-        raise ValueError(f"schedule: {schedule.class_path} rejects this: {error}") from None
 
 
 def _run_kind(value: Any) -> str:

@@ -3,6 +3,7 @@
 from enum import StrEnum
 from typing import Annotated, Any, Union
 
+import torch
 from pydantic import BaseModel, Field
 
 from backend import optimizers, schedules
@@ -32,3 +33,20 @@ class Status(StrEnum):
     @property
     def ended(self) -> bool:
         return self not in (Status.QUEUED, Status.RUNNING)
+
+
+def check_torch_accepts(optimizer: BaseModel, schedule: BaseModel, schedule_steps: int) -> None:
+    """Build the real optimizer and scheduler once on a dummy parameter, so torch's own checks
+    (e.g. Nesterov needs momentum > 0 and no dampening) become validation errors (422s), not
+    failed runs. `optimizer`, `schedule`: an OptimizerSpec and a ScheduleSpec."""
+    probe = torch.nn.Parameter(torch.zeros(1, 2))
+    info = optimizers.get_optimizer(optimizer.name)  # type: ignore[attr-defined]
+    try:
+        built = info.build([probe], optimizer.model_dump(exclude={"name"}))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"optimizer: torch.optim.{info.name} rejects this: {error}") from None
+    entry = schedules.get_schedule(schedule.name)  # type: ignore[attr-defined]
+    try:
+        entry.build(built, schedule.model_dump(exclude={"name"}), schedule_steps)
+    except (ValueError, TypeError, ZeroDivisionError) as error:
+        raise ValueError(f"schedule: {entry.class_path} rejects this: {error}") from None

@@ -11,12 +11,10 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backend import optimizers, schedules
 from backend.networks import datasets, models
-from backend.specs import OptimizerSpec, ScheduleSpec
+from backend.specs import OptimizerSpec, ScheduleSpec, check_torch_accepts
 
 # Limits of one network run. Work is counted in (samples seen) × (parameters): one
 # forward + backward costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of
@@ -214,7 +212,7 @@ class NetworkRun(BaseModel):
             _at_most("landscape grid points × eval_samples × parameters",
                      nx * ny * samples * plan.parameters, MAX_LANDSCAPE_WORK,
                      "use a coarser grid, fewer eval_samples or a smaller model")
-        _check_torch_accepts(self, plan)
+        check_torch_accepts(self.optimizer, self.schedule, max(1, plan.schedule_steps))
         return self
 
 
@@ -229,19 +227,3 @@ def _evaluations_per_step(run: NetworkRun) -> int:
         return 1
     kwargs = run.hyperparameters()
     return int(kwargs.get("max_eval") or math.ceil(kwargs["max_iter"] * 1.25))
-
-
-def _check_torch_accepts(run: NetworkRun, plan: Plan) -> None:
-    """Build the real optimizer and scheduler once on a dummy parameter, so torch's own
-    checks (e.g. Nesterov needs momentum > 0) become validation errors, not failed runs."""
-    probe = torch.nn.Parameter(torch.zeros(1, 2))
-    info = optimizers.get_optimizer(run.optimizer.name)
-    try:
-        optimizer = info.build([probe], run.hyperparameters())
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"optimizer: torch.optim.{info.name} rejects this: {error}") from None
-    schedule = schedules.get_schedule(run.schedule.name)
-    try:
-        schedule.build(optimizer, run.schedule_kwargs(), max(1, plan.schedule_steps))
-    except (ValueError, TypeError, ZeroDivisionError) as error:
-        raise ValueError(f"schedule: {schedule.class_path} rejects this: {error}") from None
