@@ -61,7 +61,34 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-class LocalExecutor:
+class InlineWork:
+    """Work computed in this process's bounded thread pool: unstored trajectories, analyses."""
+
+    device: str
+    _pool: ThreadPoolExecutor
+
+    async def compute(
+        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
+    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
+        """An unstored run, computed now for one request; `cancelled()` turning true stops it
+        between steps."""
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            self._pool, compute_surface, request, self.device, None, cancelled
+        )
+        assert isinstance(result.summary, SurfaceSummary)
+        return result.status, result.summary, [s for _, records in result.frames for s in records]
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Any other torch work, in the same bounded pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def warm_up(self) -> None:
+        """Pay torch's one-time set-up cost before the first request does."""
+        await self.run_blocking(warm_up)
+
+
+class LocalExecutor(InlineWork):
     """Runs in this process, `workers` at a time, in threads."""
 
     def __init__(self, store: RunStore, workers: int, device: str, torch_threads: int) -> None:
@@ -144,25 +171,6 @@ class LocalExecutor:
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this process."""
         return run_id in self._cancel
-
-    async def compute(
-        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
-    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
-        """An unstored run, computed now; `cancelled()` turning true stops it between steps."""
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self._pool, compute_surface, request, self.device, None, cancelled
-        )
-        assert isinstance(result.summary, SurfaceSummary)
-        return result.status, result.summary, [s for _, records in result.frames for s in records]
-
-    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Any other torch work, in the same bounded pool as the runs."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-
-    async def warm_up(self) -> None:
-        """Pay torch's one-time set-up cost before the first request does."""
-        await self.run_blocking(warm_up)
 
     async def resume_unfinished(self) -> int:
         """Runs left queued or running by a previous process are computed again from step 0."""

@@ -28,7 +28,6 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,11 +36,11 @@ import redis.asyncio as aioredis
 import torch
 from redis.exceptions import RedisError, ResponseError
 
-from backend.runs.compute import Result, compute_surface, warm_up
-from backend.runs.executor import resolve_device
+from backend.runs.compute import Result
+from backend.runs.executor import InlineWork, resolve_device
 from backend.runs.log import RunLog
 from backend.runs.store import Frame, RunStore
-from backend.schemas import Run, Status, SurfaceRun, SurfaceSummary
+from backend.schemas import Run, Status
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -180,7 +179,7 @@ async def ensure_group(client: aioredis.Redis) -> None:
             raise
 
 
-class RedisExecutor:
+class RedisExecutor(InlineWork):
     """Submits runs to Redis; mirrors each watched run's step stream into a `RunLog`."""
 
     name = "redis"
@@ -388,27 +387,6 @@ class RedisExecutor:
                 await self.worker_list()
             except (RedisError, ValueError) as error:
                 log.warning("listing workers: %s", error)
-
-    # --- unstored work, in this process ---------------------------------------------------------
-
-    async def compute(
-        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
-    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
-        """An unstored trajectory, computed here: it answers one request, nobody else watches it.
-        `cancelled()` turning true stops it between steps."""
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self._pool, compute_surface, request, self.device, None, cancelled
-        )
-        assert isinstance(result.summary, SurfaceSummary)
-        return result.status, result.summary, [s for _, records in result.frames for s in records]
-
-    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-
-    async def warm_up(self) -> None:
-        """Pay torch's one-time set-up cost for the inline computations now (workers warm up too)."""
-        await self.run_blocking(warm_up)
 
     async def close(self) -> None:
         tasks = [*self._background, *self._followers.values()]
