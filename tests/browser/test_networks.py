@@ -372,3 +372,156 @@ def test_a_link_reopens_the_same_settings(lab: Lab, browser: Any) -> None:
         assert not other.errors
     finally:
         other_context.close()
+
+
+# ---- lessons ------------------------------------------------------------------------------
+# (id, bottom tab, scene keys it promises, parts of its link)
+LESSONS = [
+    (
+        "gd_sgd_minibatch",
+        "compare",
+        {"ds": "linear_regression", "n": 200, "model": "linear", "hp": {"lr": 0.1, "momentum": 0},
+         "batch": 120, "epochs": 40, "es": False, "ls": True, "dirs": "pca"},
+        ["ds=linear_regression", "model=linear", "batch=120", "es=0", "o.momentum=0"],
+    ),
+    (
+        "learning_rate",
+        "landscape",
+        {"ds": "linear_regression", "model": "linear", "opt": "sgd", "hp": {"lr": 1.5, "momentum": 0},
+         "sched": "constant", "epochs": 40, "es": False, "ls": False},
+        ["ds=linear_regression", "o.lr=1.5", "o.momentum=0", "ls=0"],
+    ),
+    (
+        "early_stopping",
+        "landscape",
+        {"ds": "moons", "n": 150, "noise": 0.35, "hidden": "128,128", "opt": "adam", "hp": {"lr": 0.01},
+         "epochs": 300, "es": True, "patience": 20, "restore": True},
+        ["n=150", "noise=0.35", "hidden=128,128", "opt=adam", "epochs=300", "patience=20"],
+    ),
+    (
+        "momentum_adam",
+        "compare",
+        {"ds": "spirals", "hidden": "64,64", "act": "relu", "opt": "sgd", "hp": {"lr": 0.1, "momentum": 0},
+         "epochs": 100, "es": False, "ls": True},
+        ["ds=spirals", "hidden=64,64", "epochs=100", "o.momentum=0"],
+    ),
+    (
+        "landscape_pictures",
+        "landscape",
+        {"ds": "moons", "es": False, "ls": True, "dirs": "random", "fnorm": True, "res": 31, "span": 1},
+        ["dirs=random", "es=0"],
+    ),
+]
+
+
+def scene_of(lab: Lab) -> dict[str, Any]:
+    return dict(lab.page.evaluate("() => JSON.parse(JSON.stringify(window.networks.state.scene))"))
+
+
+def wait_url(lab: Lab, lesson: str) -> str:
+    """The query once the (throttled) URL names `lesson`."""
+    lab.page.wait_for_function("(id) => location.search.includes(`lesson=${id}`)", arg=lesson)
+    return str(lab.page.evaluate("() => location.search"))
+
+
+def chosen_lesson(lab: Lab) -> str:
+    """The label the lesson menu shows."""
+    return str(lab.page.eval_on_selector("#lesson-select", "s => s.options[s.selectedIndex].textContent"))
+
+
+def card(lab: Lab) -> dict[str, Any]:
+    """What the lesson card shows: title, paragraphs, heading of the list, things to try."""
+    return dict(
+        lab.page.evaluate(
+            """() => { const c = document.getElementById('lesson-card'), all = (s) =>
+                [...c.querySelectorAll(s)].map((e) => e.textContent);
+                return {hidden: c.hidden, title: all('h2')[0] || null, paras: all('p'),
+                        heading: all('h3')[0] || null, tries: all('li')}; }"""
+        )
+    )
+
+
+def test_every_lesson_opens_from_the_menu_sets_its_scene_and_shows_its_card_in_en_and_ru(lab: Lab) -> None:
+    open_page(lab, "?n=200")
+    page = lab.page
+    ids = page.eval_on_selector_all("#lesson-select option", "els => els.map(e => e.value)")
+    assert ids == ["", *(lesson for lesson, *_ in LESSONS)]
+    assert card(lab)["hidden"]
+    for lesson, tab, promised, parts in LESSONS:
+        page.select_option("#lesson-select", lesson)
+        frame(lab)
+        scene = scene_of(lab)
+        assert {k: scene[k] for k in promised} == promised, lesson
+        assert scene["lesson"] == lesson and scene["seed"] == 0
+        query = wait_url(lab, lesson)
+        assert set(parts) <= set(query.removeprefix("?").split("&")), (lesson, query)
+        decoded = page.evaluate(
+            "async (q) => JSON.parse(JSON.stringify((await import('/js/networks/codec.js')).decodeScene(q)))",
+            query,
+        )
+        assert decoded == scene  # the link reproduces the lesson's scene
+        assert page.input_value('select[data-role="ds"]') == scene["ds"]
+        assert page.get_attribute(f'[data-tab="{tab}"]', "aria-selected") == "true"
+        en = card(lab)
+        assert not en["hidden"] and en["title"] == chosen_lesson(lab) and en["heading"] == "What to try"
+        assert 2 <= len(en["paras"]) <= 4 and 3 <= len(en["tries"]) <= 5
+        page.click("#lang-btn")
+        frame(lab)
+        ru = card(lab)
+        assert ru["heading"] == "Что попробовать" and ru["title"] != en["title"]
+        assert len(ru["paras"]) == len(en["paras"]) and len(ru["tries"]) == len(en["tries"])
+        assert all(any("а" <= ch <= "я" for ch in text) for text in ru["paras"] + ru["tries"])
+        assert chosen_lesson(lab) == ru["title"]
+        page.click("#lang-btn")
+        frame(lab)
+    lab.shot("networks-lesson-landscape-pictures.png")
+    # Free play keeps the settings and hides the card; so does the card's ✕.
+    page.select_option("#lesson-select", "")
+    frame(lab)
+    assert card(lab)["hidden"] and scene_of(lab)["lesson"] is None and scene_of(lab)["dirs"] == "random"
+    page.select_option("#lesson-select", "early_stopping")
+    frame(lab)
+    page.click('#lesson-card [data-role="close-lesson"]')
+    frame(lab)
+    assert card(lab)["hidden"] and scene_of(lab)["lesson"] is None and scene_of(lab)["hidden"] == "128,128"
+
+
+def test_a_lesson_link_opens_the_lesson_and_its_full_link_keeps_later_changes(lab: Lab, browser: Any) -> None:
+    open_page(lab, "?lesson=early_stopping&lang=ru")
+    scene = scene_of(lab)
+    promised = LESSONS[2][2]
+    assert {k: scene[k] for k in promised} == promised and scene["lang"] == "ru"
+    assert card(lab)["title"] == "3 · Ранняя остановка и тестовая выборка"
+    # Change a setting inside the lesson: the link now carries the settings, and reopens them.
+    set_input(lab, 'input[data-role="patience"]', "7")
+    lab.page.wait_for_function("() => location.search.includes('patience=7')")
+    url = lab.page.evaluate("() => location.href")
+    scene = scene_of(lab)
+    assert scene["patience"] == 7 and scene["lesson"] == "early_stopping"
+    other_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        other = Lab(other_context.new_page(), lab.server)
+        other.page.goto(url)
+        other.page.wait_for_function("window.networks && window.networks.ready === true")
+        assert scene_of(other) == scene
+        assert not card(other)["hidden"] and not other.errors
+    finally:
+        other_context.close()
+
+
+def test_the_early_stopping_lesson_trains_and_stops_early_on_the_best_epoch(lab: Lab) -> None:
+    open_page(lab, "?lesson=early_stopping")
+    run = train(lab)
+    summary = run["summary"]
+    assert run["status"] == "early_stopped" and summary["restored_best"] and summary["test_evaluations"] == 1
+    assert summary["epochs_run"] - summary["best_epoch"] == 20  # patience
+    assert summary["final_val_loss"] > summary["best_val_loss"]  # the val curve turned up
+    assert lab.page.inner_text('#summary [data-role="status"]') == "stopped early"
+    lab.shot("networks-lesson-early-stopping.png")
+
+
+def test_the_learning_rate_lesson_diverges_as_its_card_says(lab: Lab) -> None:
+    open_page(lab, "?lesson=learning_rate")
+    run = train(lab)
+    assert run["status"] == "diverged" and run["summary"]["diverged_at_step"] is not None
+    assert lab.page.inner_text('#summary [data-role="status"]') == "diverged"

@@ -4,7 +4,9 @@
 //
 // Optimizer keywords travel as `o.<name>`, schedule keywords as `s.<name>` (torch's own
 // names); pairs and lists use ':' and null is `null`. Only values that differ from the
-// defaults are written. A CSV's text is not written: links stay short.
+// defaults are written. A CSV's text is not written: links stay short. `lesson=<id>` names
+// a ready lesson; with no settings beside it (`?lesson=early_stopping&lang=ru`) the page
+// opens that lesson's scene.
 
 import { decodeValue, encodeValue } from "../codec.js";
 
@@ -40,13 +42,16 @@ export function defaultScene() {
     lang: "en",
     proj: false,
     cb: false,
+    lesson: null, // a ready lesson's id (lessons.js): its card is shown
   };
 }
 
 // Scalar keys and how they read back from the query.
 const BOOLS = ["shuffle", "es", "restore", "ls", "fnorm", "proj", "cb"];
 const NUMBERS = ["n", "noise", "val", "test", "seed", "batch", "epochs", "patience", "min_delta", "res", "span"];
-const TEXTS = ["ds", "model", "hidden", "act", "opt", "sched", "dirs", "lang"];
+const TEXTS = ["ds", "model", "hidden", "act", "opt", "sched", "dirs", "lang", "lesson"];
+// Keys that are not settings: a link with a lesson and only these opens the lesson's scene.
+const NOT_SETTINGS = ["lesson", "lang", "proj", "cb"];
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const part = (k, v) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ",").replace(/%3A/g, ":")}`;
@@ -63,6 +68,8 @@ export function encodeScene(scene) {
   const hpDefault = scene.opt === d.opt ? d.hp : {};
   if (!same(scene.hp, hpDefault)) for (const [k, v] of Object.entries(scene.hp)) out.push(part(`o.${k}`, encodeValue(v)));
   for (const [k, v] of Object.entries(scene.shp)) out.push(part(`s.${k}`, encodeValue(v)));
+  // A lesson with every setting at its default still names one, so the link keeps them.
+  if (scene.lesson && out.every((p) => NOT_SETTINGS.includes(p.split("=")[0]))) out.unshift(part("ds", scene.ds));
   return out.join("&");
 }
 
@@ -85,4 +92,10 @@ export function decodeScene(search) {
   scene.shp = shp;
   if (scene.lang !== "ru") scene.lang = "en";
   return scene;
+}
+
+/** The lesson a query names when it names no settings (null otherwise). */
+export function bareLesson(search) {
+  const q = new URLSearchParams(search);
+  return q.get("lesson") && [...q.keys()].every((k) => NOT_SETTINGS.includes(k)) ? q.get("lesson") : null;
 }

@@ -9,6 +9,7 @@ import { createCompareView } from "./compareview.js";
 import { initPreview } from "./data.js";
 import { createDataView } from "./dataview.js";
 import { createLandView } from "./landview.js";
+import { createLessonCard, openLinkedLesson } from "./lessons.js";
 import { createCurves } from "./plots/curves.js";
 import { createSettings } from "./settings.js";
 import { setRuntime, state, subscribe } from "./state.js";
@@ -43,6 +44,7 @@ async function main() {
   await waitForPlotly();
   const $ = (id) => document.getElementById(id);
   const topbar = createTopbar();
+  const lessonCard = createLessonCard($("lesson-card"));
   const trainBar = createTrainBar();
   const settings = createSettings($("settings"));
   const dataView = createDataView();
@@ -55,6 +57,7 @@ async function main() {
   const renderAll = () => {
     const { scene, runtime } = state;
     topbar.render();
+    lessonCard.render();
     trainBar.render();
     settings.render();
     tabs();
@@ -76,6 +79,7 @@ async function main() {
       }));
     }
   });
+  openLinkedLesson(location.search);
   initPreview();
   invalidate("ui", renderAll);
   try {

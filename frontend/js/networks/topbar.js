@@ -1,6 +1,7 @@
-// The top bar (share link, colour-blind palette, projector mode, language), the page's
-// fixed texts in the chosen language, and the toast.
+// The top bar (lesson menu, share link, colour-blind palette, projector mode, language),
+// the page's fixed texts in the chosen language, and the toast.
 
+import { applyLesson, syncLessonMenu } from "./lessons.js";
 import { setRuntime, setScene, shareUrl, state } from "./state.js";
 import { t } from "./words.js";
 
@@ -14,6 +15,7 @@ export function toast(text) {
 
 export function createTopbar() {
   const $ = (id) => document.getElementById(id);
+  $("lesson-select").addEventListener("change", (ev) => applyLesson(ev.target.value || null));
   $("cb-toggle").addEventListener("click", () => setScene({ cb: !state.scene.cb }));
   $("proj-toggle").addEventListener("click", () => setScene({ proj: !state.scene.proj }));
   $("lang-btn").addEventListener("click", () => setScene({ lang: state.scene.lang === "ru" ? "en" : "ru" }));
@@ -37,6 +39,7 @@ export function createTopbar() {
       el.title = t(lang, el.dataset.i18nTitle);
       el.setAttribute("aria-label", el.title);
     }
+    syncLessonMenu($("lesson-select"), scene);
     $("cb-toggle").setAttribute("aria-pressed", String(scene.cb));
     $("proj-toggle").setAttribute("aria-pressed", String(scene.proj));
     const el = $("toast");

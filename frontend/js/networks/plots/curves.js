@@ -8,7 +8,7 @@
 
 import { fmt } from "../../numerics.js";
 import { config } from "../../plots/common.js";
-import { h } from "../../views/dom.js";
+import { fill, h } from "../../views/dom.js";
 import { batchesPerEpoch } from "../spec.js";
 import { t } from "../words.js";
 
@@ -29,7 +29,8 @@ const colors = (cb) => ({ train: cb ? "#0072b2" : "#2563eb", val: cb ? "#d55e00"
 export function drawLegend(root, lang, cb, classify) {
   const c = colors(cb);
   const key = (label, color, style) => h("span", {}, h("span", { class: "line-key", style: { borderTopColor: color, borderTopStyle: style } }), label);
-  root.replaceChildren(
+  fill(
+    root,
     key(t(lang, "batch_loss"), BATCH_COLOR, "solid"),
     key(t(lang, "train_loss"), c.train, "solid"),
     key(t(lang, "val_loss"), c.val, "solid"),
