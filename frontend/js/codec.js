@@ -192,6 +192,10 @@ function safe(v) {
 export function decodeScene(query) {
   const p = new URLSearchParams(query);
   const s = defaultScene();
+  // How the page looks travels even in a bare link (from the networks page, say).
+  s.lang = p.get("lang") || "en";
+  s.proj = p.get("proj") === "1";
+  s.cb = p.get("cb") === "1";
   if (!p.has("surface") && !p.has("r")) return s;
   if (p.has("surface")) s.surface = p.get("surface");
   if (p.has("expr")) s.expr = p.get("expr");
@@ -220,9 +224,6 @@ export function decodeScene(query) {
     for (const k of Object.keys(s.ov)) s.ov[k] = on.has(k);
   }
   s.lesson = p.get("lesson") || null;
-  s.lang = p.get("lang") || "en";
-  s.proj = p.get("proj") === "1";
-  s.cb = p.get("cb") === "1";
   s.live = p.get("live") === "1";
   if (p.has("basins")) s.basins = decodeObject(p.get("basins"), DEFAULT_BASINS);
   if (p.has("regime")) s.regime = decodeObject(p.get("regime"), DEFAULT_REGIME);
@@ -232,4 +233,14 @@ export function decodeScene(query) {
     s.fair = f;
   }
   return s;
+}
+
+/** The query that carries only how a page looks (language, projector, palette) to the other page. */
+export function displayQuery(scene) {
+  const p = new URLSearchParams();
+  if (scene.lang && scene.lang !== "en") p.set("lang", scene.lang);
+  if (scene.proj) p.set("proj", "1");
+  if (scene.cb) p.set("cb", "1");
+  const query = p.toString();
+  return query ? `?${query}` : "";
 }

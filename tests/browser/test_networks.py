@@ -525,3 +525,21 @@ def test_the_learning_rate_lesson_diverges_as_its_card_says(lab: Lab) -> None:
     run = train(lab)
     assert run["status"] == "diverged" and run["summary"]["diverged_at_step"] is not None
     assert lab.page.inner_text('#summary [data-role="status"]') == "diverged"
+
+
+def test_the_links_between_the_pages_keep_language_and_projector(lab: Lab) -> None:
+    lab.open("?surface=quadratic&r=sgd,lr=0.1&lang=ru&proj=1")
+    link = lab.page.get_attribute("#networks-link", "href")
+    assert link == "/networks.html?lang=ru&proj=1"
+    lab.page.click("#networks-link")
+    lab.page.wait_for_function("window.networks && window.networks.ready === true", timeout=20_000)
+    scene = scene_of(lab)
+    assert (scene["lang"], scene["proj"], scene["cb"]) == ("ru", True, False)
+    assert lab.page.evaluate("document.body.classList.contains('projector')")
+    frame(lab)
+    assert lab.page.get_attribute("#explorer-link", "href") == "/?lang=ru&proj=1"
+    lab.page.click("#explorer-link")
+    lab.page.wait_for_function("window.descent && window.descent.ready === true", timeout=20_000)
+    explorer = lab.scene()
+    assert (explorer["lang"], explorer["proj"]) == ("ru", True)
+    assert lab.page.evaluate("document.documentElement.lang") == "ru"

@@ -1,6 +1,7 @@
 // The top bar (lesson menu, share link, colour-blind palette, projector mode, language),
 // the page's fixed texts in the chosen language, and the toast.
 
+import { displayQuery } from "../codec.js";
 import { applyLesson, syncLessonMenu } from "./lessons.js";
 import { setRuntime, setScene, shareUrl, state } from "./state.js";
 import { t } from "./words.js";
@@ -33,6 +34,7 @@ export function createTopbar() {
     const { scene, runtime } = state;
     const lang = scene.lang;
     document.documentElement.lang = lang;
+    document.getElementById("explorer-link").href = `/${displayQuery(scene)}`;
     document.body.classList.toggle("projector", scene.proj);
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
     for (const el of document.querySelectorAll("[data-i18n-title]")) {

@@ -2,6 +2,7 @@
 // caption under the map, the fair-race caveat and the toast. Every text here is generated
 // from the live state.
 
+import { displayQuery } from "../codec.js";
 import { surfaceInfo } from "../compute.js";
 import { download, saveUrl, trajectoriesCsv, trajectoriesJson } from "../export.js";
 import { t } from "../i18n.js";
@@ -75,6 +76,7 @@ export function createTopbar({ contourPng }) {
     const lang = scene.lang;
     const cat = runtime.catalogue;
     document.documentElement.lang = lang;
+    document.getElementById("networks-link").href = `/networks.html${displayQuery(scene)}`;
     document.body.classList.toggle("projector", scene.proj);
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
     for (const el of document.querySelectorAll("[data-i18n-title]")) {
