@@ -25,6 +25,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Message, "descripti
 TOO_MANY: dict[int | str, dict[str, Any]] = {
     429: {"model": Message, "description": "too much work in flight; retry after Retry-After s"}
 }
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Message, "description": "the run is not in a state that allows this"}
+}
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Message, "description": "request body too large"}
 }

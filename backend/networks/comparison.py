@@ -1,5 +1,6 @@
-"""Network runs side by side, after they ended: several paths on one loss plane, and the
-loss on the straight line between two runs' final weights.
+"""Network runs after they ended: several paths on one loss plane, the loss on the
+straight line between two runs' final weights, and a run's landscape surveyed again
+(other directions, grid or span) without training again.
 
 A finished run keeps its weights as an artifact (`WEIGHTS`): the checkpoints (row 0
 the initialisation, the last row the final weights, evenly thinned to at most
@@ -18,7 +19,7 @@ from torch import Tensor
 
 from backend import landscape as L
 from backend.networks import training
-from backend.networks.spec import NetworkRun
+from backend.networks.spec import LandscapeSpec, NetworkRun
 
 WEIGHTS = "weights.pt"  # artifact name
 MAX_STORED_FLOATS = 4_000_000  # checkpoints × parameters kept per run (16 MB of float32)
@@ -101,3 +102,19 @@ def interpolate(request: NetworkRun, w0: Tensor, w1: Tensor, points: int, sample
     loss, accuracy = evaluator.plane(w0, (w1 - w0).unsqueeze(0), alphas.view(-1, 1).to(device))
     return {"alpha": L.as_floats(alphas), "loss": L.as_floats(loss),
             "accuracy": None if accuracy is None else L.as_floats(accuracy)}
+
+
+def resurvey(request: NetworkRun, stored: StoredWeights, spec: LandscapeSpec,
+             device: torch.device) -> tuple[dict[str, Any], bytes]:
+    """The landscape `spec` asks for around the run's final weights, from its stored
+    checkpoints: the report and the export file, as a run with this `landscape` leaves them
+    (the same evaluation subset and seeded directions; the path from the kept checkpoints)."""
+    prep = training.prepare(request, device)
+    g = training.generator(request.seed, "landscape")
+    data = training.eval_subset(prep, spec.eval_samples, g)
+    checkpoints, final = stored.checkpoints[:-1].to(device), stored.checkpoints[-1].to(device)
+    survey = L.survey(prep.model, data, checkpoints, stored.epochs[:-1], final, spec.directions,
+                      filter_normalize=spec.filter_normalize, shape=spec.shape, span=spec.span, generator=g)
+    buffer = io.BytesIO()
+    torch.save(survey.export, buffer)
+    return survey.report, buffer.getvalue()

@@ -156,6 +156,12 @@ class RunStore:
                 summary=summary.model_dump_json() if summary is not None else None, error=error,
             ))
 
+    def put_artifact(self, run_id: str, name: str, data: bytes) -> None:
+        """Store (or replace) one named file of an ended run."""
+        with self._write_lock, self._engine.begin() as db:
+            db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id, ARTIFACTS.c.name == name))
+            db.execute(ARTIFACTS.insert().values(run_id=run_id, name=name, data=data))
+
     def get(self, run_id: str) -> Run | None:
         with self._engine.connect() as db:
             row = db.execute(sa.select(*RUN_COLUMNS).where(RUNS.c.id == run_id)).first()

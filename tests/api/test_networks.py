@@ -247,3 +247,30 @@ def test_comparisons_of_big_models_are_bounded(client: httpx.Client) -> None:
     small = client.post("/api/landscapes/interpolate", json={"from": first["id"], "to": second["id"],
                                                              "points": 5, "eval_samples": 20})
     assert small.status_code == 200 and len(small.json()["loss"]) == 5
+
+
+def test_a_finished_run_is_surveyed_again_without_training(client: httpx.Client) -> None:
+    pca = {"directions": "pca", "resolution": 7, "eval_samples": 60}
+    run = ended(client, network(epochs=4, landscape=pca))
+    first = client.get(f"/api/runs/{run['id']}/landscape").json()
+    random = {"directions": "random", "resolution": 9, "resolution_y": 5, "eval_samples": 60}
+    answer = client.post(f"/api/runs/{run['id']}/landscape", json=random)
+    assert answer.status_code == 200, answer.text
+    again = answer.json()
+    assert again["directions"] == "random" and len(again["loss"]) == 5 and len(again["loss"][0]) == 9
+    # The same final weights on the same evaluation subset: the centre has the same loss.
+    assert again["final_loss"] == pytest.approx(first["final_loss"], rel=1e-6)
+    assert again["loss"][2][4] == pytest.approx(first["final_loss"], rel=1e-5)
+    assert again["checkpoint_epochs"] == first["checkpoint_epochs"]
+    assert client.get(f"/api/runs/{run['id']}/landscape").json() == again  # it replaces the run's landscape
+    export = torch.load(io.BytesIO(client.get(f"/api/runs/{run['id']}/landscape/export").content),
+                        weights_only=True)
+    assert export["kind"] == "random" and tuple(export["loss"].shape) == (5, 9)
+
+    plain = ended(client, network(epochs=2))  # trained without a landscape: one can be added
+    assert client.post(f"/api/runs/{plain['id']}/landscape", json={"resolution": 5}).status_code == 200
+    assert client.get(f"/api/runs/{plain['id']}/landscape").json()["directions"] == "pca"
+
+    assert client.post("/api/runs/nope/landscape", json={}).status_code == 404
+    too_fine = client.post(f"/api/runs/{run['id']}/landscape", json={"resolution": 102})
+    assert too_fine.status_code == 422

@@ -4,12 +4,13 @@ and runs compared after they ended (several paths on one plane, a line between t
 import asyncio
 from typing import Any
 
+import orjson
 import torch
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
-from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
+from backend.api.errors import CONFLICT, NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
 from backend.api.json import JSON
 from backend.networks import comparison, datasets, models, training
 from backend.networks.schemas import (
@@ -24,7 +25,7 @@ from backend.networks.schemas import (
     NetworkSummary,
     PreviewRequest,
 )
-from backend.networks.spec import MAX_LANDSCAPE_WORK, NetworkRun
+from backend.networks.spec import MAX_LANDSCAPE_WORK, LandscapeSpec, NetworkRun
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
 from backend.schemas import Run, Status
 
@@ -122,6 +123,29 @@ async def get_landscape(run_id: str, store: StoreDep) -> Response:
     return Response(data, media_type="application/json")
 
 
+@router.post("/runs/{run_id}/landscape", response_model=Landscape, responses=NOT_FOUND | TOO_MANY | CONFLICT)
+async def survey_again(run_id: str, spec: LandscapeSpec, http: Request, store: StoreDep,
+                       executor: ExecutorDep, admission: AdmissionDep) -> JSON:
+    """Survey an ended run's landscape again (other directions, grid, span or samples) from its
+    stored checkpoints, without training again; it replaces the run's landscape and export."""
+    run = await _network_run(store, run_id)
+    if run.status not in COMPARABLE:
+        raise HTTPException(409, f"run '{run_id}' is {run.status.value}: only a run that finished "
+                            "(or stopped early) has the weights to survey")
+    assert isinstance(run.config, NetworkRun)
+    config = run.config
+    ny, nx = spec.shape
+    _check_work(run, ny * nx + 2 * comparison.MAX_STORED_CHECKPOINTS, spec.eval_samples, "resolution")
+    stored = comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
+    with admission.computing(client_of(http)):
+        report, export = await executor.run_blocking(comparison.resurvey, config, stored, spec,
+                                                     _device(executor))
+    body = orjson.dumps(report)
+    await asyncio.to_thread(store.put_artifact, run.id, LANDSCAPE, body)
+    await asyncio.to_thread(store.put_artifact, run.id, LANDSCAPE_EXPORT, export)
+    return JSON(report)
+
+
 @router.get(
     "/runs/{run_id}/landscape/export",
     responses=NOT_FOUND | {200: {"content": {"application/octet-stream": {"schema": BINARY}},
@@ -169,7 +193,7 @@ def _device(executor: ExecutorDep) -> torch.device:
     return torch.device(executor.device)
 
 
-@router.post("/landscapes/compare", response_model=Comparison, responses=TOO_MANY | NOT_FOUND)
+@router.post("/landscapes/compare", response_model=Comparison, responses=TOO_MANY | NOT_FOUND | CONFLICT)
 async def compare_runs(request: CompareRequest, http: Request, store: StoreDep, executor: ExecutorDep,
                        admission: AdmissionDep) -> JSON:
     """Several runs from one start on one plane: PCA of all their checkpoints, origin the
