@@ -543,3 +543,34 @@ def test_the_links_between_the_pages_keep_language_and_projector(lab: Lab) -> No
     explorer = lab.scene()
     assert (explorer["lang"], explorer["proj"]) == ("ru", True)
     assert lab.page.evaluate("document.documentElement.lang") == "ru"
+
+
+def test_an_ended_run_is_surveyed_again_from_the_page(lab: Lab) -> None:
+    open_page(lab, SMALL + "&ls=0")
+    run = train(lab)
+    assert lab.page.evaluate("window.networks.state.runtime.run.report") is None
+    lab.page.click('[data-tab="landscape"]')
+    lab.page.select_option('#ls-notes [data-role="directions"]', "random")
+    lab.page.click('#ls-notes [data-role="resurvey"]')
+    lab.page.wait_for_function(
+        "() => { const r = window.networks.state.runtime.run;"
+        " return r.report && r.report.directions === 'random'; }",
+        timeout=30_000,
+    )
+    frame(lab)
+    report = api_get(lab.server, f"/api/runs/{run['id']}/landscape")
+    assert report["directions"] == "random"
+    contour = plot(lab, "ls-contour")[0]
+    assert contour["x"] == report["a"] and contour["customdata"] == report["loss"]
+    # Again with other directions: the page and the server agree on the new slice.
+    lab.page.select_option('#ls-notes [data-role="directions"]', "hessian")
+    lab.page.click('#ls-notes [data-role="resurvey"]')
+    lab.page.wait_for_function(
+        "() => window.networks.state.runtime.run.report.directions === 'hessian'", timeout=30_000
+    )
+    frame(lab)
+    report = api_get(lab.server, f"/api/runs/{run['id']}/landscape")
+    assert report["eigenvalues"] is not None
+    assert plot(lab, "ls-contour")[0]["customdata"] == report["loss"]
+    lab.shot("networks-10-survey-again.png")
+    assert not lab.errors

@@ -16,6 +16,8 @@ export const cancelRun = (id) => request(runPath(id), { method: "DELETE" });
 
 /** The finished landscape with its faithfulness report and the init → final interpolation. */
 export const getLandscape = (id) => request(`${runPath(id)}/landscape`);
+/** Survey an ended run's landscape again from its stored checkpoints (other directions, grid). */
+export const surveyAgain = (id, body) => request(`${runPath(id)}/landscape`, { method: "POST", body });
 export const landscapeExportUrl = (id) => `${runPath(id)}/landscape/export`;
 
 export const compareRuns = (body) => request("/api/landscapes/compare", { method: "POST", body });

@@ -6,11 +6,11 @@ import { fmt } from "../numerics.js";
 import { racerColor } from "../palette.js";
 import { theme } from "../plots/common.js";
 import { fill, h } from "../views/dom.js";
-import { landscapeExportUrl } from "./api.js";
+import { landscapeExportUrl, surveyAgain } from "./api.js";
 import { drawFaithfulness } from "./plots/faith.js";
 import { drawInterpolation } from "./plots/interpolation.js";
 import { createLandscape } from "./plots/landscape.js";
-import { state } from "./state.js";
+import { setRuntime, state, updateRun } from "./state.js";
 import { t } from "./words.js";
 
 const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
@@ -29,8 +29,40 @@ function reportNotes(report, lang) {
   return out;
 }
 
+const ENDED_WELL = new Set(["finished", "early_stopped"]);
+const DIRECTIONS = ["pca", "random", "hessian"];
+
+/** The run's landscape again, with the directions picked beside the plot and the page's grid
+ * settings; the run's stored checkpoints make the path, so nothing is trained again. */
+async function resurvey(run, directions) {
+  const { scene } = state;
+  setRuntime({ busy: { ...state.runtime.busy, survey: true } });
+  try {
+    const report = await surveyAgain(run.id, {
+      directions, resolution: scene.res, span: scene.span, filter_normalize: scene.fnorm,
+    });
+    updateRun(run.id, (r) => {
+      r.report = report;
+      r.trajectory = report.trajectory;
+      r.landscape = { stage: "done", progress: 1, a: report.a, b: report.b, loss: report.loss, accuracy: report.accuracy };
+      r.error = null;
+    });
+  } catch (err) {
+    updateRun(run.id, (r) => {
+      r.error = err.message;
+    });
+  } finally {
+    setRuntime({ busy: { ...state.runtime.busy, survey: false } });
+  }
+}
+
 export function createLandView() {
   const $ = (id) => document.getElementById(id);
+  $("ls-notes").addEventListener("click", (ev) => {
+    const run = state.runtime.run;
+    if (ev.target.dataset.role !== "resurvey" || !run) return;
+    resurvey(run, $("ls-notes").querySelector('[data-role="directions"]').value);
+  });
   const landscape = createLandscape($("ls-contour"), $("ls-surface"));
   let drawnFaith = null;
   let drawnInterp = null;
@@ -50,7 +82,9 @@ export function createLandView() {
     landscape.update(run, th, lang, racerColor(index >= 0 ? index : runtime.runs.length, cb));
 
     const themeKey = `${lang}|${cb}|${th.proj}`;
-    const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${Boolean(report)}|${themeKey}|${scene.ls}`;
+    const canSurvey = Boolean(run && run.summary && ENDED_WELL.has(run.status));
+    const busy = Boolean(runtime.busy.survey);
+    const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${report ? report.directions + report.elapsed_s : ""}|${themeKey}|${scene.ls}|${canSurvey}|${busy}`;
     if (notesKey !== drawnNotes) {
       drawnNotes = notesKey;
       const progress = run && run.landscape && run.landscape.stage !== "done"
@@ -61,7 +95,13 @@ export function createLandView() {
         progress,
         has ? h("p", { class: "hint" }, `${t(lang, "log_levels")}; ★ = ${t(lang, "final_weights")} (0, 0)`) : null,
         report ? reportNotes(report, lang).map((s) => h("p", {}, s)) : null,
-        report ? h("a", { class: "btn", href: landscapeExportUrl(run.id), download: `landscape-${run.id}.pt`, dataset: { role: "export" } }, t(lang, "export_pt")) : null);
+        report ? h("a", { class: "btn", href: landscapeExportUrl(run.id), download: `landscape-${run.id}.pt`, dataset: { role: "export" } }, t(lang, "export_pt")) : null,
+        canSurvey ? h("div", { class: "resurvey" },
+          h("label", {}, t(lang, "survey_with"), " ",
+            h("select", { dataset: { role: "directions" } },
+              DIRECTIONS.map((d) => h("option", { value: d, selected: d === (report ? report.directions : scene.dirs) }, t(lang, `dir_${d}`))))),
+          h("button", { type: "button", class: "btn", dataset: { role: "resurvey" }, disabled: busy }, busy ? t(lang, "computing") : t(lang, report ? "survey_again" : "survey_now")),
+          h("p", { class: "hint" }, t(lang, "survey_note"))) : null);
       fill($("faith-notes"),
         report ? [h("p", {}, t(lang, "faith_note")), ...reportNotes(report, lang).map((s) => h("p", {}, s))] : h("p", { class: "hint" }, t(lang, "landscape_hint")));
       fill($("interp-notes"), h("p", { class: report ? null : "hint" }, t(lang, report ? "interp_about" : "interp_hint")));

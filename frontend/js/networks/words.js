@@ -146,6 +146,10 @@ const STRINGS = {
     start: "shared start",
     error: "Error",
     computing: "computing…",
+    survey_with: "Directions",
+    survey_again: "Survey again",
+    survey_now: "Map the landscape",
+    survey_note: "From this run's stored checkpoints and final weights: no training again. Grid and span as set under “Loss landscape”.",
   },
   ru: {
     title: "Descent Lab",
@@ -291,6 +295,10 @@ const STRINGS = {
     start: "общий старт",
     error: "Ошибка",
     computing: "считаем…",
+    survey_with: "Направления",
+    survey_again: "Пересчитать ландшафт",
+    survey_now: "Построить ландшафт",
+    survey_note: "По сохранённым контрольным точкам и итоговым весам этого запуска: без повторного обучения. Сетка и размах — как в настройках «Ландшафт потерь».",
   },
 };
 
