@@ -2,6 +2,8 @@
 
     python -m bench.landscape            # full tables (about a minute on 2 cores)
     python -m bench.landscape --quick    # 21 × 21 grids, fewer repeats
+    python -m bench.landscape --device cuda   # the same tables on a GPU (kernels synchronised
+                                              # before every clock reading)
 
 Prints markdown tables:
 1. grid: a 51 × 51 slice of a trained model, batched (`backend.landscape.loss_grid`)
@@ -39,27 +41,34 @@ import torch
 from backend import landscape as L
 from backend.networks import NetworkRun, training
 
-CPU = torch.device("cpu")
+DEVICE = torch.device("cpu")  # --device
+
+
+def now() -> float:
+    """Wall time once the device has finished what was queued (CUDA kernels run async)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+    return time.perf_counter()
 
 
 def best_of(repeats: int, fn: Callable[[], Any]) -> float:
     """Shortest wall time of `repeats` calls after one warm-up call; with 0, one timed call."""
     if repeats == 0:
-        began = time.perf_counter()
+        began = now()
         fn()
-        return time.perf_counter() - began
+        return now() - began
     fn()
     times = []
     for _ in range(repeats):
-        began = time.perf_counter()
+        began = now()
         fn()
-        times.append(time.perf_counter() - began)
+        times.append(now() - began)
     return min(times)
 
 
 def matmul_peak() -> float:
     """GFLOP/s of a 1024³ float32 matmul, the best of 20."""
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    a, b = torch.randn(1024, 1024, device=DEVICE), torch.randn(1024, 1024, device=DEVICE)
     seconds = best_of(20, lambda: a @ b)
     return 2 * 1024**3 / seconds / 1e9
 
@@ -73,12 +82,13 @@ def trained(dataset: dict[str, Any], hidden: list[int], activation: str, epochs:
         "boundary_every": 500,
     }
     request = NetworkRun.model_validate(body)
-    result = training.train(request, CPU, lambda kind, records: None, lambda: False)
-    prep = training.prepare(request, CPU)
+    result = training.train(request, DEVICE, lambda kind, records: None, lambda: False)
+    prep = training.prepare(request, DEVICE)
     assert result.final_weights is not None and result.checkpoints is not None
-    L.load_weights(prep.model, result.final_weights)
+    final, checkpoints = result.final_weights.to(DEVICE), result.checkpoints.to(DEVICE)
+    L.load_weights(prep.model, final)
     data = L.EvalData(prep.train.x[:1000], prep.train.y[:1000], True)
-    return prep.model, result.final_weights, result.checkpoints, data
+    return prep.model, final, checkpoints, data
 
 
 def nominal_flops(model: torch.nn.Module, samples: int) -> int:
@@ -131,14 +141,14 @@ def streaming_table(n: int, repeats: int) -> list[str]:
 
         def emit(message: dict[str, Any], marks: dict[str, float] = marks,
                  frames: list[str] = frames) -> None:
-            marks.setdefault(message["stage"], time.perf_counter())
+            marks.setdefault(message["stage"], now())
             frames.append(message["stage"])
 
         preview, done = [], []
         for _ in range(repeats):
             marks.clear()
             frames.clear()
-            began = time.perf_counter()
+            began = now()
             L.survey(model, data, checkpoints, range(len(checkpoints)), final, kind, shape=(n, n),
                      generator=torch.Generator().manual_seed(0), emit=emit)
             preview.append(marks["preview"] - began)
@@ -149,12 +159,12 @@ def streaming_table(n: int, repeats: int) -> list[str]:
 
 def bare_loop(request: NetworkRun) -> tuple[float, int]:
     """The same batches through forward, backward and step, nothing else: (seconds, steps)."""
-    prep = training.prepare(request, CPU)
+    prep = training.prepare(request, DEVICE)
     model, x, y = prep.model, prep.train.x, prep.train.y
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     generator = training.generator(request.seed, "shuffle")
     batch, steps = request.batch_size, 0
-    began = time.perf_counter()
+    began = now()
     for _ in range(request.epochs):
         order = torch.randperm(len(x), generator=generator)
         xs, ys = x[order], y[order]
@@ -164,7 +174,7 @@ def bare_loop(request: NetworkRun) -> tuple[float, int]:
             loss.backward()
             optimizer.step()
             steps += 1
-    return time.perf_counter() - began, steps
+    return now() - began, steps
 
 
 def training_table(repeats: int) -> list[str]:
@@ -184,9 +194,9 @@ def training_table(repeats: int) -> list[str]:
         bare = min(bare_loop(request)[0] for _ in range(repeats + 1))
         results = []
         for _ in range(repeats + 1):
-            began = time.perf_counter()
-            result = training.train(request, CPU, lambda kind, records: None, lambda: False)
-            results.append((time.perf_counter() - began, result.summary))
+            began = now()
+            result = training.train(request, DEVICE, lambda kind, records: None, lambda: False)
+            results.append((now() - began, result.summary))
         whole, summary = min(results, key=lambda r: r[0])
         steps = summary["steps"]
         loop_only = min(s["step_loop_s"] for _, s in results)
@@ -204,12 +214,16 @@ def training_table(repeats: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="21 × 21 grids, fewer repeats")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where grids and training run")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     n, repeats = (21, 1) if args.quick else (51, 5)
 
     torch.set_num_threads(2)
     peak = matmul_peak()
-    print(f"torch {torch.__version__}, torch.set_num_threads(2) for grids; matmul peak {peak:.0f} GFLOP/s\n")
+    print(f"torch {torch.__version__} on {DEVICE}, torch.set_num_threads(2) for grids; "
+          f"matmul peak {peak:.0f} GFLOP/s\n")
     print("\n".join(grid_table(n, repeats, peak)))
     print()
     print("\n".join(streaming_table(n, repeats)))
