@@ -9,18 +9,13 @@ import { t } from "../i18n.js";
 import { startOf } from "../hyper.js";
 import { LESSONS } from "../lessons.js";
 import { fmt } from "../numerics.js";
-import { flushUrl, setRuntime, setScene, shareUrl, state } from "../state.js";
+import { setRuntime, setScene, shareUrl, state } from "../state.js";
+import { createDisplayControls, createToast } from "./display.js";
 import { options } from "./dom.js";
 import { applyLesson } from "./lesson.js";
 
 const DEFAULT_EXPR = "sin(x)*cos(y) + 0.1*(x^2 + y^2)";
-let toastTimer = null;
-
-export function toast(text) {
-  setRuntime({ toast: text });
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => setRuntime({ toast: null }), 3500);
-}
+export const toast = createToast(setRuntime);
 
 export function createTopbar({ contourPng }) {
   const $ = (id) => document.getElementById(id);
@@ -34,19 +29,7 @@ export function createTopbar({ contourPng }) {
     else setScene({ surface: v, expr: null, domain: null, start: null, t: 0, fair: null });
   });
   lessonSel.addEventListener("change", () => applyLesson(lessonSel.value || null));
-  $("share-btn").addEventListener("click", async () => {
-    flushUrl();
-    const url = shareUrl();
-    try {
-      await navigator.clipboard.writeText(url);
-      toast(t(state.scene.lang, "link_copied"));
-    } catch {
-      toast(`${t(state.scene.lang, "link_shown")} ${url}`);
-    }
-  });
-  $("cb-toggle").addEventListener("click", () => setScene({ cb: !state.scene.cb }));
-  $("proj-toggle").addEventListener("click", () => setScene({ proj: !state.scene.proj }));
-  $("lang-btn").addEventListener("click", () => setScene({ lang: state.scene.lang === "ru" ? "en" : "ru" }));
+  const display = createDisplayControls({ state, setScene, shareUrl, t, toast });
 
   const menu = $("export-menu");
   const closeMenu = () => menu.removeAttribute("open");
@@ -75,27 +58,16 @@ export function createTopbar({ contourPng }) {
     const { scene, runtime } = state;
     const lang = scene.lang;
     const cat = runtime.catalogue;
-    document.documentElement.lang = lang;
-    document.getElementById("networks-link").href = `/networks.html${displayQuery(scene)}`;
-    document.body.classList.toggle("projector", scene.proj);
-    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
-    for (const el of document.querySelectorAll("[data-i18n-title]")) {
-      el.title = t(lang, el.dataset.i18nTitle);
-      el.setAttribute("aria-label", el.title);
-    }
+    display.render(scene, runtime);
+    $("networks-link").href = `/networks.html${displayQuery(scene)}`;
     if (cat) {
       options(surfaceSel, [...cat.surfaces.map((s) => ({ value: s.id, label: s.name })), { value: "custom", label: t(lang, "custom") }], scene.surface);
       const sDesc = surfaceInfo(scene);
       surfaceSel.title = sDesc ? `${sDesc.formula}\n\n${sDesc.description}` : "";
     }
     options(lessonSel, [{ value: "", label: t(lang, "no_lesson") }, ...LESSONS.map((l) => ({ value: l.id, label: l.title[lang] || l.title.en }))], scene.lesson || "");
-    $("cb-toggle").setAttribute("aria-pressed", String(scene.cb));
-    $("proj-toggle").setAttribute("aria-pressed", String(scene.proj));
     renderCaption(scene, runtime);
     renderFair(scene, runtime);
-    const toastEl = $("toast");
-    toastEl.hidden = !runtime.toast;
-    toastEl.textContent = runtime.toast || "";
     const fairBtn = $("fair-btn");
     fairBtn.disabled = Boolean(runtime.busy.fair);
     fairBtn.textContent = runtime.busy.fair ? t(lang, "fair_running") : t(lang, "fair_race");
