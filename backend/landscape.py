@@ -328,11 +328,12 @@ def point_losses(outputs: Tensor, y: Tensor, classification: bool) -> tuple[Tens
     dim 1. Overwrites `outputs`."""
     if classification:
         # cross-entropy = logsumexp(z) − z_y, with the max m shifted out: m + log Σ exp(z − m);
-        # the same max pass gives the predicted class
+        # a sample is right when z_y is that max (amax is ~5× faster than max with indices
+        # here; they differ only on exact ties between logits)
         picked = outputs.gather(1, y.view(1, 1, -1).expand(outputs.shape[0], 1, -1)).squeeze(1)
-        top, predicted = outputs.max(1)
+        top = outputs.amax(1)
+        accuracy = (picked >= top).to(outputs.dtype).mean(-1)
         lse = outputs.sub_(top.unsqueeze(1)).exp_().sum(1).log_().add_(top)
-        accuracy = (predicted == y).to(outputs.dtype).mean(-1)
         return lse.sub_(picked).mean(-1), accuracy
     return outputs[:, 0].sub_(y).square_().mean(-1), None
 
