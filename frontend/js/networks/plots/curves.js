@@ -83,7 +83,7 @@ export function createCurves(lossGd, lrGd, legendEl) {
     Plotly.react(lossGd, data, {
       margin: { l: 52, r: 58, t: 8, b: 36 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
       xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 4 }, range: [0, epochs] },
-      yaxis: { ...axis, type: "log", dtick: "D2", exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
+      yaxis: { ...axis, type: "log", nticks: 6, exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
       yaxis2: {
         ...axis, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", tickvals: [0, 0.25, 0.5, 0.75, 1], visible: classify,
         title: { text: t(lang, "accuracy_dotted"), font: { size: th.small }, standoff: 2 },
