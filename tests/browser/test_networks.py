@@ -58,6 +58,11 @@ def plot(lab: Lab, plot_id: str) -> list[dict[str, Any]]:
     )
 
 
+def cells(trace: dict[str, Any], k: int) -> list[list[Any]]:
+    """Value k of every cell of a landscape trace's customdata: 0 the loss, 1 the accuracy."""
+    return [[cell[k] for cell in row] for row in trace["customdata"]]
+
+
 def set_input(lab: Lab, selector: str, value: str) -> None:
     lab.page.fill(selector, value)
     lab.page.dispatch_event(selector, "change")
@@ -222,7 +227,7 @@ def test_the_landscape_draws_the_servers_grid_progressively_with_the_path(lab: L
         timeout=60_000,
     )
     preview = lab.page.evaluate("() => window.networks.state.runtime.run.landscape")
-    assert preview["stage"] == "preview" and plot(lab, "ls-contour")[0]["customdata"] == preview["loss"]
+    assert preview["stage"] == "preview" and cells(plot(lab, "ls-contour")[0], 0) == preview["loss"]
     assert lab.page.is_visible('[data-role="ls-progress"]')
     release(held)
     lab.page.wait_for_function(
@@ -236,19 +241,32 @@ def test_the_landscape_draws_the_servers_grid_progressively_with_the_path(lab: L
     assert (
         contour["x"] == report["a"]
         and contour["y"] == report["b"]
-        and contour["customdata"] == report["loss"]
+        and cells(contour, 0) == report["loss"]
+        and cells(contour, 1) == report["accuracy"]
     )
     assert [list(p) for p in zip(path["x"], path["y"], strict=True)] == report["trajectory"]
     assert (path["x"][-1], path["y"][-1]) == (0, 0) and (final["x"], final["y"]) == ([0], [0])
     assert path["customdata"] == report["checkpoint_epochs"] == list(range(13))
     surface = plot(lab, "ls-surface")[0]
-    assert surface["type"] == "surface" and surface["customdata"] == report["loss"]
+    assert surface["type"] == "surface" and cells(surface, 0) == report["loss"]
     notes = lab.page.inner_text("#ls-notes")
     assert f"{report['eval_samples']} training samples" in notes and "explained variance" in notes
     href = lab.page.get_attribute('[data-role="export"]', "href")
     with urllib.request.urlopen(f"{lab.server}{href}", timeout=30) as r:
         assert r.status == 200 and len(r.read()) > 100
     lab.shot("networks-05-landscape.png")
+
+    # The same slice of accuracy: the server's accuracy grid as drawn, good = light as for loss.
+    lab.page.select_option('#ls-notes [data-role="ls-value"]', "accuracy")
+    lab.page.wait_for_function("() => document.getElementById('ls-contour').data[0].reversescale === true")
+    frame(lab)
+    contour, surface = plot(lab, "ls-contour")[0], plot(lab, "ls-surface")[0]
+    assert contour["z"] == report["accuracy"] and surface["z"] == report["accuracy"]
+    notes = lab.page.inner_text("#ls-notes")
+    assert "accuracy" in notes and "levels every" in notes
+    lab.shot("networks-05b-landscape-accuracy.png")
+    lab.page.select_option('#ls-notes [data-role="ls-value"]', "loss")
+    lab.page.wait_for_function("() => !document.getElementById('ls-contour').data[0].reversescale")
 
     lab.page.click('[data-tab="faith"]')
     lab.page.wait_for_function("() => (document.getElementById('ls-faith').data || []).length === 3")
@@ -288,7 +306,7 @@ def test_sgd_then_adam_compare_on_one_plane_and_on_one_line(lab: Lab) -> None:
         {"runs": [first["id"], second["id"]], "resolution": 31, "span": 1.0, "eval_samples": 500},
     )
     traces = plot(lab, "compare-plot")
-    assert traces[0]["customdata"] == served["loss"]
+    assert cells(traces[0], 0) == served["loss"]
     paths = traces[1:3]
     assert [t["name"].split(" ")[0] for t in paths] == ["#1", "#2"]
     for t, r in zip(paths, served["runs"], strict=True):
@@ -561,7 +579,7 @@ def test_an_ended_run_is_surveyed_again_from_the_page(lab: Lab) -> None:
     report = api_get(lab.server, f"/api/runs/{run['id']}/landscape")
     assert report["directions"] == "random"
     contour = plot(lab, "ls-contour")[0]
-    assert contour["x"] == report["a"] and contour["customdata"] == report["loss"]
+    assert contour["x"] == report["a"] and cells(contour, 0) == report["loss"]
     # Again with other directions: the page and the server agree on the new slice.
     lab.page.select_option('#ls-notes [data-role="directions"]', "hessian")
     lab.page.click('#ls-notes [data-role="resurvey"]')
@@ -571,6 +589,6 @@ def test_an_ended_run_is_surveyed_again_from_the_page(lab: Lab) -> None:
     frame(lab)
     report = api_get(lab.server, f"/api/runs/{run['id']}/landscape")
     assert report["eigenvalues"] is not None
-    assert plot(lab, "ls-contour")[0]["customdata"] == report["loss"]
+    assert cells(plot(lab, "ls-contour")[0], 0) == report["loss"]
     lab.shot("networks-10-survey-again.png")
     assert not lab.errors

@@ -9,7 +9,7 @@ import { fill, h } from "../views/dom.js";
 import { landscapeExportUrl, surveyAgain } from "./api.js";
 import { drawFaithfulness } from "./plots/faith.js";
 import { drawInterpolation } from "./plots/interpolation.js";
-import { createLandscape } from "./plots/landscape.js";
+import { accuracyLevels, createLandscape, hasAccuracy } from "./plots/landscape.js";
 import { setRuntime, state, updateRun } from "./state.js";
 import { t } from "./words.js";
 
@@ -63,6 +63,9 @@ export function createLandView() {
     if (ev.target.dataset.role !== "resurvey" || !run) return;
     resurvey(run, $("ls-notes").querySelector('[data-role="directions"]').value);
   });
+  $("ls-notes").addEventListener("change", (ev) => {
+    if (ev.target.dataset.role === "ls-value") setRuntime({ landscapeValue: ev.target.value });
+  });
   const landscape = createLandscape($("ls-contour"), $("ls-surface"));
   let drawnFaith = null;
   let drawnInterp = null;
@@ -77,14 +80,16 @@ export function createLandView() {
     // The colour the run has (or will have) in the comparison list.
     const index = run ? runtime.runs.findIndex((r) => r.id === run.id) : -1;
     const has = Boolean(run && run.landscape);
+    const withAccuracy = has && hasAccuracy(run.landscape);
+    const value = withAccuracy ? runtime.landscapeValue : "loss";
     $("ls-contour").hidden = !has; // shown before drawing: Plotly sizes a graph by its box
     $("ls-surface").hidden = !has;
-    landscape.update(run, th, lang, racerColor(index >= 0 ? index : runtime.runs.length, cb));
+    landscape.update(run, th, lang, racerColor(index >= 0 ? index : runtime.runs.length, cb), value);
 
     const themeKey = `${lang}|${cb}|${th.proj}`;
     const canSurvey = Boolean(run && run.summary && ENDED_WELL.has(run.status));
     const busy = Boolean(runtime.busy.survey);
-    const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${report ? report.directions + report.elapsed_s : ""}|${themeKey}|${scene.ls}|${canSurvey}|${busy}`;
+    const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${report ? report.directions + report.elapsed_s : ""}|${themeKey}|${scene.ls}|${canSurvey}|${busy}|${withAccuracy}|${value}`;
     if (notesKey !== drawnNotes) {
       drawnNotes = notesKey;
       const progress = run && run.landscape && run.landscape.stage !== "done"
@@ -93,7 +98,10 @@ export function createLandView() {
       fill($("ls-notes"),
         has ? null : h("p", { class: "hint" }, t(lang, scene.ls ? "landscape_after" : "landscape_hint")),
         progress,
-        has ? h("p", { class: "hint" }, `${t(lang, "log_levels")}; ★ = ${t(lang, "final_weights")} (0, 0)`) : null,
+        withAccuracy ? h("label", { class: "ls-value" }, t(lang, "ls_show"), " ",
+          h("select", { dataset: { role: "ls-value" } },
+            ["loss", "accuracy"].map((v) => h("option", { value: v, selected: v === value }, t(lang, v))))) : null,
+        has ? h("p", { class: "hint" }, `${value === "accuracy" ? t(lang, "acc_levels", { step: Math.round(100 * accuracyLevels(run.landscape.accuracy).size) }) : t(lang, "log_levels")}; ★ = ${t(lang, "final_weights")} (0, 0)`) : null,
         report ? reportNotes(report, lang).map((s) => h("p", {}, s)) : null,
         report ? h("a", { class: "btn", href: landscapeExportUrl(run.id), download: `landscape-${run.id}.pt`, dataset: { role: "export" } }, t(lang, "export_pt")) : null,
         canSurvey ? h("div", { class: "resurvey" },

@@ -36,6 +36,7 @@ const RUNTIME = {
   between: null, // {data, from, to} or {error} from POST /api/landscapes/interpolate
   frame: null, // index into run.boundaries shown by the slider (null: follow the newest)
   tab: "landscape",
+  landscapeValue: "loss", // what the landscape plots show: "loss" | "accuracy" (classifiers)
   formError: null,
   busy: {}, // named requests in flight
   toast: null,

@@ -8,7 +8,7 @@ import { contourTrace, epochLabels, landscapeAxes } from "./landscape.js";
 
 /** `runs`: [{id, label, color}] in the order of `data.runs`. */
 export function drawComparison(gd, data, runs, th, lang) {
-  const traces = [contourTrace(data, th)];
+  const traces = [contourTrace(data, th, lang)];
   data.runs.forEach((r, i) => {
     const info = runs[i] || { label: r.id, color: th.ink };
     const path = r.trajectory;

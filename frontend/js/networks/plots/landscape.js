@@ -1,26 +1,69 @@
 // The loss landscape: a 2-D slice L(w* + a·u + b·v) around the final weights w* = (0, 0)
 // as a contour map (log-spaced levels) and a 3D surface, with the training path projected
-// onto the plane (points labelled by epoch). Drawn progressively: the coarse preview at
-// once, then the refined grids, then the finished one.
+// onto the plane (points labelled by epoch); for classifiers the same slice of accuracy
+// instead, on request. Drawn progressively: the coarse preview at once, then the refined
+// grids, then the finished one.
 //
-// Narrow API: update(run, ...) redraws when the grid or the path changed; contourTrace and
-// landscapeAxes are shared with the comparison plot.
+// Narrow API: update(run, ..., value) redraws when the grid, the path or the value shown
+// changed; contourTrace and landscapeAxes are shared with the comparison plot.
 
-import { logTransform, wantsLog } from "../../numerics.js";
+import { finiteRange, logTransform, wantsLog } from "../../numerics.js";
 import { config } from "../../plots/common.js";
 import { t } from "../words.js";
 
 const MAX_LABELS = 8; // epoch labels along a path
 
-/** The contour of a loss grid (log-spaced levels; raw values in customdata for hover). */
-export function contourTrace(grid, th) {
+/** Whether a grid message carries an accuracy grid (classifiers). */
+export function hasAccuracy(grid) {
+  return Boolean(grid && Array.isArray(grid.accuracy) && grid.accuracy.some((row) => row.some((v) => v !== null)));
+}
+
+/** Per cell [loss, accuracy] (accuracy null for regression): what a hover reads. */
+function cells(grid) {
+  const acc = hasAccuracy(grid) ? grid.accuracy : null;
+  return grid.loss.map((row, j) => row.map((l, i) => [l, acc ? acc[j][i] : null]));
+}
+
+/** Hover lines of a grid cell: a, b, then loss and accuracy (the value shown first). */
+function hoverText(lang, accuracyFirst, withAccuracy) {
+  const loss = "L = %{customdata[0]:.4g}";
+  const acc = withAccuracy ? `${t(lang, "accuracy")} = %{customdata[1]:.1%}` : null;
+  const values = accuracyFirst ? [acc, loss] : [loss, acc];
+  return `${["a = %{x:.3f}", "b = %{y:.3f}", ...values].filter(Boolean).join("<br>")}<extra></extra>`;
+}
+
+const colorbar = (th) => ({ thickness: 8, len: 0.9, outlinewidth: 0, tickfont: { size: th.small }, x: 1.01, xpad: 2 });
+
+/** Accuracy levels: a step of 5% (2% when the grid spans less than 30%) between whole
+ * steps around the grid's range. */
+export function accuracyLevels(accuracy) {
+  const [lo, hi] = finiteRange(accuracy);
+  const size = hi - lo < 0.3 ? 0.02 : 0.05;
+  const start = Math.max(0, Math.floor(lo / size) * size);
+  return { start, end: Math.min(1, Math.max(Math.ceil(hi / size) * size, start + size)), size };
+}
+
+/** The contour of a loss grid (log-spaced levels; raw values in customdata for hover), or with
+ * value "accuracy" of its accuracy grid (linear levels, the colours reversed so that the
+ * good region is light in both). */
+export function contourTrace(grid, th, lang, value = "loss") {
+  const line = { color: th.contourLine, width: th.proj ? 1 : 0.6, smoothing: 0.8 };
+  const base = { type: "contour", x: grid.a, y: grid.b, customdata: cells(grid), colorscale: th.colorscale, hoverongaps: false, line };
+  if (value === "accuracy" && hasAccuracy(grid)) {
+    const levels = accuracyLevels(grid.accuracy);
+    return {
+      ...base, z: grid.accuracy, zmin: levels.start, zmax: levels.end, reversescale: true,
+      contours: { coloring: "heatmap", showlines: true, ...levels },
+      colorbar: { ...colorbar(th), tickformat: ".0%", title: { text: "%", side: "top", font: { size: th.small } } },
+      hovertemplate: hoverText(lang, true, true),
+    };
+  }
   const tr = logTransform(grid.loss, true);
   return {
-    type: "contour", x: grid.a, y: grid.b, z: tr.zt, customdata: grid.loss, colorscale: th.colorscale, hoverongaps: false,
+    ...base, z: tr.zt,
     contours: { coloring: "heatmap", showlines: true, start: tr.t0, end: tr.t1, size: (tr.t1 - tr.t0) / 20 },
-    line: { color: th.contourLine, width: th.proj ? 1 : 0.6, smoothing: 0.8 },
-    colorbar: { thickness: 8, len: 0.9, outlinewidth: 0, tickvals: tr.tickvals, ticktext: tr.ticktext, tickfont: { size: th.small }, title: { text: "L", side: "top", font: { size: th.small } }, x: 1.01, xpad: 2 },
-    hovertemplate: "a = %{x:.3f}<br>b = %{y:.3f}<br>L = %{customdata:.4g}<extra></extra>",
+    colorbar: { ...colorbar(th), tickvals: tr.tickvals, ticktext: tr.ticktext, title: { text: "L", side: "top", font: { size: th.small } } },
+    hovertemplate: hoverText(lang, false, hasAccuracy(grid)),
   };
 }
 
@@ -42,9 +85,9 @@ export function epochLabels(epochs) {
   return epochs.map((e, i) => (i % k === 0 || i === n - 1 ? String(e) : ""));
 }
 
-/** Bilinear value of grid z[ib][ia] at (a, b) (null outside). */
-function bilinear(grid, a, b) {
-  const { a: xs, b: ys, loss } = grid;
+/** Bilinear value at (a, b) of `values` z[ib][ia] on the grid's axes (null outside). */
+function bilinear(grid, values, a, b) {
+  const { a: xs, b: ys } = grid;
   const fx = ((a - xs[0]) / (xs[xs.length - 1] - xs[0])) * (xs.length - 1);
   const fy = ((b - ys[0]) / (ys[ys.length - 1] - ys[0])) * (ys.length - 1);
   if (!(fx >= 0 && fy >= 0 && fx <= xs.length - 1 && fy <= ys.length - 1)) return null;
@@ -52,13 +95,14 @@ function bilinear(grid, a, b) {
   const j = Math.min(Math.floor(fy), ys.length - 2);
   const u = fx - i;
   const v = fy - j;
-  const z = [loss[j][i], loss[j][i + 1], loss[j + 1][i], loss[j + 1][i + 1]];
+  const z = [values[j][i], values[j][i + 1], values[j + 1][i], values[j + 1][i + 1]];
   if (z.some((q) => q === null)) return null;
   return (1 - v) * ((1 - u) * z[0] + u * z[1]) + v * ((1 - u) * z[2] + u * z[3]);
 }
 
 export function createLandscape(contourGd, surfaceGd) {
-  let drawn = { grid: null, path: null, report: null, theme: null, surfaceGrid: null };
+  const nothing = { grid: null, path: null, report: null, theme: null, value: null, surfaceGrid: null };
+  let drawn = nothing;
 
   /** The path's epochs: the report's or summary's checkpoint epochs, else 0, 1, 2, … */
   function pathEpochs(run) {
@@ -66,12 +110,12 @@ export function createLandscape(contourGd, surfaceGd) {
     return e && e.length === run.trajectory.length ? e : run.trajectory.map((_, i) => i);
   }
 
-  function drawContour(run, th, lang, color) {
+  function drawContour(run, th, lang, color, value) {
     const grid = run.landscape;
     const path = run.trajectory || [];
     const epochs = pathEpochs(run);
     Plotly.react(contourGd, [
-      contourTrace(grid, th),
+      contourTrace(grid, th, lang, value),
       {
         type: "scatter", mode: "lines+markers+text", name: t(lang, "path"), x: path.map((p) => p[0]), y: path.map((p) => p[1]),
         text: epochLabels(epochs), textposition: "top right", textfont: { size: th.small, color: th.ink }, customdata: epochs,
@@ -86,21 +130,34 @@ export function createLandscape(contourGd, surfaceGd) {
     ], { ...landscapeAxes(th), showlegend: false, uirevision: run.id }, config("descent-lab-landscape"));
   }
 
-  function drawSurface(run, th, lang, color) {
+  /** The surface's z, its axis title and the path's heights, for the value shown. */
+  function heights(run, value, lang) {
     const grid = run.landscape;
+    const path = run.trajectory || [];
+    if (value === "accuracy" && hasAccuracy(grid)) {
+      const levels = accuracyLevels(grid.accuracy);
+      const pz = path.map((p) => bilinear(grid, grid.accuracy, p[0], p[1]));
+      return { z: grid.accuracy, title: t(lang, "accuracy"), pz, extra: { cmin: levels.start, cmax: levels.end, reversescale: true } };
+    }
     const log = wantsLog(grid.loss);
     const tr = logTransform(grid.loss, true);
     const height = (v) => (v === null ? null : log ? tr.f(v) : v);
+    const sliceLoss = run.report && run.report.slice_loss.length === path.length ? run.report.slice_loss : null;
+    const pz = path.map((p, i) => height(sliceLoss ? sliceLoss[i] : bilinear(grid, grid.loss, p[0], p[1])));
+    return { z: log ? tr.zt : grid.loss, title: log ? "log L" : "L", pz, extra: {} };
+  }
+
+  function drawSurface(run, th, lang, color, value) {
+    const grid = run.landscape;
     const path = run.trajectory || [];
     const epochs = pathEpochs(run);
-    const sliceLoss = run.report && run.report.slice_loss.length === path.length ? run.report.slice_loss : null;
-    const pz = path.map((p, i) => height(sliceLoss ? sliceLoss[i] : bilinear(grid, p[0], p[1])));
-    const axis = (title) => ({ title: { text: title, font: { size: th.small } }, showspikes: false, nticks: 5, gridcolor: th.grid, tickfont: { size: th.small - 1 } });
+    const { z, title, pz, extra } = heights(run, value, lang);
+    const axis = (text) => ({ title: { text, font: { size: th.small } }, showspikes: false, nticks: 5, gridcolor: th.grid, tickfont: { size: th.small - 1 } });
     Plotly.react(surfaceGd, [
       {
-        type: "surface", x: grid.a, y: grid.b, z: log ? tr.zt : grid.loss, customdata: grid.loss, colorscale: th.colorscale, showscale: false, opacity: 0.92,
+        type: "surface", x: grid.a, y: grid.b, z, customdata: cells(grid), colorscale: th.colorscale, showscale: false, opacity: 0.92, ...extra,
         contours: { z: { show: true, usecolormap: false, color: th.contourLine, width: 1, highlight: false } },
-        hovertemplate: "a = %{x:.3f}<br>b = %{y:.3f}<br>L = %{customdata:.4g}<extra></extra>",
+        hovertemplate: hoverText(lang, value === "accuracy" && hasAccuracy(grid), hasAccuracy(grid)),
         lighting: { ambient: 0.75, diffuse: 0.5, specular: 0.05, roughness: 0.9 },
       },
       {
@@ -111,7 +168,7 @@ export function createLandscape(contourGd, surfaceGd) {
     ], {
       margin: { l: 0, r: 0, t: 0, b: 0 }, font: th.font, paper_bgcolor: th.paper,
       scene: {
-        xaxis: axis("a"), yaxis: axis("b"), zaxis: axis(log ? "log L" : "L"),
+        xaxis: axis("a"), yaxis: axis("b"), zaxis: { ...axis(title), ...(value === "accuracy" ? { tickformat: ".0%" } : {}) },
         aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.6 }, camera: { eye: { x: -1.4, y: -1.4, z: 1.0 } },
       },
       uirevision: run.id,
@@ -119,20 +176,22 @@ export function createLandscape(contourGd, surfaceGd) {
     drawn.surfaceGrid = grid;
   }
 
-  /** Redraw what changed: the grid (every message), the path labels and heights (report). */
-  function update(run, th, lang, color) {
+  /** Redraw what changed: the grid (every message), the path labels and heights (report),
+   * the value shown ("loss" | "accuracy"). */
+  function update(run, th, lang, color, value = "loss") {
     if (!run || !run.landscape) {
-      drawn = { grid: null, path: null, report: null, theme: null, surfaceGrid: null };
+      drawn = nothing;
       return;
     }
     const theme = `${th.proj}|${th.colorBlind}|${lang}`;
-    const changed = run.landscape !== drawn.grid || run.trajectory !== drawn.path || run.report !== drawn.report || theme !== drawn.theme;
+    const restyled = theme !== drawn.theme || value !== drawn.value;
+    const changed = run.landscape !== drawn.grid || run.trajectory !== drawn.path || run.report !== drawn.report || restyled;
     if (!changed) return;
-    drawContour(run, th, lang, color);
+    drawContour(run, th, lang, color, value);
     // WebGL redraws are dear: the 3D view takes the preview, the finished grid and the report.
     const stage = run.landscape.stage;
-    if (stage !== "refine" || !drawn.surfaceGrid || theme !== drawn.theme) drawSurface(run, th, lang, color);
-    drawn = { ...drawn, grid: run.landscape, path: run.trajectory, report: run.report, theme };
+    if (stage !== "refine" || !drawn.surfaceGrid || restyled) drawSurface(run, th, lang, color, value);
+    drawn = { ...drawn, grid: run.landscape, path: run.trajectory, report: run.report, theme, value };
   }
 
   return { update };
