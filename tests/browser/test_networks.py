@@ -139,7 +139,10 @@ def test_training_streams_curves_marks_early_stopping_and_reports_the_test_once(
     assert traces["train"]["x"] == list(range(epochs)) and len(traces["train"]["y"]) == epochs
     assert len(traces["val"]["x"]) == epochs
     assert len(traces["batch loss"]["x"]) == summary["steps"]
-    assert plot(lab, "lr-plot")[0]["x"] == list(range(1, summary["steps"] + 1))
+    lr, grad = plot(lab, "lr-plot")
+    assert lr["x"] == grad["x"] == list(range(1, summary["steps"] + 1))
+    streamed = lab.page.evaluate("window.networks.state.runtime.run.steps.gradNorm")
+    assert grad["y"] == streamed and len(streamed) == summary["steps"] and min(streamed) > 0
     shapes = lab.page.evaluate(
         "() => document.getElementById('curves').layout.shapes.map(s => ({name: s.name, x: s.x0}))"
     )

@@ -1,6 +1,7 @@
 // Training curves against the epoch: the loss of every mini-batch (thin, light), the train
 // and validation loss of each epoch (0 = the initialisation), their accuracy on a second
-// axis; below, the lr the optimizer used at each step. When the run ends, vertical rules
+// axis; below, the lr the optimizer used at each step and the batch gradient's norm ‖∇L‖
+// before it (log axis on the right). When the run ends, vertical rules
 // mark the best epoch (early stopping's choice) and where it stopped or diverged.
 //
 // Narrow API: drawScene(run, ...) rebuilds with Plotly.react; extend(run) appends what
@@ -12,7 +13,7 @@ import { fill, h } from "../../views/dom.js";
 import { batchesPerEpoch } from "../spec.js";
 import { t } from "../words.js";
 
-const MAX_STEP_POINTS = 4000; // batch-loss and lr points drawn per run (every k-th step)
+const MAX_STEP_POINTS = 4000; // batch-loss, lr and ‖∇L‖ points drawn per run (every k-th step)
 
 // Trace order on the loss plot.
 const BATCH = 0;
@@ -23,6 +24,7 @@ const VAL_ACC = 4;
 
 const pos = (v) => (v === null || !(v > 0) ? null : v);
 const BATCH_COLOR = "rgba(100,116,139,0.45)";
+const gradColor = (cb) => (cb ? "#cc79a7" : "#9333ea");
 const colors = (cb) => ({ train: cb ? "#0072b2" : "#2563eb", val: cb ? "#d55e00" : "#e4572e" });
 
 /** The key to the lines, as page elements (a Plotly legend would crowd the small plot). */
@@ -50,13 +52,14 @@ export function createCurves(lossGd, lrGd, legendEl) {
   /** Step columns from index `from`, thinned to every `stride`-th step, on the epoch axis. */
   function stepPoints(run, from, stride, bpe) {
     const c = run.steps;
-    const out = { x: [], step: [], loss: [], lr: [] };
+    const out = { x: [], step: [], loss: [], lr: [], grad: [] };
     for (let i = from; i < c.step.length; i++) {
       if (c.step[i] % stride !== 0) continue;
       out.x.push(bpe ? c.step[i] / bpe : c.epoch[i]);
       out.step.push(c.step[i]);
       out.loss.push(pos(c.loss[i]));
       out.lr.push(c.lr[i]);
+      out.grad.push(pos(c.gradNorm[i]));
     }
     return out;
   }
@@ -65,7 +68,7 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const bpe = run ? stepsPerEpoch(run) : null;
     const total = run ? (bpe || 1) * run.body.epochs : 0;
     const stride = Math.max(1, Math.ceil(total / MAX_STEP_POINTS));
-    const sp = run ? stepPoints(run, 0, stride, bpe) : { x: [], step: [], loss: [], lr: [] };
+    const sp = run ? stepPoints(run, 0, stride, bpe) : { x: [], step: [], loss: [], lr: [], grad: [] };
     const e = run ? run.epochs : { epoch: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
     // Accuracy axis: once epochs say so; before, as the data's task says.
     const classify = run && run.epochs.epoch.length ? run.epochs.trainAcc.some((v) => v !== null) : task === "classification";
@@ -93,10 +96,15 @@ export function createCurves(lossGd, lrGd, legendEl) {
     }, config("descent-lab-curves"));
     Plotly.react(lrGd, [
       { type: "scatter", mode: "lines", name: "lr", x: sp.step, y: sp.lr, line: { color: th.ink, width: th.proj ? 2.4 : 1.5, shape: "hv" }, hovertemplate: `${t(lang, "step")} %{x}: lr = %{y:.4g}<extra></extra>` },
+      { type: "scatter", mode: "lines", name: "‖∇L‖", x: sp.step, y: sp.grad, yaxis: "y2", line: { color: gradColor(cb), width: th.proj ? 1.6 : 0.9 }, opacity: 0.8, hovertemplate: `${t(lang, "step")} %{x}: ‖∇L‖ = %{y:.4g}<extra></extra>` },
     ], {
       margin: { l: 52, r: 58, t: 4, b: 30 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
       xaxis: { ...axis, title: { text: t(lang, "step"), font: { size: th.small }, standoff: 2 }, range: [0, Math.max(1, total)] },
       yaxis: { ...axis, title: { text: "lr", font: { size: th.small }, standoff: 2 }, rangemode: "tozero", nticks: 3, showticklabels: Boolean(run) },
+      yaxis2: {
+        ...axis, overlaying: "y", side: "right", type: "log", nticks: 3, tickformat: ".1g", showgrid: false, showticklabels: Boolean(run),
+        title: { text: "‖∇L‖", font: { size: th.small, color: gradColor(cb) }, standoff: 2 },
+      },
       showlegend: false,
     }, config("descent-lab-lr"));
     drawLegend(legendEl, lang, cb, classify);
@@ -109,7 +117,7 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const sp = stepPoints(run, from, drawn.stride, drawn.bpe);
     if (sp.x.length) {
       Plotly.extendTraces(lossGd, { x: [sp.x], y: [sp.loss], customdata: [sp.step] }, [BATCH]);
-      Plotly.extendTraces(lrGd, { x: [sp.step], y: [sp.lr] }, [0]);
+      Plotly.extendTraces(lrGd, { x: [sp.step, sp.step], y: [sp.lr, sp.grad] }, [0, 1]);
     }
     drawn.steps = run.steps.step.length;
     const e = run.epochs;
