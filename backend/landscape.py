@@ -23,14 +23,14 @@ A checkpoint wᵢ is projected *without centring*: dᵢ = wᵢ − w*, and (aᵢ
 min ‖dᵢ − a·u − b·v‖ (least squares, so u and v need not be orthogonal), with the
 relative residual ‖dᵢ − aᵢu − bᵢv‖ / ‖dᵢ‖ saying how much of the path the plane misses.
 
-Grids are batched: many grid points per kernel. For an MLP (`nn.Sequential` of
-Linear and activation modules) P points at once are P stacked weight matrices,
-W_p = W* + a_p·U + b_p·V, built with one small matmul and applied with `bmm`
-(activations feature-major, samples in cache-sized blocks); the first layer is
-affine in (a, b), so its pre-activations are W*Xᵀ + a·UXᵀ + b·VXᵀ from three
-matrices computed once, and tanh is computed as 2·σ(2x) − 1 (torch's CPU tanh is
-several times slower). Any other model goes through `torch.func.vmap` over
-`functional_call`. Grids are `z[iy][ix]`, z at (a[ix], b[iy]), any nx × ny.
+Grids are batched: many grid points per kernel, through the stacked-weight forward
+passes of `backend.stacked`. For an MLP, P points at once are P stacked weight
+matrices W_p = W* + a_p·U + b_p·V, built with one small matmul and applied with
+`bmm`; the first layer is affine in (a, b), so its pre-activations are
+W*Xᵀ + a·UXᵀ + b·VXᵀ from three matrices computed once. The lab's CNN runs as
+stacked and grouped convolutions. (`torch.func.vmap` over `functional_call` was
+measured too: slower than the per-point loop for the CNN, 1.4–1.9 s against
+1.1–1.2 s on a 15 × 15 grid.) Grids are `z[iy][ix]`, z at (a[ix], b[iy]), any nx × ny.
 """
 
 import math
@@ -43,10 +43,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from backend.stacked import StackedConvNet, StackedMLP
+
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Progress = Callable[[int, Tensor, Tensor | None], None]  # points done, loss and accuracy so far
-ACTIVATION_BUDGET = 1 << 20  # floats of (points × samples × width) per chunk: 4 MB, cache-sized
 MAX_CHUNK = 16  # grid points per chunk (measured best on 2 CPU cores, bench/landscape.py)
+CONV_CPU_CHUNK = 1  # for the CNN on a CPU, more points per grouped convolution were slower
 
 
 class Cancelled(Exception):
@@ -301,28 +303,6 @@ def project(points: Tensor, origin: Tensor, u: Tensor, v: Tensor) -> tuple[Tenso
 # --- batched evaluation --------------------------------------------------------------------
 
 
-def _tanh_(x: Tensor) -> Tensor:
-    """tanh(x) = 2·σ(2x) − 1, in place: torch's CPU tanh is several times slower than sigmoid."""
-    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
-
-
-def _gelu_(x: Tensor) -> Tensor:
-    return F.gelu(x)
-
-
-ACTIVATIONS: dict[type[nn.Module], Callable[[Tensor], Tensor]] = {
-    nn.ReLU: torch.relu_,
-    nn.Tanh: _tanh_,
-    nn.Sigmoid: torch.sigmoid_,
-}
-
-
-def _activation(module: nn.Module) -> Callable[[Tensor], Tensor] | None:
-    if isinstance(module, nn.GELU) and module.approximate == "none":
-        return _gelu_
-    return ACTIVATIONS.get(type(module))
-
-
 def point_losses(outputs: Tensor, y: Tensor, classification: bool) -> tuple[Tensor, Tensor | None]:
     """Per point mean loss (P,) and accuracy (P,) | None, from outputs (P, C, N), classes on
     dim 1. Overwrites `outputs`."""
@@ -345,146 +325,28 @@ def model_loss(classification: bool) -> LossFn:
     return lambda out, y: F.mse_loss(out.squeeze(-1), y)
 
 
-class _StackedMLP:
-    """Forward of an alternating Linear/activation `nn.Sequential` under P weight vectors at once."""
-
-    def __init__(self, model: nn.Sequential, layout: Layout) -> None:
-        offsets = layout.offsets
-        self.layers: list[tuple[int, int, int, int, Callable[[Tensor], Tensor] | None]] = []
-        modules = list(model.named_children())
-        for i in range(0, len(modules), 2):
-            name, linear = modules[i]
-            assert isinstance(linear, nn.Linear)
-            act = _activation(modules[i + 1][1]) if i + 1 < len(modules) else None
-            self.layers.append((offsets[f"{name}.weight"], offsets[f"{name}.bias"],
-                                linear.out_features, linear.in_features, act))
-        self.width = max(max(out, inp) for _, _, out, inp, _ in self.layers)
-        self.scratch: dict[str, Tensor] = {}
-
-    @staticmethod
-    def supports(model: nn.Module) -> bool:
-        if not isinstance(model, nn.Sequential) or len(model) % 2 != 1:
-            return False
-        for i, module in enumerate(model):
-            if i % 2 == 0 and not (isinstance(module, nn.Linear) and module.bias is not None):
-                return False
-            if i % 2 == 1 and _activation(module) is None:
-                return False
-        return True
-
-    def _slices(self, flat: Tensor, layer: int) -> tuple[Tensor, Tensor]:
-        """Weight (..., out, in) and bias (..., out) of a layer, from flat vectors (..., n)."""
-        w_at, b_at, out, inp, _ = self.layers[layer]
-        lead = flat.shape[:-1]
-        return (flat[..., w_at:w_at + out * inp].reshape(*lead, out, inp),
-                flat[..., b_at:b_at + out])
-
-    # Activations are kept feature-major, (P, features, samples): on CPU the products
-    # W_p·h_p with the long samples axis as columns run faster than h_p·W_pᵀ (the last,
-    # narrow layer about twice as fast), and so do the class-axis reductions of the loss.
-
-    def block(self, points: int) -> int:
-        """Samples per block so a block's activations (P × width × block) stay cache-sized."""
-        return max(64, ACTIVATION_BUDGET // (points * self.width))
-
-    def points(self, x: Tensor, weights: Tensor) -> Tensor:
-        """Outputs (P, C, N) for P arbitrary flat weight vectors (P, n)."""
-        w, b = self._slices(weights, 0)
-        pre = torch.matmul(w, x.T).add_(b.unsqueeze(2))  # (P, out, N)
-        return self._rest(pre, [self._slices(weights, i) for i in range(1, len(self.layers))])
-
-    def plane_stacks(self, x: Tensor, origin: Tensor, basis: Tensor,
-                     block: int) -> tuple[list[Tensor], list[Tensor]]:
-        """Origin and basis stacked per layer (K+1, out·in + out); for the first layer instead
-        its pre-activations W·Xᵀ + b of the origin and of each basis vector (the layer is
-        affine in the coefficients), per block of samples (K+1, out·block)."""
-        stack = torch.cat([origin.unsqueeze(0), basis])  # (K+1, n)
-        w, b = self._slices(stack, 0)
-        first = [(torch.matmul(w, x[start:start + block].T) + b.unsqueeze(2)).flatten(1)
-                 for start in range(0, len(x), block)]
-        rest = [torch.cat([t.flatten(1) for t in self._slices(stack, i)], dim=1)
-                for i in range(1, len(self.layers))]
-        return first, rest
-
-    def _buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
-        """A reused contiguous scratch tensor of `shape`. Chunks allocate nothing: fresh
-        multi-megabyte tensors each chunk cost page faults (glibc maps and unmaps them),
-        which made the same grid up to 2× slower depending on the process's history."""
-        size = math.prod(shape)
-        storage = self.scratch.get(name)
-        if storage is None or storage.numel() < size or storage.device != like.device:
-            storage = self.scratch[name] = torch.empty(size, dtype=like.dtype, device=like.device)
-        return storage[:size].view(shape)
-
-    def plane(self, stacks: tuple[list[Tensor], list[Tensor]], coeffs: Tensor) -> Tensor:
-        """Outputs (P, C, N) at origin + Σₖ cₖ·basisₖ for coefficient rows (P, K), in a
-        scratch buffer that the next call overwrites."""
-        first, rest = stacks
-        points = len(coeffs)
-        c1 = torch.cat([torch.ones_like(coeffs[:, :1]), coeffs], dim=1)  # (P, K+1)
-        weights = []
-        for i, stack in enumerate(rest, start=1):
-            _, _, out, inp, _ = self.layers[i]
-            wb = torch.mm(c1, stack, out=self._buffer(f"w{i}", (points, stack.shape[1]), c1))
-            weights.append((wb[:, : out * inp].view(-1, out, inp), wb[:, out * inp:]))
-        width, classes = self.layers[0][2], self.layers[-1][2]
-        samples = sum(f.shape[1] for f in first) // width
-        outputs = self._buffer("outputs", (points, classes, samples), c1)
-        start = 0
-        for f in first:
-            block = f.shape[1] // width
-            pre = torch.mm(c1, f, out=self._buffer("pre0", (points, width * block), c1))
-            result = self._rest(pre.view(points, width, block), weights)
-            outputs[:, :, start:start + block] = result
-            start += block
-        return outputs
-
-    def _rest(self, pre: Tensor, weights: list[tuple[Tensor, Tensor]]) -> Tensor:
-        for i, (w, b) in enumerate(weights):
-            act = self.layers[i][4]
-            assert act is not None
-            shape = (w.shape[0], w.shape[1], pre.shape[2])
-            # bmm then an in-place bias add: faster than baddbmm with a broadcast bias on CPU
-            pre = torch.bmm(w, act(pre), out=self._buffer(f"pre{i + 1}", shape, pre)).add_(b.unsqueeze(2))
-        return pre
-
-
-def _largest_activation(model: nn.Module, sample: Tensor) -> int:
-    """The most floats any submodule outputs for one sample (a forward with hooks)."""
-    sizes = [sample.numel()]
-    hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel()))
-             for m in model.modules() if m is not model]
-    try:
-        with torch.no_grad():
-            model(sample)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return max(sizes)
-
-
 class Evaluator:
-    """Loss and accuracy of a model at many weight vectors, batched, in eval mode, no grad."""
+    """Loss and accuracy of a model at many weight vectors, batched, in eval mode, no grad.
+    The model is an MLP `nn.Sequential` or the lab's CNN (`backend.stacked`), else ValueError."""
 
     def __init__(self, model: nn.Module, data: EvalData, chunk: int | None = None) -> None:
         self.model = model
         self.data = data
-        self.layout = Layout.of(model)
-        self.mlp = _StackedMLP(model, self.layout) if _StackedMLP.supports(model) else None  # type: ignore[arg-type]
-        if chunk is None and self.mlp is None:  # vmap keeps every point's activations: bound them
-            per_point = len(data) * _largest_activation(model, data.x[:1])
-            chunk = max(1, min(MAX_CHUNK, 16 * ACTIVATION_BUDGET // per_point))
-        self.chunk = chunk or MAX_CHUNK
+        offsets = Layout.of(model).offsets
+        self.mlp = StackedMLP(model, offsets) if StackedMLP.supports(model) else None  # type: ignore[arg-type]
+        self.conv = None
+        if self.mlp is None:
+            if not StackedConvNet.supports(model):
+                raise ValueError(f"no batched forward for this model: {model}")
+            self.conv = StackedConvNet(model, offsets, data.x[:1])  # type: ignore[arg-type]
+        on_cpu = data.x.device.type == "cpu"
+        self.chunk = chunk or (CONV_CPU_CHUNK if self.conv is not None and on_cpu else MAX_CHUNK)
 
-    def _vmap_outputs(self, weights: Tensor) -> Tensor:
-        buffers = dict(self.model.named_buffers())
-
-        def forward(flat: Tensor) -> Tensor:
-            params = self.layout.unflatten(flat)
-            return torch.func.functional_call(self.model, (params, buffers), (self.data.x,))
-
-        out: Tensor = torch.func.vmap(forward)(weights)  # (P, N, C)
-        return out.transpose(1, 2)
+    def _forward(self, weights: Tensor) -> Tensor:
+        """Outputs (P, C, N) at flat weight vectors (P, n)."""
+        stacked = self.mlp or self.conv
+        assert stacked is not None
+        return stacked.points(self.data.x, weights)
 
     def _run(self, count: int, outputs: Callable[[slice], Tensor], progress: Progress | None,
              cancelled: Callable[[], bool] | None) -> tuple[Tensor, Tensor | None]:
@@ -512,18 +374,14 @@ class Evaluator:
     def points(self, weights: Tensor, progress: Progress | None = None,
                cancelled: Callable[[], bool] | None = None) -> tuple[Tensor, Tensor | None]:
         """Loss (P,) and accuracy (P,) | None at flat weight vectors (P, n)."""
-        x = self.data.x
-        if self.mlp is not None:
-            mlp = self.mlp
-            return self._run(len(weights), lambda s: mlp.points(x, weights[s]), progress, cancelled)
-        return self._run(len(weights), lambda s: self._vmap_outputs(weights[s]), progress, cancelled)
+        return self._run(len(weights), lambda s: self._forward(weights[s]), progress, cancelled)
 
     def plane(self, origin: Tensor, basis: Tensor, coeffs: Tensor, progress: Progress | None = None,
               cancelled: Callable[[], bool] | None = None) -> tuple[Tensor, Tensor | None]:
         """Loss and accuracy (P,) at origin + coeffs @ basis, basis (K, n), coeffs (P, K)."""
         coeffs = coeffs.to(origin.dtype)
         if self.mlp is None:
-            return self._run(len(coeffs), lambda s: self._vmap_outputs(origin + coeffs[s] @ basis),
+            return self._run(len(coeffs), lambda s: self._forward(origin + coeffs[s] @ basis),
                              progress, cancelled)
         mlp = self.mlp
         with torch.no_grad():

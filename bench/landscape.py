@@ -9,11 +9,13 @@ Prints markdown tables:
 1. grid: a 51 × 51 slice of a trained model, batched (`backend.landscape.loss_grid`)
    against the per-point loop that Li et al.'s code uses (copy the weights into
    the model, forward the evaluation set; `loss_grid_loop`), for the moons MLP
-   2→64→64→2 and the digits MLP 64→128→128→10, each with tanh and ReLU. GFLOP/s
-   count the nominal forward FLOPs, 2·N·Σ(in·out) per grid point, for both methods
-   (the batched path computes the first layer as an affine combination of three
-   precomputed matrices, so it does fewer real FLOPs: its figure is *effective*),
-   against the machine's matmul peak measured here (1024³ float32 matmul).
+   2→64→64→2 and the digits MLP 64→128→128→10, each with tanh and ReLU, and the
+   digits CNN (convolutions of 8 and 16 channels, ReLU). GFLOP/s count the nominal
+   forward FLOPs per grid point, 2·N·Σ(in·out) over the linear layers plus
+   2·N·Σ(C_in·k²·C_out·H·W) over the convolutions, for both methods (the batched
+   MLP path computes the first layer as an affine combination of three precomputed
+   matrices, so it does fewer real FLOPs: its figure is *effective*), against the
+   machine's matmul peak measured here (1024³ float32 matmul).
 2. streaming: after training, how long until the first coarse 11 × 11 preview
    frame, and until the full grid, per kind of direction (digits MLP).
 3. training: µs per optimizer step of `backend.networks.training.train` against a
@@ -73,11 +75,12 @@ def matmul_peak() -> float:
     return 2 * 1024**3 / seconds / 1e9
 
 
-def trained(dataset: dict[str, Any], hidden: list[int], activation: str, epochs: int) -> tuple[Any, ...]:
+def trained(dataset: dict[str, Any], hidden: list[int], activation: str, epochs: int,
+            model: str = "mlp") -> tuple[Any, ...]:
     """Train a model (a real run through `train`); its model, final weights, checkpoints, eval data."""
     body = {
         "kind": "network", "dataset": dataset,
-        "model": {"name": "mlp", "hidden": hidden, "activation": activation},
+        "model": {"name": model, "hidden": hidden, "activation": activation},
         "optimizer": {"name": "adam", "lr": 0.003}, "batch_size": 64, "epochs": epochs, "seed": 0,
         "boundary_every": 500,
     }
@@ -91,15 +94,32 @@ def trained(dataset: dict[str, Any], hidden: list[int], activation: str, epochs:
     return prep.model, final, checkpoints, data
 
 
-def nominal_flops(model: torch.nn.Module, samples: int) -> int:
-    """2·N·Σ(in·out) over the Linear layers: one forward of N samples."""
-    return 2 * samples * sum(m.in_features * m.out_features for m in model.modules()
-                             if isinstance(m, torch.nn.Linear))
+def nominal_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """Multiply-adds × 2 of one forward of the samples x through the Linear and Conv2d layers:
+    2·N·in·out for a Linear, 2·N·C_in·k²·C_out·H_out·W_out for a convolution."""
+    flops = [0]
+
+    def count(module: torch.nn.Module, _inputs: Any, out: torch.Tensor) -> None:
+        if isinstance(module, torch.nn.Linear):
+            flops[0] += 2 * out.shape[0] * module.in_features * module.out_features
+        elif isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            flops[0] += 2 * out.numel() * module.in_channels * k
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()]
+    with torch.no_grad():
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    return flops[0]
 
 
-CASES: list[tuple[str, dict[str, Any], list[int], int]] = [
-    ("moons MLP 2→64→64→2", {"name": "moons", "n_samples": 2000, "noise": 0.2}, [64, 64], 10),
-    ("digits MLP 64→128→128→10", {"name": "digits"}, [128, 128], 10),
+# title, dataset, model, hidden, activations, epochs
+CASES: list[tuple[str, dict[str, Any], str, list[int], tuple[str, ...], int]] = [
+    ("moons MLP 2→64→64→2", {"name": "moons", "n_samples": 2000, "noise": 0.2}, "mlp", [64, 64],
+     ("tanh", "relu"), 10),
+    ("digits MLP 64→128→128→10", {"name": "digits"}, "mlp", [128, 128], ("tanh", "relu"), 10),
+    ("digits CNN conv 8, 16 → 10", {"name": "digits"}, "cnn", [8, 16], ("relu",), 10),
 ]
 
 
@@ -109,9 +129,9 @@ def grid_table(n: int, repeats: int, peak: float) -> list[str]:
         "| batched GFLOP/s (% peak) | max abs diff |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for title, dataset, hidden, epochs in CASES:
-        for activation in ("tanh", "relu"):
-            model, final, _, data = trained(dataset, hidden, activation, epochs)
+    for title, dataset, kind, hidden, activations, epochs in CASES:
+        for activation in activations:
+            model, final, _, data = trained(dataset, hidden, activation, epochs, kind)
             u, v = L.random_directions(model, torch.Generator().manual_seed(1))
             a, b = L.axis(1.0, n), L.axis(1.0, n)
             ref, _ = L.loss_grid_loop(model, data, final, u, v, a, b)  # warm-up, and the reference
@@ -121,7 +141,7 @@ def grid_table(n: int, repeats: int, peak: float) -> list[str]:
                 loops.append(best_of(0, lambda: L.loss_grid_loop(model, data, final, u, v, a, b)))  # noqa: B023
                 batches.append(best_of(0, lambda: L.loss_grid(model, data, final, u, v, a, b)))  # noqa: B023
             loop, batched = min(loops), min(batches)
-            flops = nominal_flops(model, len(data)) * n * n
+            flops = nominal_flops(model, data.x) * n * n
             g_loop, g_batched = flops / loop / 1e9, flops / batched / 1e9
             rows.append(
                 f"| {title} | {activation} | {len(data)} | {n}×{n} | {loop:.3f} | {batched:.3f} "
@@ -133,8 +153,8 @@ def grid_table(n: int, repeats: int, peak: float) -> list[str]:
 
 def streaming_table(n: int, repeats: int) -> list[str]:
     rows = ["| model | directions | first preview s | full grid s | refine frames |", "|---|---|---|---|---|"]
-    title, dataset, hidden, epochs = CASES[1]
-    model, final, checkpoints, data = trained(dataset, hidden, "relu", epochs)
+    title, dataset, kind, hidden, _, epochs = CASES[1]
+    model, final, checkpoints, data = trained(dataset, hidden, "relu", epochs, kind)
     for kind in ("pca", "random", "hessian"):
         marks: dict[str, float] = {}
         frames: list[str] = []

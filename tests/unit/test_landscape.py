@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from backend import landscape as L
+from backend import stacked
 from backend.networks import datasets, models
 
 CPU = torch.device("cpu")
@@ -79,11 +80,11 @@ def test_random_directions_are_seeded_filter_normalised_vectors() -> None:
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "gelu"])
-@pytest.mark.parametrize("budget", [L.ACTIVATION_BUDGET, 1000])  # 1000: samples in blocks of 64
+@pytest.mark.parametrize("budget", [stacked.ACTIVATION_BUDGET, 1000])  # 1000: samples in blocks of 64
 def test_batched_grid_equals_per_point_loop_on_a_non_square_grid(
     activation: str, budget: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(L, "ACTIVATION_BUDGET", budget)
+    monkeypatch.setattr(stacked, "ACTIVATION_BUDGET", budget)
     model, data = mlp(activation), moons_data()
     w = L.weights_of(model)
     u, v = directions(model)
@@ -123,19 +124,38 @@ def test_regression_grid_equals_loop() -> None:
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_cnn_uses_the_vmap_path_and_equals_the_loop() -> None:
+@pytest.mark.parametrize("hidden", [[4, 4], [3, 5, 6]])  # 8 → 4 → 2 (→ 1) pixels
+@pytest.mark.parametrize("chunk", [None, 1, 5])  # None: the device's default; 5: grouped convolutions
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_cnn_stacked_grid_equals_the_loop(hidden: list[int], chunk: int | None, activation: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stacked, "ACTIVATION_BUDGET", 5000)  # samples in several blocks
     raw = datasets.load("digits", 60, None, None, seeded())
     data = L.EvalData(raw.x, raw.y, True)
     torch.manual_seed(0)
-    model = models.build("cnn", [4, 4], "relu", raw.shape)
-    assert L.Evaluator(model, data).mlp is None
+    model = models.build("cnn", hidden, activation, raw.shape)
+    evaluator = L.Evaluator(model, data, chunk)
+    assert evaluator.mlp is None and evaluator.conv is not None
+    assert evaluator.conv.block(evaluator.chunk) < len(data)
     w = L.weights_of(model)
     u, v = directions(model)
     a, b = L.axis(0.5, 3), L.axis(0.5, 4)
-    loss, acc = L.loss_grid(model, data, w, u, v, a, b, chunk=5)
+    loss, acc = L.loss_grid(model, data, w, u, v, a, b, chunk=chunk)
     ref_loss, ref_acc = L.loss_grid_loop(model, data, w, u, v, a, b)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(acc, ref_acc)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (5, 7), (2, 3)])
+def test_strided_max_pool_equals_torch_max_pool_nan_included(size: tuple[int, int]) -> None:
+    h = torch.randn(3, 4, *size, generator=seeded())
+    h[0, 1, 1, 0] = float("nan")
+    torch.testing.assert_close(stacked.max_pool_2x2(h), nn.functional.max_pool2d(h, 2), equal_nan=True)
+
+
+def test_a_model_without_a_batched_forward_is_refused() -> None:
+    with pytest.raises(ValueError, match="no batched forward"):
+        L.Evaluator(ConvNet(), L.EvalData(torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long), True))
 
 
 def test_centre_of_the_grid_is_the_loss_of_the_final_weights() -> None:
