@@ -9,12 +9,19 @@
   `hidden` a 3×3 convolution (padding 1) → act → 2×2 max-pool, then a linear layer.
 
 Classifiers output k logits (two for a binary task), so every classification
-loss is `F.cross_entropy` and every regression loss `F.mse_loss`. An MLP stays an
+loss is `F.cross_entropy` and every regression loss `F.mse_loss`.
+
+Initialisation is torch's own for Linear and Conv2d layers (what their
+`reset_parameters` does: Kaiming-uniform weights with a = √5, biases uniform in
+±1/√fan_in), drawn in the same order but from the run's generator instead of the
+global RNG: runs on concurrent threads share that global RNG, so seeding it made
+two runs with one seed start from different weights when they trained at once. An MLP stays an
 alternating `Linear`/activation `nn.Sequential`, which the landscape's batched
 evaluator recognises.
 """
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -94,8 +101,30 @@ def check(name: str, hidden: list[int] | None, dataset: str, shape: Shape) -> No
                              f"{max(widths)}")
 
 
-def build(name: str, hidden: list[int] | None, activation: str, shape: Shape) -> nn.Sequential:
-    """The untrained model; its initialisation draws from the global torch RNG."""
+def build(name: str, hidden: list[int] | None, activation: str, shape: Shape,
+          generator: torch.Generator) -> nn.Sequential:
+    """The untrained model on the CPU, initialised from `generator` (module docstring)."""
+    with torch.device("meta"):
+        model = architecture(name, hidden, activation, shape)
+    model = model.to_empty(device="cpu")
+    initialise(model, generator)
+    return model
+
+
+def initialise(model: nn.Module, generator: torch.Generator) -> None:
+    """torch's default initialisation of every Linear and Conv2d, in module order, from `generator`."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear | nn.Conv2d):
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                if module.bias is not None:
+                    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(module.weight)
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+def architecture(name: str, hidden: list[int] | None, activation: str, shape: Shape) -> nn.Sequential:
+    """The model's layers, initialised as their constructors do (build on the meta device to skip that)."""
     widths = hidden_of(name, hidden)
     outputs = shape.n_classes or 1
     act = ACTIVATIONS[activation]
@@ -119,7 +148,7 @@ def build(name: str, hidden: list[int] | None, activation: str, shape: Shape) ->
 def count_parameters(name: str, hidden: list[int] | None, activation: str, shape: Shape) -> int:
     """Parameters of the model, counted on the meta device (nothing is allocated)."""
     with torch.device("meta"):
-        model = build(name, hidden, activation, shape)
+        model = architecture(name, hidden, activation, shape)
     return sum(p.numel() for p in model.parameters())
 
 

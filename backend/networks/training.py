@@ -27,9 +27,9 @@ Checkpoints are kept every epoch unless (epochs + 1) × parameters would exceed
 `MAX_CHECKPOINT_FLOATS`; then every `plan.checkpoint_every` epochs (and the last).
 
 Seeds: every random stream is its own `torch.Generator` (on the CPU, so a seed
-gives the same run on any device) seeded with `sub_seed(seed, stream)`; the
-model's initialisation runs under `torch.manual_seed` inside `fork_rng`, leaving
-the caller's global RNG untouched.
+gives the same run on any device) seeded with `sub_seed(seed, stream)`, the
+model's initialisation included; nothing draws from the global RNG, so runs on
+concurrent threads cannot disturb each other.
 """
 
 import io
@@ -100,9 +100,7 @@ def prepare(request: NetworkRun, device: torch.device) -> Prepared:
     (train, val, test), scaling = datasets.split(data, request.split.val, request.split.test,
                                                  generator(request.seed, "split"))
     m = request.model
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(sub_seed(request.seed, "init"))
-        model = models.build(m.name, m.hidden, m.activation, data.shape)
+    model = models.build(m.name, m.hidden, m.activation, data.shape, generator(request.seed, "init"))
     return Prepared(plan, data, train.to(device), val.to(device), test.to(device), scaling,
                     model.to(device), models.loss_function(data.classification))
 

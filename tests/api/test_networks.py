@@ -164,8 +164,10 @@ def test_a_run_without_landscape_says_why(client: httpx.Client) -> None:
 
 
 def test_runs_from_one_start_share_a_plane(client: httpx.Client) -> None:
-    sgd = ended(client, network())
-    adam = ended(client, network(optimizer={"name": "adam", "lr": 0.02}))
+    # Started together, so they train at once on the server's worker threads.
+    adam_body = network(optimizer={"name": "adam", "lr": 0.02})
+    started = [create_run(client, network()), create_run(client, adam_body)]
+    sgd, adam = (wait_for_status(client, run["id"], {"finished", "early_stopped"}) for run in started)
     answer = client.post("/api/landscapes/compare", json={"runs": [sgd["id"], adam["id"]], "resolution": 9,
                                                           "eval_samples": 50})
     assert answer.status_code == 200, answer.text

@@ -25,8 +25,8 @@ def moons_data(n: int = 150) -> L.EvalData:
 
 def mlp(activation: str = "tanh", hidden: tuple[int, ...] = (16, 16), n_in: int = 2, out: int = 2,
         seed: int = 0) -> nn.Sequential:
-    torch.manual_seed(seed)
-    return models.build("mlp", list(hidden), activation, datasets.Shape(100, n_in, out if out > 1 else None))
+    shape = datasets.Shape(100, n_in, out if out > 1 else None)
+    return models.build("mlp", list(hidden), activation, shape, seeded(seed))
 
 
 def directions(model: nn.Module, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,8 +132,7 @@ def test_cnn_stacked_grid_equals_the_loop(hidden: list[int], chunk: int | None, 
     monkeypatch.setattr(stacked, "ACTIVATION_BUDGET", 5000)  # samples in several blocks
     raw = datasets.load("digits", 60, None, None, seeded())
     data = L.EvalData(raw.x, raw.y, True)
-    torch.manual_seed(0)
-    model = models.build("cnn", hidden, activation, raw.shape)
+    model = models.build("cnn", hidden, activation, raw.shape, seeded())
     evaluator = L.Evaluator(model, data, chunk)
     assert evaluator.mlp is None and evaluator.conv is not None
     assert evaluator.conv.block(evaluator.chunk) < len(data)

@@ -4,14 +4,16 @@ early stopping, the single test evaluation, divergence, schedules, seeds and emi
 import io
 import json
 import math
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import torch
 
 from backend import landscape as L
-from backend.networks import training
+from backend.networks import datasets, models, training
 from backend.networks.datasets import Split
 from backend.networks.spec import NetworkRun
 from backend.networks.training import TrainingResult, train
@@ -232,6 +234,32 @@ def test_the_global_rng_is_left_alone_and_runs_repeat() -> None:
     assert a.checkpoints is not None and b.checkpoints is not None and c.checkpoints is not None
     assert torch.equal(a.checkpoints, b.checkpoints)
     assert not torch.equal(a.checkpoints[0], c.checkpoints[0])
+
+
+@pytest.mark.parametrize(("name", "hidden"), [("mlp", [16, 8]), ("cnn", [4, 8]), ("logistic", [])])
+def test_initialisation_is_torchs_default_drawn_from_the_runs_generator(name: str, hidden: list[int]) -> None:
+    shape = datasets.Shape(100, 64, 10)
+    ours = models.build(name, hidden, "relu", shape, torch.Generator().manual_seed(7))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        torchs = models.architecture(name, hidden, "relu", shape)  # reset_parameters, global RNG
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), torchs.parameters(), strict=True))
+
+
+def test_concurrent_runs_with_one_seed_start_from_the_same_weights() -> None:
+    """Worker threads train at once: each prepares its model while the others draw too."""
+    request = NetworkRun.model_validate(BASE | {"model": {"name": "mlp", "hidden": [64, 64]}})
+    barrier = threading.Barrier(8)
+
+    def initial_weights(_: int) -> torch.Tensor:
+        barrier.wait()
+        weights = [L.weights_of(training.prepare(request, CPU).model) for _ in range(20)]
+        return torch.stack(weights)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(initial_weights, range(8)))
+    first = results[0][0]
+    assert all(torch.equal(r, first.expand_as(r)) for r in results)
 
 
 # --- schedules and optimizers --------------------------------------------------------------
