@@ -36,6 +36,10 @@ class NetworkSummary(BaseModel):
     final_val_loss: float | None
     final_val_accuracy: float | None
     diverged_at_step: int | None
+    converged_at_step: int | None = Field(None, description="the step after which a stop rule held")
+    converged_by: Literal["grad_norm", "step_norm"] | None = Field(
+        None, description="which stop rule: ‖∇L(w_{k−1})‖ or ‖w_k − w_{k−1}‖ below its threshold"
+    )
     n_train: int
     n_val: int
     n_test: int

@@ -94,6 +94,21 @@ class EarlyStoppingSpec(BaseModel):
     restore_best: bool = Field(True, description="go back to the weights of the best epoch")
 
 
+class StopSpec(BaseModel):
+    """The course's stopping rules for gradient descent, checked after every step; 0 turns a
+    rule off. Noisy mini-batch gradients seldom meet them: that is part of the lesson."""
+
+    model_config = ConfigDict(extra="forbid")
+    grad_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+                             description="converged when the step's batch gradient ‖∇L(w_{k−1})‖ < this")
+    step_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+                             description="converged when the update ‖w_k − w_{k−1}‖ < this")
+
+    @property
+    def active(self) -> bool:
+        return self.grad_norm > 0 or self.step_norm > 0
+
+
 class LandscapeSpec(BaseModel):
     """A 2-D slice of the loss around the final weights (Li et al., 2018), after training."""
 
@@ -159,6 +174,7 @@ class NetworkRun(BaseModel):
     shuffle: bool = Field(True, description="a fresh seeded order of the training split every epoch")
     split: SplitSpec = Field(default_factory=SplitSpec)
     early_stopping: EarlyStoppingSpec | None = None
+    stop: StopSpec | None = Field(None, description="stop when a step's gradient or update is small")
     landscape: LandscapeSpec | None = None
     seed: int = Field(0, ge=0, le=2**31 - 1)
     boundary_every: int | None = Field(

@@ -21,7 +21,10 @@ a new best must be lower than the best so far by more than `min_delta`; after
 the best epoch's weights, whether it stopped early or used all its epochs. The
 test split is evaluated exactly once, at the end, through the module-level
 `evaluate` (tests count its calls). A non-finite batch or training loss ends the
-run as `diverged` — a result, not an exception.
+run as `diverged` — a result, not an exception. With `stop`, the course's stopping
+rules for gradient descent end the run as `converged` after the first step k whose
+batch gradient ‖∇L(w_{k−1})‖ or update ‖w_k − w_{k−1}‖ is below its threshold (one
+device sync per step, so only when asked); that epoch is then evaluated as usual.
 
 Checkpoints are kept every epoch unless (epochs + 1) × parameters would exceed
 `MAX_CHECKPOINT_FLOATS`; then every `plan.checkpoint_every` epochs (and the last).
@@ -45,7 +48,7 @@ from torch import Tensor, nn
 from backend import landscape as L
 from backend.networks import datasets, models
 from backend.networks.datasets import Dataset, Split
-from backend.networks.spec import NetworkRun, Plan
+from backend.networks.spec import NetworkRun, Plan, StopSpec
 from backend.optimizers import get_optimizer
 from backend.schedules import get_schedule
 from backend.specs import Status
@@ -137,6 +140,7 @@ class _Frames:
         # (no device sync per step); one stack + tolist per frame
         self.losses: list[Tensor] = []
         self.norms: list[Tensor] = []  # per step, the norms of each parameter's gradient
+        self.updates: list[Tensor] = []  # per step ‖w_k − w_{k−1}‖, when a stop rule needs it
         self.tensors = 0  # gradient tensors per step
         self.lrs: list[float] = []
         self.epochs: list[int] = []
@@ -144,9 +148,11 @@ class _Frames:
         self.steps: list[dict[str, Any]] = []
         self.epoch_records: list[dict[str, Any]] = []
 
-    def add(self, loss: Tensor, norms: list[Tensor], lr: float, epoch: int) -> None:
+    def add(self, loss: Tensor, norms: list[Tensor], lr: float, epoch: int, update: Tensor | None) -> None:
         self.losses.append(loss)
         self.norms.extend(norms)
+        if update is not None:
+            self.updates.append(update)
         self.tensors = len(norms)
         self.lrs.append(lr)
         self.epochs.append(epoch)
@@ -160,16 +166,20 @@ class _Frames:
         if not self.losses:
             return None
         grad_norms = torch.stack(self.norms).view(len(self.losses), self.tensors).norm(dim=1)
-        values = torch.stack([torch.stack(self.losses), grad_norms]).tolist()
+        columns = [torch.stack(self.losses), grad_norms]
+        if self.updates:
+            columns.append(torch.stack(self.updates))
+        values = torch.stack(columns).tolist()
         bad = next((i for i, v in enumerate(values[0]) if not math.isfinite(v)), None)
         count = len(values[0]) if bad is None else bad + 1
         self.steps.extend(
             {"step": self.first + i, "epoch": self.epochs[i], "loss": values[0][i],
              "lr": self.lrs[i], "grad_norm": values[1][i]}
+            | ({"step_norm": values[2][i]} if self.updates else {})
             for i in range(count)
         )
         self.first += len(values[0])
-        self.losses, self.norms, self.lrs, self.epochs = [], [], [], []
+        self.losses, self.norms, self.updates, self.lrs, self.epochs = [], [], [], [], []
         return None if bad is None else self.steps[-1]["step"]
 
     def flush(self) -> None:
@@ -249,6 +259,8 @@ class _Progress:
     steps: int = 0
     status: Status = Status.FINISHED
     diverged_at: int | None = None
+    converged_at: int | None = None
+    converged_by: str | None = None  # "grad_norm" | "step_norm"
     epoch_end_s: float = 0.0  # time spent evaluating, checkpointing and drawing boundaries
     checkpoints: list[Tensor] = field(default_factory=list)
     checkpoint_epochs: list[int] = field(default_factory=list)
@@ -260,6 +272,21 @@ def _grad_norms(params: list[nn.Parameter]) -> list[Tensor]:
     taken per frame. A parameter without a gradient counts as 0."""
     grads = [p.grad if p.grad is not None else torch.zeros(1, device=p.device) for p in params]
     return list(torch._foreach_norm(grads))
+
+
+def _update_norm(params: list[nn.Parameter], before: list[Tensor]) -> Tensor:
+    """‖w_k − w_{k−1}‖₂ over all parameters, as a 0-d tensor."""
+    parts = torch._foreach_norm(torch._foreach_sub([p.detach() for p in params], before))
+    return torch.linalg.vector_norm(torch.stack(parts))
+
+
+def _stop_rule_met(stop: StopSpec, norms: list[Tensor], update: Tensor | None) -> str | None:
+    """The stop rule a step meets ("grad_norm" | "step_norm"), or None (syncs the device)."""
+    if stop.grad_norm > 0 and float(torch.linalg.vector_norm(torch.stack(norms))) < stop.grad_norm:
+        return "grad_norm"
+    if update is not None and float(update) < stop.step_norm:
+        return "step_norm"
+    return None
 
 
 def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Callable[[], bool],
@@ -286,6 +313,8 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
     full_batch = batch >= n_train
     state = _Progress()
     patience = request.early_stopping
+    stop = request.stop if request.stop is not None and request.stop.active else None
+    watch_updates = stop is not None and stop.step_norm > 0
 
     def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, list[Tensor]]:
         """One optimizer update on a batch: (batch loss, per-parameter gradient norms) before it."""
@@ -354,9 +383,9 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
 
     lr = float(optimizer.param_groups[0]["lr"])
     setup_s = time.perf_counter() - began
-    stop = end_epoch(0, lr)
+    ended = end_epoch(0, lr)
     for epoch in range(1, request.epochs + 1):
-        if stop:
+        if ended:
             break
         model.train()
         if full_batch or not request.shuffle:
@@ -369,11 +398,16 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
                 state.status = Status.CANCELLED
                 break
             lr = optimizer.param_groups[0]["lr"]
+            before = [p.detach().clone() for p in params] if watch_updates else None
             loss, norms = step(xs[start:start + batch], ys[start:start + batch])
             if per_batch:
                 scheduler.step()
-            frames.add(loss, norms, lr, epoch)
+            update = _update_norm(params, before) if before is not None else None
+            frames.add(loss, norms, lr, epoch, update)
             state.steps += 1
+            if stop is not None and (rule := _stop_rule_met(stop, norms, update)) is not None:
+                state.converged_at, state.converged_by = state.steps, rule
+                break
             if frames.due():
                 state.diverged_at = frames.materialise()
                 frames.flush()
@@ -386,9 +420,13 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
         if state.diverged_at is not None:
             state.status = Status.DIVERGED
             break
-        stop = end_epoch(epoch, lr)
+        ended = end_epoch(epoch, lr)
         if frames.due():
             frames.flush()
+        if state.converged_at is not None:
+            if state.status is not Status.DIVERGED:
+                state.status = Status.CONVERGED
+            break
     if state.diverged_at is None:
         state.diverged_at = frames.materialise()
     frames.flush()
@@ -398,7 +436,7 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
 
     restored = False
     if (patience is not None and patience.restore_best and state.best_weights is not None
-            and state.status in (Status.EARLY_STOPPED, Status.FINISHED)):
+            and state.status in (Status.EARLY_STOPPED, Status.FINISHED, Status.CONVERGED)):
         L.load_weights(model, state.best_weights)
         restored = state.best_epoch != state.epochs_run
     final = L.weights_of(model)
@@ -468,6 +506,7 @@ def _summary(request: NetworkRun, prep: Prepared, state: _Progress, restored: bo
         "final_train_loss": last.get("train_loss"), "final_train_accuracy": last.get("train_accuracy"),
         "final_val_loss": last.get("val_loss"), "final_val_accuracy": last.get("val_accuracy"),
         "diverged_at_step": state.diverged_at,
+        "converged_at_step": state.converged_at, "converged_by": state.converged_by,
         "n_train": len(prep.train), "n_val": len(prep.val), "n_test": len(prep.test),
         "n_features": prep.data.x.shape[1], "n_classes": prep.data.n_classes,
         "class_names": list(prep.data.class_names) if prep.data.class_names else None,

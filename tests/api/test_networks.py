@@ -28,9 +28,12 @@ def network(**overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
+ENDED = {"finished", "early_stopped", "converged", "diverged", "failed"}
+
+
 def ended(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     run = create_run(client, body)
-    return wait_for_status(client, run["id"], {"finished", "early_stopped", "diverged", "failed"})
+    return wait_for_status(client, run["id"], ENDED)
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +213,8 @@ def test_runs_from_one_start_share_a_plane(client: httpx.Client) -> None:
         ({"dataset": {"name": "moons", "n_samples": 10**7}}, "less than or equal to"),
         ({"epochs": 10**6}, "less than or equal to 500"),
         ({"early_stopping": {"patience": 2}, "split": {"val": 0, "test": 0.2}}, "validation split"),
+        ({"stop": {"step_norm": -1}}, "greater than or equal to 0"),
+        ({"stop": {"grad_norm": 1e-3, "delta": 1}}, "Extra inputs"),
     ],
 )
 def test_bad_network_requests_get_a_422_that_says_what(client: httpx.Client, change: dict[str, Any],
@@ -217,6 +222,20 @@ def test_bad_network_requests_get_a_422_that_says_what(client: httpx.Client, cha
     answer = client.post("/api/runs", json=network(**change))
     assert answer.status_code == 422, answer.text
     assert words in answer.text
+
+
+def test_gradient_descent_converges_by_the_step_rule_and_streams_the_update_norms(
+    client: httpx.Client,
+) -> None:
+    body = network(dataset={"name": "linear_regression"}, model={"name": "linear"}, batch_size=1000,
+                   epochs=300, optimizer={"name": "sgd", "lr": 0.1}, stop={"step_norm": 1e-3})
+    run = ended(client, body)
+    summary = run["summary"]
+    assert run["status"] == "converged" and summary["converged_by"] == "step_norm"
+    steps = client.get(f"/api/runs/{run['id']}/steps").json()["steps"]
+    assert len(steps) == summary["converged_at_step"] == summary["steps"] < 300
+    assert steps[-1]["step_norm"] < 1e-3 <= steps[-2]["step_norm"]
+    assert summary["test_evaluations"] == 1
 
 
 def test_an_instant_answer_is_only_for_surface_runs(client: httpx.Client) -> None:

@@ -399,6 +399,13 @@ def test_a_link_reopens_the_same_settings(lab: Lab, browser: Any) -> None:
 # (id, bottom tab, scene keys it promises, parts of its link)
 LESSONS = [
     (
+        "gd_stopping",
+        "landscape",
+        {"ds": "linear_regression", "model": "linear", "batch": 1000, "epochs": 300, "es": False,
+         "stopw": 0.001, "stopg": None},
+        ["ds=linear_regression", "batch=1000", "stopw=0.001"],
+    ),
+    (
         "gd_sgd_minibatch",
         "compare",
         {"ds": "linear_regression", "n": 200, "model": "linear", "hp": {"lr": 0.1, "momentum": 0},
@@ -510,9 +517,9 @@ def test_every_lesson_opens_from_the_menu_sets_its_scene_and_shows_its_card_in_e
 def test_a_lesson_link_opens_the_lesson_and_its_full_link_keeps_later_changes(lab: Lab, browser: Any) -> None:
     open_page(lab, "?lesson=early_stopping&lang=ru")
     scene = scene_of(lab)
-    promised = LESSONS[2][2]
+    promised = next(keys for lesson, _, keys, _ in LESSONS if lesson == "early_stopping")
     assert {k: scene[k] for k in promised} == promised and scene["lang"] == "ru"
-    assert card(lab)["title"] == "3 · Ранняя остановка и тестовая выборка"
+    assert card(lab)["title"] == "4 · Ранняя остановка и тестовая выборка"
     # Change a setting inside the lesson: the link now carries the settings, and reopens them.
     set_input(lab, 'input[data-role="patience"]', "7")
     lab.page.wait_for_function("() => location.search.includes('patience=7')")
@@ -539,6 +546,33 @@ def test_the_early_stopping_lesson_trains_and_stops_early_on_the_best_epoch(lab:
     assert summary["final_val_loss"] > summary["best_val_loss"]  # the val curve turned up
     assert lab.page.inner_text('#summary [data-role="status"]') == "stopped early"
     lab.shot("networks-lesson-early-stopping.png")
+
+
+def test_the_stopping_rules_lesson_converges_where_its_card_says_and_sgd_stops_by_chance(lab: Lab) -> None:
+    open_page(lab, "?lesson=gd_stopping")
+    run = train(lab)
+    summary = run["summary"]
+    assert run["status"] == "converged" and summary["converged_by"] == "step_norm"
+    assert summary["converged_at_step"] == summary["steps"] == 109  # as the card says
+    assert lab.page.inner_text('#summary [data-role="status"]') == "converged"
+    note = lab.page.inner_text('#summary [data-role="converged"]')
+    assert note == "stopped after step 109: ‖w − w_prev‖ < 0.001"
+    shapes = lab.page.evaluate(
+        "() => document.getElementById('curves').layout.shapes.map(s => ({name: s.name, x: s.x0}))"
+    )
+    assert {"name": "converged", "x": 109} in shapes  # GD: one step an epoch
+    lab.shot("networks-lesson-stopping-rules.png")
+    # The same rule on the gradient: ‖∇L‖ < ε/η holds at the same step.
+    set_input(lab, '[data-role="stopw"]', "")
+    set_input(lab, '[data-role="stopg"]', "0.01")
+    run = train(lab)
+    assert run["config"]["stop"] == {"grad_norm": 0.01, "step_norm": 0}
+    assert run["summary"]["converged_by"] == "grad_norm" and run["summary"]["converged_at_step"] == 109
+    # Single samples: a tiny gradient by chance, long before the minimum.
+    lab.page.click('[data-role="quick"][data-batch="1"]')
+    run = train(lab)
+    assert run["status"] == "converged" and run["summary"]["converged_at_step"] == 26
+    assert run["summary"]["test_loss"] > 0.34
 
 
 def test_the_learning_rate_lesson_diverges_as_its_card_says(lab: Lab) -> None:

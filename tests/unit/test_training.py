@@ -218,6 +218,37 @@ def test_divergence_is_a_result() -> None:
     assert result.summary["test_loss"] is None and result.summary["test_evaluations"] == 0
 
 
+GD_REGRESSION: dict[str, Any] = {
+    "dataset": {"name": "linear_regression", "n_samples": 200}, "model": {"name": "linear"},
+    "batch_size": 1000, "epochs": 400, "optimizer": {"name": "sgd", "lr": 0.1},
+}
+
+
+@pytest.mark.parametrize(("rule", "threshold"), [("step_norm", 1e-3), ("grad_norm", 1e-2)])
+def test_gradient_descent_stops_by_the_courses_rules(rule: str, threshold: float,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = ScriptedEvaluation()
+    monkeypatch.setattr(training, "evaluate", counter)
+    result, recorder = run(**GD_REGRESSION, stop={rule: threshold})
+    summary, steps = result.summary, recorder.records("steps")
+    assert result.status == Status.CONVERGED and summary["converged_by"] == rule
+    assert summary["converged_at_step"] == summary["steps"] == len(steps) < 400
+    values = [s[rule] for s in steps]
+    assert values[-1] < threshold and min(values[:-1]) >= threshold  # the first step that meets it
+    assert summary["epochs_run"] == len(steps)  # GD: one step an epoch, and that epoch evaluated
+    assert summary["test_evaluations"] == 1 and counter.calls["test"] == 1
+    if rule == "step_norm":  # ‖w_k − w_{k−1}‖, the same as between the checkpoints of GD's epochs
+        assert result.checkpoints is not None
+        moves = (result.checkpoints[1:] - result.checkpoints[:-1]).norm(dim=1)
+        torch.testing.assert_close(torch.tensor(values), moves, rtol=1e-4, atol=1e-7)
+
+
+def test_without_a_stop_rule_steps_carry_no_update_norm() -> None:
+    result, recorder = run(**GD_REGRESSION | {"epochs": 5}, stop={"grad_norm": 0, "step_norm": 0})
+    assert result.status == Status.FINISHED and result.summary["converged_at_step"] is None
+    assert all("step_norm" not in s for s in recorder.records("steps"))
+
+
 def test_cancel_between_batches() -> None:
     calls = iter(range(1000))
     result, recorder = run(cancelled=lambda: next(calls) >= 5, epochs=10)

@@ -34,6 +34,8 @@ export function defaultScene() {
     patience: 5,
     min_delta: 0,
     restore: true,
+    stopg: null, // stop when a step's ‖∇L‖ < this (null: off)
+    stopw: null, // stop when a step's ‖w_k − w_{k−1}‖ < this (null: off)
     ls: true,
     dirs: "pca",
     res: 31,
@@ -48,7 +50,7 @@ export function defaultScene() {
 
 // Scalar keys and how they read back from the query.
 const BOOLS = ["shuffle", "es", "restore", "ls", "fnorm", "proj", "cb"];
-const NUMBERS = ["n", "noise", "val", "test", "seed", "batch", "epochs", "patience", "min_delta", "res", "span"];
+const NUMBERS = ["n", "noise", "val", "test", "seed", "batch", "epochs", "patience", "min_delta", "stopg", "stopw", "res", "span"];
 const TEXTS = ["ds", "model", "hidden", "act", "opt", "sched", "dirs", "lang", "lesson"];
 // Keys that are not settings: a link with a lesson and only these opens the lesson's scene.
 const NOT_SETTINGS = ["lesson", "lang", "proj", "cb"];

@@ -29,7 +29,7 @@ function reportNotes(report, lang) {
   return out;
 }
 
-const ENDED_WELL = new Set(["finished", "early_stopped"]);
+const ENDED_WELL = new Set(["finished", "early_stopped", "converged"]);
 const DIRECTIONS = ["pca", "random", "hessian"];
 
 /** The run's landscape again, with the directions picked beside the plot and the page's grid

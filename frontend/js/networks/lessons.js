@@ -11,8 +11,43 @@ import { t } from "./words.js";
 
 export const LESSONS = [
   {
+    id: "gd_stopping",
+    title: { en: "1 · Gradient descent and when to stop", ru: "1 · Градиентный спуск и когда остановиться" },
+    scene: {
+      ds: "linear_regression", model: "linear", opt: "sgd", hp: { lr: 0.1, momentum: 0 },
+      batch: 1000, epochs: 300, es: false, stopw: 0.001, ls: true, dirs: "pca", res: 21,
+    },
+    tab: "landscape",
+    text: {
+      en: [
+        "Gradient descent on the course's linear regression: every step uses the whole training split, w_j = w_(j−1) − η·∇L(w_(j−1)) with η = 0.1. When to stop? The course gives three rules: the step has become small, ‖w_j − w_(j−1)‖ < ε; the gradient has become small, ‖∇L(w)‖ < ε; or, the rule of deep learning, the validation loss has stopped falling (lesson 4).",
+        "Here ε = 0.001 on the step. The loss is a quadratic bowl, so GD's steps shrink geometrically towards its bottom and the rule holds after about 110 steps, with the test loss near the noise floor. For GD the two rules are one: the step is η·∇L, so ‖w_j − w_(j−1)‖ < ε is ‖∇L‖ < ε/η.",
+        "A mini-batch gradient is a noisy estimate of ∇L: near the minimum it does not shrink to zero, so a mini-batch of 32 never meets the rule. A single sample's gradient, on the other hand, can be tiny by chance far from the minimum: SGD then “converges” after a few dozen steps with a clearly worse loss. That is why deep learning stops on the validation loss instead.",
+      ],
+      ru: [
+        "Градиентный спуск на линейной регрессии из курса: каждый шаг по всей обучающей выборке, w_j = w_(j−1) − η·∇L(w_(j−1)) с η = 0.1. Когда остановиться? В курсе три правила: шаг стал мал, ‖w_j − w_(j−1)‖ < ε; градиент стал мал, ‖∇L(w)‖ < ε; или, правило глубокого обучения, потери на валидации перестали падать (урок 4).",
+        "Здесь ε = 0.001 для шага. Функция потерь — квадратичная чаша, шаги GD убывают как геометрическая прогрессия к её дну, и правило выполняется примерно через 110 шагов, а потери на тесте близки к уровню шума. Для GD эти два правила — одно: шаг равен η·∇L, так что ‖w_j − w_(j−1)‖ < ε — это ‖∇L‖ < ε/η.",
+        "Градиент по мини-батчу — шумная оценка ∇L: у минимума он не стремится к нулю, и мини-батч из 32 правило не выполняет никогда. А градиент одного объекта может случайно оказаться крошечным вдали от минимума: тогда SGD «сходится» за несколько десятков шагов с заметно худшими потерями. Поэтому в глубоком обучении останавливаются по потерям на валидации.",
+      ],
+    },
+    try: {
+      en: [
+        "Train: “converged” after 109 steps; the green mark on the curves is where the rule held, and the result card names it. The landscape shows GD's path down the bowl.",
+        "Clear ‖w − w_prev‖ and set ‖∇L‖ < 0.01 instead: the same step 109, since ε/η = 0.01.",
+        "Press “mini-batch (32)” under Training and train: all 300 epochs run, the rule never holds.",
+        "Press “SGD (1)” and train: it stops after 26 steps, in the first epoch, with a test loss of 0.35 against GD's 0.29.",
+      ],
+      ru: [
+        "Обучите: «сошёлся» через 109 шагов; зелёная метка на кривых — где выполнилось правило, карточка итога называет его. Ландшафт показывает путь GD по чаше вниз.",
+        "Очистите ‖w − w_пред‖ и задайте вместо него ‖∇L‖ < 0.01: тот же шаг 109, ведь ε/η = 0.01.",
+        "Нажмите «мини-батч (32)» в разделе «Обучение» и обучите: пройдут все 300 эпох, правило не выполнится.",
+        "Нажмите «SGD (1)» и обучите: остановка через 26 шагов, ещё в первой эпохе, и потери на тесте 0.35 против 0.29 у GD.",
+      ],
+    },
+  },
+  {
     id: "gd_sgd_minibatch",
-    title: { en: "1 · GD vs SGD vs mini-batch", ru: "1 · GD, SGD и мини-батчи" },
+    title: { en: "2 · GD vs SGD vs mini-batch", ru: "2 · GD, SGD и мини-батчи" },
     scene: {
       ds: "linear_regression", n: 200, model: "linear", opt: "sgd", hp: { lr: 0.1, momentum: 0 },
       batch: 120, epochs: 40, shuffle: true, es: false, ls: true, dirs: "pca", res: 21,
@@ -47,7 +82,7 @@ export const LESSONS = [
   },
   {
     id: "learning_rate",
-    title: { en: "2 · Learning rate: too large, too small, decaying", ru: "2 · Скорость обучения: велика, мала, убывает" },
+    title: { en: "3 · Learning rate: too large, too small, decaying", ru: "3 · Скорость обучения: велика, мала, убывает" },
     scene: { ds: "linear_regression", model: "linear", opt: "sgd", hp: { lr: 1.5, momentum: 0 }, batch: 32, epochs: 40, es: false, ls: false },
     tab: "landscape",
     text: {
@@ -79,7 +114,7 @@ export const LESSONS = [
   },
   {
     id: "early_stopping",
-    title: { en: "3 · Early stopping and the test set", ru: "3 · Ранняя остановка и тестовая выборка" },
+    title: { en: "4 · Early stopping and the test set", ru: "4 · Ранняя остановка и тестовая выборка" },
     scene: {
       ds: "moons", n: 150, noise: 0.35, hidden: "128,128", act: "tanh", opt: "adam", hp: { lr: 0.01 },
       batch: 16, epochs: 300, es: true, patience: 20, min_delta: 0, restore: true, ls: false,
@@ -114,7 +149,7 @@ export const LESSONS = [
   },
   {
     id: "momentum_adam",
-    title: { en: "4 · Momentum, RMSprop and Adam on a network", ru: "4 · Импульс, RMSprop и Adam на сети" },
+    title: { en: "5 · Momentum, RMSprop and Adam on a network", ru: "5 · Импульс, RMSprop и Adam на сети" },
     scene: {
       ds: "spirals", hidden: "64,64", act: "relu", opt: "sgd", hp: { lr: 0.1, momentum: 0 },
       batch: 32, epochs: 100, es: false, ls: true, dirs: "pca",
@@ -147,7 +182,7 @@ export const LESSONS = [
   },
   {
     id: "landscape_pictures",
-    title: { en: "5 · Pictures of the loss landscape", ru: "5 · Картинки ландшафта потерь" },
+    title: { en: "6 · Pictures of the loss landscape", ru: "6 · Картинки ландшафта потерь" },
     scene: { ds: "moons", opt: "sgd", hp: { lr: 0.1, momentum: 0.9 }, epochs: 40, es: false, ls: true, dirs: "random", res: 31, span: 1, fnorm: true },
     tab: "landscape",
     text: {

@@ -91,6 +91,11 @@ function build(root, scene, cat) {
         field(t(lang, "patience"), num("patience", { min: 1, step: 1 })),
         field(t(lang, "min_delta"), num("min_delta", { min: 0 }))) : null,
       scene.es ? check("restore", t(lang, "restore_best")) : null),
+    section(t(lang, "stop_rules"),
+      h("div", { class: "settings-grid" },
+        field(t(lang, "stop_grad"), num("stopg", { min: 0, placeholder: t(lang, "off") })),
+        field(t(lang, "stop_step"), num("stopw", { min: 0, placeholder: t(lang, "off") }))),
+      h("p", { class: "hint" }, t(lang, "stop_hint"))),
     section(t(lang, "landscape"),
       check("ls", t(lang, "landscape_on")),
       scene.ls ? h("div", { class: "settings-grid" },
@@ -106,7 +111,7 @@ function sync(root, scene, cat, nTrain) {
     const el = root.querySelector(`[data-role="${role}"]`);
     if (el) syncValue(el, v === null || v === undefined ? "" : v);
   };
-  for (const k of ["n", "noise", "val", "test", "seed", "batch", "epochs", "patience", "min_delta", "res", "span", "ds", "model", "act", "opt", "sched", "dirs"]) val(k, scene[k]);
+  for (const k of ["n", "noise", "val", "test", "seed", "batch", "epochs", "patience", "min_delta", "stopg", "stopw", "res", "span", "ds", "model", "act", "opt", "sched", "dirs"]) val(k, scene[k]);
   val("hidden", scene.hidden);
   val("csv", scene.csv);
   for (const k of ["shuffle", "es", "restore", "ls", "fnorm"]) {
@@ -129,7 +134,8 @@ function sync(root, scene, cat, nTrain) {
   }
 }
 
-const NUMBER_KEYS = { n: "int", noise: "float", val: "float", test: "float", seed: "int", batch: "int", epochs: "int", patience: "int", min_delta: "float", res: "int", span: "float" };
+const NUMBER_KEYS = { n: "int", noise: "float", val: "float", test: "float", seed: "int", batch: "int", epochs: "int", patience: "int", min_delta: "float", stopg: "float", stopw: "float", res: "int", span: "float" };
+const OPTIONAL = ["n", "noise", "stopg", "stopw"]; // cleared: null (the dataset's default, or off)
 
 function onEdit(ev, live) {
   const el = ev.target;
@@ -148,8 +154,7 @@ function onEdit(ev, live) {
   if (live) return;
   if (role in NUMBER_KEYS) {
     const text = el.value.trim();
-    // Optional sizes fall back to the dataset's default when cleared.
-    if (text === "" && (role === "n" || role === "noise")) return setScene({ [role]: null });
+    if (text === "" && OPTIONAL.includes(role)) return setScene({ [role]: null });
     const v = Number(text);
     if (text === "" || !Number.isFinite(v)) return;
     setScene({ [role]: NUMBER_KEYS[role] === "int" ? Math.round(v) : v });

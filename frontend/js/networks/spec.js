@@ -46,6 +46,7 @@ export function runBody(scene, catalogue) {
     shuffle: scene.shuffle,
     split: { val: scene.val, test: scene.test },
     early_stopping: scene.es ? { patience: scene.patience, min_delta: scene.min_delta, restore_best: scene.restore } : null,
+    stop: scene.stopg || scene.stopw ? { grad_norm: scene.stopg || 0, step_norm: scene.stopw || 0 } : null,
     landscape: scene.ls
       ? { directions: scene.dirs, resolution: scene.res, span: scene.span, filter_normalize: scene.fnorm, eval_samples: 1000 }
       : null,

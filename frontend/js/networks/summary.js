@@ -54,6 +54,10 @@ export function createSummary(root) {
     fill(root, head,
       h("table", { class: "summary-table" }, rows(s, lang)),
       s.test_evaluations ? h("p", { class: "hint" }, t(lang, "test_once")) : null,
+      s.converged_by ? h("p", { class: "hint", dataset: { role: "converged" } }, t(lang, "converged_note", {
+        step: s.converged_at_step, rule: s.converged_by === "grad_norm" ? "‖∇L‖" : "‖w − w_prev‖",
+        eps: s.converged_by === "grad_norm" ? run.body.stop.grad_norm : run.body.stop.step_norm,
+      })) : null,
       s.restored_best ? h("p", { class: "hint" }, t(lang, "restored", { epoch: s.best_epoch })) : null,
       run.error ? h("p", { class: "error-text" }, run.error) : null);
   }

@@ -153,6 +153,10 @@ export function createCurves(lossGd, lrGd, legendEl) {
       const x = drawn.bpe ? summary.diverged_at_step / drawn.bpe : summary.epochs_run;
       rule("diverged", x, "#b91c1c", t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid", 0.8);
     }
+    if (summary.converged_at_step !== null && summary.converged_at_step !== undefined) {
+      const x = drawn.bpe ? summary.converged_at_step / drawn.bpe : summary.epochs_run;
+      rule("converged", x, "#047857", t(lang, "converged_mark", { step: summary.converged_at_step }), "dot", 0.8);
+    }
     // A run that ended far short of its epochs (cancelled, diverged, stopped early): zoom in.
     Plotly.relayout(lossGd, { shapes, annotations, "xaxis.range": [0, zoom] });
     if (zoom !== planned && drawn.bpe) Plotly.relayout(lrGd, { "xaxis.range": [0, zoom * drawn.bpe] });
