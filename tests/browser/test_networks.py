@@ -315,6 +315,11 @@ def test_sgd_then_adam_compare_on_one_plane_and_on_one_line(lab: Lab) -> None:
     for t, r in zip(paths, served["runs"], strict=True):
         assert [list(p) for p in zip(t["x"], t["y"], strict=True)] == r["trajectory"]
     assert paths[0]["x"] != paths[1]["x"]
+    # The same plane's accuracy, from the same answer.
+    lab.page.select_option('#compare-list [data-role="ls-value"]', "accuracy")
+    lab.page.wait_for_function("() => document.getElementById('compare-plot').data[0].reversescale === true")
+    assert plot(lab, "compare-plot")[0]["z"] == served["accuracy"]
+    lab.page.select_option('#compare-list [data-role="ls-value"]', "loss")
     lab.page.click('[data-role="between"]')
     lab.page.wait_for_function(
         "() => (document.getElementById('between-plot').data || []).length === 2", timeout=60_000

@@ -7,6 +7,8 @@ import { racerColor } from "../palette.js";
 import { theme } from "../plots/common.js";
 import { fill, h } from "../views/dom.js";
 import { compareRuns, interpolateRuns } from "./api.js";
+import { valueSelect } from "./landview.js";
+import { hasAccuracy } from "./plots/landscape.js";
 import { drawComparison } from "./plots/compare.js";
 import { drawInterpolation } from "./plots/interpolation.js";
 import { setRuntime, state } from "./state.js";
@@ -54,6 +56,7 @@ export function createCompareView() {
   const stale = (drawn, result, themeKey) => !drawn || drawn[0] !== result || drawn[1] !== themeKey;
 
   list.addEventListener("change", (ev) => {
+    if (ev.target.dataset.role === "ls-value") return setRuntime({ landscapeValue: ev.target.value });
     const id = ev.target.dataset.run;
     if (!id) return;
     const selected = state.runtime.selected.filter((s) => s !== id);
@@ -86,6 +89,7 @@ export function createCompareView() {
       h("div", { class: "row" },
         h("button", { type: "button", class: "btn primary", dataset: { role: "compare" }, disabled: selected.length < 2 || selected.length > 6 || busy.compare }, busy.compare ? t(lang, "computing") : t(lang, "compare_paths")),
         h("button", { type: "button", class: "btn", dataset: { role: "between" }, disabled: selected.length !== 2 || busy.between, title: t(lang, "compare_pick") }, busy.between ? t(lang, "computing") : t(lang, "interpolate_two"))),
+      comparison && comparison.data && hasAccuracy(comparison.data) ? valueSelect(lang, state.runtime.landscapeValue) : null,
       comparison && comparison.error ? h("p", { class: "error-text", dataset: { role: "compare-error" } }, comparison.error) : null,
       btw && btw.error ? h("p", { class: "error-text", dataset: { role: "between-error" } }, btw.error) : null);
   }
@@ -94,7 +98,8 @@ export function createCompareView() {
     const { scene, runtime } = state;
     const { lang, cb } = scene;
     const th = theme(scene);
-    const key = JSON.stringify([runtime.runs.map((r) => r.id), runtime.selected, runtime.busy.compare, runtime.busy.between, runtime.comparison && runtime.comparison.error, runtime.between && runtime.between.error, lang, cb]);
+    const value = runtime.landscapeValue;
+    const key = JSON.stringify([runtime.runs.map((r) => r.id), runtime.selected, runtime.busy.compare, runtime.busy.between, runtime.comparison && runtime.comparison.error, Boolean(runtime.comparison && runtime.comparison.data), runtime.between && runtime.between.error, lang, cb, value]);
     if (key !== drawnList) {
       drawnList = key;
       renderList(lang, cb);
@@ -102,11 +107,12 @@ export function createCompareView() {
     if (runtime.tab !== "compare") return;
     const themeKey = `${lang}|${cb}|${th.proj}`;
     const c = runtime.comparison;
+    const compareKey = `${themeKey}|${value}`;
     $("compare-plot").hidden = !(c && c.data);
-    if (c && c.data && stale(drawnCompare, c, themeKey)) {
+    if (c && c.data && stale(drawnCompare, c, compareKey)) {
       const runs = c.data.runs.map((r) => ({ label: shortLabel(r.id), color: colorOf(r.id, cb) }));
-      drawComparison($("compare-plot"), c.data, runs, th, lang);
-      drawnCompare = [c, themeKey];
+      drawComparison($("compare-plot"), c.data, runs, th, lang, value);
+      drawnCompare = [c, compareKey];
     }
     const b = runtime.between;
     $("between-plot").hidden = !(b && b.data);

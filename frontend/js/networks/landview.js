@@ -29,6 +29,13 @@ function reportNotes(report, lang) {
   return out;
 }
 
+/** "Show: loss | accuracy" for a grid with accuracy; its change events carry role "ls-value". */
+export function valueSelect(lang, value) {
+  return h("label", { class: "ls-value" }, t(lang, "ls_show"), " ",
+    h("select", { dataset: { role: "ls-value" } },
+      ["loss", "accuracy"].map((v) => h("option", { value: v, selected: v === value }, t(lang, v)))));
+}
+
 const ENDED_WELL = new Set(["finished", "early_stopped", "converged"]);
 const DIRECTIONS = ["pca", "random", "hessian"];
 
@@ -98,9 +105,7 @@ export function createLandView() {
       fill($("ls-notes"),
         has ? null : h("p", { class: "hint" }, t(lang, scene.ls ? "landscape_after" : "landscape_hint")),
         progress,
-        withAccuracy ? h("label", { class: "ls-value" }, t(lang, "ls_show"), " ",
-          h("select", { dataset: { role: "ls-value" } },
-            ["loss", "accuracy"].map((v) => h("option", { value: v, selected: v === value }, t(lang, v))))) : null,
+        withAccuracy ? valueSelect(lang, value) : null,
         has ? h("p", { class: "hint" }, `${value === "accuracy" ? t(lang, "acc_levels", { step: Math.round(100 * accuracyLevels(run.landscape.accuracy).size) }) : t(lang, "log_levels")}; ★ = ${t(lang, "final_weights")} (0, 0)`) : null,
         report ? reportNotes(report, lang).map((s) => h("p", {}, s)) : null,
         report ? h("a", { class: "btn", href: landscapeExportUrl(run.id), download: `landscape-${run.id}.pt`, dataset: { role: "export" } }, t(lang, "export_pt")) : null,

@@ -6,9 +6,9 @@ import { config } from "../../plots/common.js";
 import { t } from "../words.js";
 import { contourTrace, epochLabels, landscapeAxes } from "./landscape.js";
 
-/** `runs`: [{id, label, color}] in the order of `data.runs`. */
-export function drawComparison(gd, data, runs, th, lang) {
-  const traces = [contourTrace(data, th, lang)];
+/** `runs`: [{id, label, color}] in the order of `data.runs`; `value`: "loss" | "accuracy". */
+export function drawComparison(gd, data, runs, th, lang, value) {
+  const traces = [contourTrace(data, th, lang, value)];
   data.runs.forEach((r, i) => {
     const info = runs[i] || { label: r.id, color: th.ink };
     const path = r.trajectory;
