@@ -37,6 +37,11 @@ class NetworkSummary(BaseModel):
     final_val_accuracy: float | None
     diverged_at_step: int | None
     converged_at_step: int | None = Field(None, description="the step after which a stop rule held")
+    sharpness_initial: float | None = Field(
+        None, description="eigenvalue of ∇²L with the largest |λ| at the initial weights, on the evaluation "
+        "samples (Lanczos); GD with lr η is stable near them only while η < 2/λ (null: model too large)"
+    )
+    sharpness_final: float | None = Field(None, description="the same at the final weights")
     converged_by: Literal["grad_norm", "step_norm"] | None = Field(
         None, description="which stop rule: ‖∇L(w_{k−1})‖ or ‖w_k − w_{k−1}‖ below its threshold"
     )

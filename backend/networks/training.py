@@ -26,6 +26,12 @@ rules for gradient descent end the run as `converged` after the first step k who
 batch gradient ‖∇L(w_{k−1})‖ or update ‖w_k − w_{k−1}‖ is below its threshold (one
 device sync per step, so only when asked); that epoch is then evaluated as usual.
 
+Sharpness: after the run, the eigenvalue of ∇²L with the largest |λ| at the initial
+and the final weights (Lanczos, `SHARPNESS_ITERS` Hessian-vector products, on the
+landscape's evaluation samples). Near w, gradient descent with step η is stable only
+while η < 2/λ_max: the quadratic model's iteration multiplies that direction by 1 − ηλ.
+Skipped (null) for models where parameters × samples exceed `SHARPNESS_WORK`.
+
 Checkpoints are kept every epoch unless (epochs + 1) × parameters would exceed
 `MAX_CHECKPOINT_FLOATS`; then every `plan.checkpoint_every` epochs (and the last).
 
@@ -58,6 +64,9 @@ SEED_STREAMS = {"data": 0, "split": 1, "init": 2, "shuffle": 3, "landscape": 4}
 BOUNDARY_RESOLUTION = 40  # points per axis of a decision-boundary grid
 BOUNDARY_SNAPSHOTS = 25  # about this many per run when boundary_every is null
 EVAL_BLOCK = 8192  # samples per forward when evaluating a split
+SHARPNESS_SAMPLES = 1000  # evaluation samples of the sharpness (the landscape's, by default)
+SHARPNESS_ITERS = 20  # Lanczos steps: the extreme eigenvalue converges first
+SHARPNESS_WORK = 100_000_000  # parameters × samples above which the sharpness is skipped
 
 
 def sub_seed(seed: int, stream: str) -> int:
@@ -446,6 +455,8 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
     checkpoints = torch.stack(state.checkpoints)
     result = TrainingResult(state.status, summary, checkpoints=checkpoints.cpu(), final_weights=final.cpu())
     if state.status in (Status.CANCELLED, Status.DIVERGED):
+        if state.status is Status.DIVERGED:  # how sharp the start was says why
+            summary |= _sharpness(request, prep, checkpoints[0], None)
         summary["elapsed_s"] = summary["train_s"] = train_s
         return result
 
@@ -468,6 +479,8 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
             torch.save(survey.export, buffer)
             result.export = buffer.getvalue()
         summary["landscape_s"] = time.perf_counter() - began_landscape
+    if result.status is not Status.CANCELLED:
+        summary |= _sharpness(request, prep, checkpoints[0], final)
     summary["train_s"] = train_s
     summary["elapsed_s"] = time.perf_counter() - began
     return result
@@ -478,6 +491,27 @@ def eval_subset(prep: Prepared, samples: int, g: torch.Generator) -> L.EvalData:
     (the run's landscape stream, so a run's grid and a later comparison use the same ones)."""
     pick = torch.randperm(len(prep.train), generator=g)[:samples].to(prep.train.x.device)
     return L.EvalData(prep.train.x[pick], prep.train.y[pick], prep.data.classification)
+
+
+def _sharpness(request: NetworkRun, prep: Prepared, initial: Tensor,
+               final: Tensor | None) -> dict[str, float | None]:
+    """λ with the largest |λ| of ∇²L at the initial and final weights (module docstring);
+    the model is left at `final` (or at `initial` when there is none)."""
+    samples = min(SHARPNESS_SAMPLES, len(prep.train))
+    if prep.plan.parameters * samples > SHARPNESS_WORK:
+        return {"sharpness_initial": None, "sharpness_final": None}
+    data = eval_subset(prep, samples, generator(request.seed, "landscape"))
+    values: dict[str, float | None] = {}
+    for key, weights in (("sharpness_initial", initial), ("sharpness_final", final)):
+        if weights is None:
+            values[key] = None
+            continue
+        L.load_weights(prep.model, weights)
+        _, eigenvalues = L.hessian_eigenpairs(prep.model, prep.loss_fn, data, k=1, iters=SHARPNESS_ITERS,
+                                              generator=generator(request.seed, "landscape"))
+        value = float(eigenvalues[0])
+        values[key] = value if math.isfinite(value) else None
+    return values
 
 
 def _survey(request: NetworkRun, prep: Prepared, checkpoints: Tensor, epochs: list[int], final: Tensor,

@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import Lab, api_get, api_post
 
 SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
@@ -585,6 +587,10 @@ def test_the_learning_rate_lesson_diverges_as_its_card_says(lab: Lab) -> None:
     run = train(lab)
     assert run["status"] == "diverged" and run["summary"]["diverged_at_step"] is not None
     assert lab.page.inner_text('#summary [data-role="status"]') == "diverged"
+    # The card's numbers: λ_max ≈ 3.37 at the start, so GD is stable only below 2/λ_max ≈ 0.59 < 1.5.
+    assert run["summary"]["sharpness_initial"] == pytest.approx(3.37, abs=0.01)
+    assert lab.page.inner_text('#summary [data-role="sharpness"]') == "3.37 → —"
+    assert lab.page.inner_text('#summary [data-role="stable-lr"]') == "0.594 → —"
 
 
 def test_the_links_between_the_pages_keep_language_and_projector(lab: Lab) -> None:

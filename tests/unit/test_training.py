@@ -243,6 +243,24 @@ def test_gradient_descent_stops_by_the_courses_rules(rule: str, threshold: float
         torch.testing.assert_close(torch.tensor(values), moves, rtol=1e-4, atol=1e-7)
 
 
+def test_sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_constant_hessian() -> None:
+    """MSE of ŷ = wᵀx + b has ∇²L = (2/n)·[X 1]ᵀ[X 1] everywhere: the same λ_max at both ends."""
+    result, _ = run(**GD_REGRESSION | {"epochs": 5})
+    request = NetworkRun.model_validate(BASE | GD_REGRESSION)
+    x = training.prepare(request, CPU).train.x  # 120 training samples: all of them are evaluated
+    design = torch.cat([x, torch.ones(len(x), 1)], dim=1).double()
+    exact = float(torch.linalg.eigvalsh(2 / len(x) * design.T @ design)[-1])
+    assert result.summary["sharpness_initial"] == pytest.approx(exact, rel=1e-4)
+    assert result.summary["sharpness_final"] == pytest.approx(exact, rel=1e-4)
+
+
+def test_a_diverged_run_reports_the_sharpness_of_its_start() -> None:
+    result, _ = run(**GD_REGRESSION | {"epochs": 40, "optimizer": {"name": "sgd", "lr": 1.5}})
+    summary = result.summary
+    assert result.status == Status.DIVERGED and summary["sharpness_final"] is None
+    assert 2 / summary["sharpness_initial"] < 1.5  # lr = 1.5 was beyond GD's stable range
+
+
 def test_without_a_stop_rule_steps_carry_no_update_norm() -> None:
     result, recorder = run(**GD_REGRESSION | {"epochs": 5}, stop={"grad_norm": 0, "step_norm": 0})
     assert result.status == Status.FINISHED and result.summary["converged_at_step"] is None

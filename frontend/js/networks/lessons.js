@@ -87,12 +87,12 @@ export const LESSONS = [
     tab: "landscape",
     text: {
       en: [
-        "The course's linear regression, L(w) = 1/n Σ (yᵢ − xᵢᵀw)², trained by plain mini-batch SGD. The loss is a quadratic bowl, so the step w ← w − η·∇L is stable only while η is below 2 / λ_max of its Hessian; above that every step overshoots further than the last.",
+        "The course's linear regression, L(w) = 1/n Σ (yᵢ − xᵢᵀw)², trained by plain mini-batch SGD. The loss is a quadratic bowl, so the step w ← w − η·∇L is stable only while η is below 2 / λ_max of its Hessian; above that every step overshoots further than the last. The result card shows both: here λ_max ≈ 3.37, so 2/λ_max ≈ 0.59.",
         "η = 1.5 is above that bound: within the first epochs the weights grow without limit, the loss stops being a finite number and the run ends with status “diverged” — a result, not a crash; the result card says at which step.",
         "The course's decaying step η_t = η₀ / t^p is the lr schedule InversePowerLR; this page steps it once per epoch, so t is the epoch. Robbins–Monro ask for Σ η_t = ∞ (the steps can still reach the minimum) and Σ η_t² < ∞ (SGD's noise dies out). Both hold for 1/2 < p ≤ 1; the course's p = 0.3 meets the first but not the second: the step shrinks slowly.",
       ],
       ru: [
-        "Линейная регрессия из курса, L(w) = 1/n Σ (yᵢ − xᵢᵀw)², обучается обычным SGD по мини-батчам. Функция потерь — квадратичная чаша, поэтому шаг w ← w − η·∇L устойчив, только пока η меньше 2 / λ_max её гессиана; выше каждый шаг перелетает дальше предыдущего.",
+        "Линейная регрессия из курса, L(w) = 1/n Σ (yᵢ − xᵢᵀw)², обучается обычным SGD по мини-батчам. Функция потерь — квадратичная чаша, поэтому шаг w ← w − η·∇L устойчив, только пока η меньше 2 / λ_max её гессиана; выше каждый шаг перелетает дальше предыдущего. Карточка итога показывает оба числа: здесь λ_max ≈ 3.37, так что 2/λ_max ≈ 0.59.",
         "η = 1.5 выше этой границы: за первые эпохи веса неограниченно растут, потери перестают быть конечным числом, и запуск заканчивается статусом «разошёлся» — это результат, а не сбой; карточка итога пишет, на каком шаге.",
         "Убывающий шаг из курса η_t = η₀ / t^p — это расписание lr InversePowerLR; здесь оно делает шаг раз в эпоху, так что t — номер эпохи. Условия Роббинса–Монро: Σ η_t = ∞ (шаги ещё могут дойти до минимума) и Σ η_t² < ∞ (шум SGD затухает). Оба выполняются при 1/2 < p ≤ 1; p = 0.3 из курса выполняет первое, но не второе: шаг убывает медленно.",
       ],

@@ -1,5 +1,6 @@
 // The result card: how the run ended, the test metrics (evaluated once, at the end), the
-// best epoch, sizes, parameters, device and timings; while it runs, its progress.
+// best epoch, sizes, parameters, the sharpness at the start and the end (with 2/λ_max, the
+// largest stable lr of GD there), device and timings; while it runs, its progress.
 
 import { fmt } from "../numerics.js";
 import { fill, h } from "../views/dom.js";
@@ -8,6 +9,10 @@ import { t } from "./words.js";
 
 const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
 const secs = (v) => (v === null || v === undefined ? "—" : `${fmt(v, 2)} s`);
+const given = (v) => v !== null && v !== undefined;
+/** "a → b" of two optional numbers (b "—" when missing). */
+const startEnd = (a, b, f) => `${given(a) ? f(a) : "—"} → ${given(b) ? f(b) : "—"}`;
+const stableLr = (lambda) => (lambda > 0 ? fmt(2 / lambda, 3) : "∞");
 
 function rows(s, lang) {
   const line = (key, value, role) => h("tr", {}, h("td", {}, t(lang, key)), h("td", { dataset: role ? { role } : undefined }, value));
@@ -20,6 +25,8 @@ function rows(s, lang) {
     line("batches", `${s.batch_size}${s.full_batch ? " (GD)" : s.batch_size === 1 ? " (SGD)" : ""} · ${s.batches_per_epoch}/${t(lang, "epoch")}`),
     line("sizes", `${s.n_train} / ${s.n_val} / ${s.n_test}`),
     line("parameters", s.parameters.toLocaleString("en-US")),
+    given(s.sharpness_initial) ? line("sharpness", startEnd(s.sharpness_initial, s.sharpness_final, (v) => fmt(v, 3)), "sharpness") : null,
+    given(s.sharpness_initial) ? line("stable_lr", startEnd(s.sharpness_initial, s.sharpness_final, stableLr), "stable-lr") : null,
     line("device", s.device),
     line("time_train", secs(s.train_s)),
     s.landscape_s !== null && s.landscape_s !== undefined ? line("time_landscape", secs(s.landscape_s)) : null,
@@ -59,6 +66,7 @@ export function createSummary(root) {
         eps: s.converged_by === "grad_norm" ? run.body.stop.grad_norm : run.body.stop.step_norm,
       })) : null,
       s.restored_best ? h("p", { class: "hint" }, t(lang, "restored", { epoch: s.best_epoch })) : null,
+      given(s.sharpness_initial) ? h("p", { class: "hint" }, t(lang, "sharpness_note")) : null,
       run.error ? h("p", { class: "error-text" }, run.error) : null);
   }
 
