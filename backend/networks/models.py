@@ -9,15 +9,15 @@
   `hidden` a 3×3 convolution (padding 1) → act → 2×2 max-pool, then a linear layer.
 
 Classifiers output k logits (two for a binary task), so every classification
-loss is `F.cross_entropy` and every regression loss `F.mse_loss`.
+loss is `F.cross_entropy` and every regression loss `F.mse_loss`. An MLP stays an
+alternating `Linear`/activation `nn.Sequential`, which the landscape's batched
+evaluator recognises.
 
 Initialisation is torch's own for Linear and Conv2d layers (what their
 `reset_parameters` does: Kaiming-uniform weights with a = √5, biases uniform in
 ±1/√fan_in), drawn in the same order but from the run's generator instead of the
 global RNG: runs on concurrent threads share that global RNG, so seeding it made
-two runs with one seed start from different weights when they trained at once. An MLP stays an
-alternating `Linear`/activation `nn.Sequential`, which the landscape's batched
-evaluator recognises.
+two runs with one seed start from different weights when they trained at once.
 """
 
 import itertools
