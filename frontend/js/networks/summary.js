@@ -7,9 +7,9 @@ import { fill, h } from "../views/dom.js";
 import { state } from "./state.js";
 import { t } from "./words.js";
 
-const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
-const secs = (v) => (v === null || v === undefined ? "—" : `${fmt(v, 2)} s`);
 const given = (v) => v !== null && v !== undefined;
+const pct = (v) => (given(v) ? `${(100 * v).toFixed(1)}%` : "—");
+const secs = (v) => (given(v) ? `${fmt(v, 2)} s` : "—");
 /** "a → b" of two optional numbers (b "—" when missing). */
 const startEnd = (a, b, f) => `${given(a) ? f(a) : "—"} → ${given(b) ? f(b) : "—"}`;
 const stableLr = (lambda) => (lambda > 0 ? fmt(2 / lambda, 3) : "∞");
@@ -29,7 +29,7 @@ function rows(s, lang) {
     given(s.sharpness_initial) ? line("stable_lr", startEnd(s.sharpness_initial, s.sharpness_final, stableLr), "stable-lr") : null,
     line("device", s.device),
     line("time_train", secs(s.train_s)),
-    s.landscape_s !== null && s.landscape_s !== undefined ? line("time_landscape", secs(s.landscape_s)) : null,
+    given(s.landscape_s) ? line("time_landscape", secs(s.landscape_s)) : null,
     line("time_total", secs(s.elapsed_s)),
   ];
 }
