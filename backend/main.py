@@ -15,7 +15,7 @@ from backend.api.limits import BodySizeLimit
 from backend.api.routes import analysis, catalogue, networks, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
 from backend.runs.executor import Executor, LocalExecutor
-from backend.runs.redis_executor import RedisExecutor
+from backend.runs.redis.executor import RedisExecutor
 from backend.runs.store import RunStore
 from backend.settings import Settings, get_settings
 

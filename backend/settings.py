@@ -1,5 +1,13 @@
-"""One settings class for the whole service, read from `DESCENT_*` environment variables."""
+"""One settings class for the whole service, read from `DESCENT_*` environment variables.
 
+Request limits are read when a request is validated, from the settings of the app that
+serves it (`current_settings()`, set per request by `create_app`), so an app built with
+other settings validates, documents and reports its own limits.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -60,9 +68,52 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(4_000_000, ge=1024, description="largest request body")
     max_coordinate: float = Field(1e6, gt=0, description="largest |coordinate| of a start or domain")
+    max_expression_length: int = Field(500, ge=1, le=10_000, description="characters of a typed formula")
+    max_sweep_values: int = Field(64, ge=1, description="values on one axis of a regime map")
+    max_sweep_work: int = Field(200_000, ge=1, description="cells × steps of one regime map")
+
+    # network runs: work is counted in (samples seen) × (parameters); one forward + backward
+    # costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of seconds on two CPU cores
+    network_max_epochs: int = Field(500, ge=1, description="epochs of a network run")
+    network_max_steps: int = Field(200_000, ge=1, description="optimizer steps (and step records)")
+    network_max_parameters: int = Field(2_000_000, ge=1, description="parameters of a model")
+    network_max_work: int = Field(
+        50_000_000_000, ge=1, description="epochs × n_train × parameters (× evaluations per LBFGS step)"
+    )
+    network_max_samples: int = Field(5000, ge=10, description="samples of a dataset")
+    network_max_csv_bytes: int = Field(200_000, ge=1, description="bytes of an uploaded CSV")
+    network_max_width: int = Field(512, ge=1, description="units of an MLP's hidden layer")
+    network_max_layers: int = Field(6, ge=1, description="hidden layers of an MLP")
+    network_max_channels: int = Field(64, ge=1, description="channels of a CNN's convolution")
+    network_max_landscape_resolution: int = Field(101, ge=3, description="landscape grid points per axis")
+    network_max_landscape_work: int = Field(
+        200_000_000_000, ge=1, description="landscape grid points × evaluation samples × parameters"
+    )
+    network_max_eval_samples: int = Field(2000, ge=10, description="samples a landscape is evaluated on")
+    network_max_compare_runs: int = Field(6, ge=2, description="runs compared on one plane")
+    network_max_compare_resolution: int = Field(61, ge=3, description="grid points per axis of a comparison")
+    network_max_interpolation_points: int = Field(201, ge=3, description="points on an interpolation line")
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (read once from the environment)."""
     return Settings()
+
+
+_serving: ContextVar[Settings | None] = ContextVar("descent_serving_settings", default=None)
+
+
+def current_settings() -> Settings:
+    """The settings of the app serving this request; outside a request, the process's."""
+    return _serving.get() or get_settings()
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[None]:
+    """Make `settings` the current ones for the code run inside (one request)."""
+    token = _serving.set(settings)
+    try:
+        yield
+    finally:
+        _serving.reset(token)

@@ -6,7 +6,7 @@
                                               # before every clock reading)
 
 Prints markdown tables:
-1. grid: a 51 × 51 slice of a trained model, batched (`backend.landscape.loss_grid`)
+1. grid: a 51 × 51 slice of a trained model, batched (`backend.networks.landscape.loss_grid`)
    against the per-point loop that Li et al.'s code uses (copy the weights into
    the model, forward the evaluation set; `loss_grid_loop`), for the moons MLP
    2→64→64→2 and the digits MLP 64→128→128→10, each with tanh and ReLU, and the
@@ -43,8 +43,8 @@ from typing import Any
 
 import torch
 
-from backend import landscape as L
 from backend.networks import NetworkRun, training
+from backend.networks import landscape as L
 
 DEVICE = torch.device("cpu")  # --device
 

@@ -29,10 +29,10 @@ from typing import Any
 import httpx
 import torch
 
-from backend.optimizers import OPTIMIZERS
-from backend.schedules import SCHEDULES
-from backend.surfaces import SURFACES
-from backend.trajectory import Problem, run
+from backend.optim.optimizers import OPTIMIZERS
+from backend.optim.schedules import SCHEDULES
+from backend.surfaces.catalogue import SURFACES
+from backend.surfaces.engine import Problem, run
 
 ROSENBROCK = SURFACES["rosenbrock"].fn
 ADAM = {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,

@@ -2,7 +2,7 @@
 
 Pure computation (no FastAPI): `train(request, device, emit, cancelled)` runs a
 `NetworkRun` and returns a `TrainingResult`; the loss landscape lives in
-`backend.landscape`.
+`backend.networks.landscape`.
 """
 
 from backend.networks.spec import NetworkRun

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from backend import landscape as L
+from backend.networks import landscape as L
 from backend.networks import training
 from backend.networks.spec import LandscapeSpec, NetworkRun
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from backend.surfaces import REGRESSION_CORRELATION, REGRESSION_WEIGHTS
+from backend.surfaces.catalogue import REGRESSION_CORRELATION, REGRESSION_WEIGHTS
 
 MAX_SAMPLES = 5000
 MAX_CSV_BYTES = 200_000

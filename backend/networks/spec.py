@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.networks import datasets, models
-from backend.specs import OptimizerSpec, ScheduleSpec, check_torch_accepts
+from backend.optim.spec import OptimizerSpec, ScheduleSpec, check_torch_accepts
 
 # Limits of one network run. Work is counted in (samples seen) × (parameters): one
 # forward + backward costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of

@@ -46,20 +46,31 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from backend import landscape as L
 from backend.networks import datasets, models
+from backend.networks import landscape as L
 from backend.networks.datasets import Dataset, Split
-from backend.networks.spec import NetworkRun, Plan, StopSpec
-from backend.optimizers import get_optimizer
-from backend.schedules import get_schedule
-from backend.specs import Status
+from backend.networks.spec import NetworkRun, Plan
+from backend.optim.optimizers import get_optimizer
+from backend.optim.schedules import get_schedule
+from backend.optim.stopping import StopRules
 
 Emit = Callable[[str, list[dict[str, Any]]], None]
+class Ending(StrEnum):
+    """How a training run ended (the run's terminal status has the same name)."""
+
+    FINISHED = "finished"
+    CONVERGED = "converged"
+    EARLY_STOPPED = "early_stopped"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+
+
 SEED_STREAMS = {"data": 0, "split": 1, "init": 2, "shuffle": 3, "landscape": 4}
 BOUNDARY_RESOLUTION = 40  # points per axis of a decision-boundary grid
 BOUNDARY_SNAPSHOTS = 25  # about this many per run when boundary_every is null
@@ -82,7 +93,7 @@ def generator(seed: int, stream: str) -> torch.Generator:
 class TrainingResult:
     """What a finished (or stopped) network run leaves behind."""
 
-    status: Status
+    status: Ending
     summary: dict[str, Any]
     landscape: dict[str, Any] | None = None
     export: bytes | None = None  # torch.save of the landscape (weights, directions, grid)
@@ -266,7 +277,7 @@ class _Progress:
     waited: int = 0
     epochs_run: int = 0
     steps: int = 0
-    status: Status = Status.FINISHED
+    status: Ending = Ending.FINISHED
     diverged_at: int | None = None
     converged_at: int | None = None
     converged_by: str | None = None  # "grad_norm" | "step_norm"
@@ -289,13 +300,10 @@ def _update_norm(params: list[nn.Parameter], before: list[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(parts))
 
 
-def _stop_rule_met(stop: StopSpec, norms: list[Tensor], update: Tensor | None) -> str | None:
+def _stop_rule_met(rules: StopRules, norms: list[Tensor], update: Tensor | None) -> str | None:
     """The stop rule a step meets ("grad_norm" | "step_norm"), or None (syncs the device)."""
-    if stop.grad_norm > 0 and float(torch.linalg.vector_norm(torch.stack(norms))) < stop.grad_norm:
-        return "grad_norm"
-    if update is not None and float(update) < stop.step_norm:
-        return "step_norm"
-    return None
+    grad_norm = float(torch.linalg.vector_norm(torch.stack(norms))) if rules.grad_norm > 0 else math.inf
+    return rules.met(grad_norm, None if update is None else float(update))
 
 
 def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Callable[[], bool],
@@ -309,8 +317,6 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
     optimizer = get_optimizer(request.optimizer.name).build(params, request.hyperparameters())
     schedule = get_schedule(request.schedule.name)
     scheduler = schedule.build(optimizer, request.schedule_kwargs(), plan.schedule_steps)
-    per_batch = plan.schedule_per_batch and hasattr(scheduler, "step")
-    per_epoch = not plan.schedule_per_batch and not schedule.monitors_loss and hasattr(scheduler, "step")
     lbfgs = isinstance(optimizer, torch.optim.LBFGS)
     frames = _Frames(emit, frame_seconds)
     shuffle_generator = generator(request.seed, "shuffle")
@@ -322,7 +328,9 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
     full_batch = batch >= n_train
     state = _Progress()
     patience = request.early_stopping
-    stop = request.stop if request.stop is not None and request.stop.active else None
+    stop = StopRules(request.stop.grad_norm, request.stop.step_norm) if request.stop is not None else None
+    if stop is not None and not stop.active:
+        stop = None
     watch_updates = stop is not None and stop.step_norm > 0
 
     def step(xb: Tensor, yb: Tensor) -> tuple[Tensor, list[Tensor]]:
@@ -369,13 +377,11 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
             state.checkpoints.append(weights)
             state.checkpoint_epochs.append(epoch)
         if not math.isfinite(train_loss):  # the last update blew up the weights
-            state.status = Status.DIVERGED
+            state.status = Ending.DIVERGED
             state.diverged_at = state.steps
             return True
-        if epoch > 0 and schedule.monitors_loss:
-            scheduler.step(val_loss if val_loss is not None else train_loss)
-        elif epoch > 0 and per_epoch:
-            scheduler.step()
+        if epoch > 0 and not plan.schedule_per_batch:
+            schedule.step(scheduler, val_loss if val_loss is not None else train_loss)
         if boundary is not None and epoch % every == 0:
             frames.materialise()
             frames.flush()
@@ -386,7 +392,7 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
         elif epoch > 0:
             state.waited += 1
         if patience is not None and state.waited >= patience.patience:
-            state.status = Status.EARLY_STOPPED
+            state.status = Ending.EARLY_STOPPED
             return True
         return False
 
@@ -404,13 +410,13 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
             xs, ys = x_train[order], y_train[order]
         for start in range(0, n_train, batch):
             if cancelled():
-                state.status = Status.CANCELLED
+                state.status = Ending.CANCELLED
                 break
             lr = optimizer.param_groups[0]["lr"]
             before = [p.detach().clone() for p in params] if watch_updates else None
             loss, norms = step(xs[start:start + batch], ys[start:start + batch])
-            if per_batch:
-                scheduler.step()
+            if plan.schedule_per_batch:
+                schedule.step(scheduler, loss)
             update = _update_norm(params, before) if before is not None else None
             frames.add(loss, norms, lr, epoch, update)
             state.steps += 1
@@ -421,31 +427,31 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
                 state.diverged_at = frames.materialise()
                 frames.flush()
                 if state.diverged_at is not None:
-                    state.status = Status.DIVERGED
+                    state.status = Ending.DIVERGED
                     break
-        if state.status in (Status.CANCELLED, Status.DIVERGED):
+        if state.status in (Ending.CANCELLED, Ending.DIVERGED):
             break
         state.diverged_at = frames.materialise()
         if state.diverged_at is not None:
-            state.status = Status.DIVERGED
+            state.status = Ending.DIVERGED
             break
         ended = end_epoch(epoch, lr)
         if frames.due():
             frames.flush()
         if state.converged_at is not None:
-            if state.status is not Status.DIVERGED:
-                state.status = Status.CONVERGED
+            if state.status is not Ending.DIVERGED:
+                state.status = Ending.CONVERGED
             break
     if state.diverged_at is None:
         state.diverged_at = frames.materialise()
     frames.flush()
     train_s = time.perf_counter() - began
     if state.diverged_at is not None:
-        state.status = Status.DIVERGED
+        state.status = Ending.DIVERGED
 
     restored = False
     if (patience is not None and patience.restore_best and state.best_weights is not None
-            and state.status in (Status.EARLY_STOPPED, Status.FINISHED, Status.CONVERGED)):
+            and state.status in (Ending.EARLY_STOPPED, Ending.FINISHED, Ending.CONVERGED)):
         L.load_weights(model, state.best_weights)
         restored = state.best_epoch != state.epochs_run
     final = L.weights_of(model)
@@ -454,8 +460,8 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
                 "step_loop_s": train_s - setup_s - state.epoch_end_s}
     checkpoints = torch.stack(state.checkpoints)
     result = TrainingResult(state.status, summary, checkpoints=checkpoints.cpu(), final_weights=final.cpu())
-    if state.status in (Status.CANCELLED, Status.DIVERGED):
-        if state.status is Status.DIVERGED:  # how sharp the start was says why
+    if state.status in (Ending.CANCELLED, Ending.DIVERGED):
+        if state.status is Ending.DIVERGED:  # how sharp the start was says why
             summary |= _sharpness(request, prep, checkpoints[0], None)
         summary["elapsed_s"] = summary["train_s"] = train_s
         return result
@@ -472,14 +478,14 @@ def train(request: NetworkRun, device: torch.device, emit: Emit, cancelled: Call
         try:
             survey = _survey(request, prep, checkpoints, state.checkpoint_epochs, final, emit, cancelled)
         except L.Cancelled:
-            result.status = Status.CANCELLED
+            result.status = Ending.CANCELLED
         else:
             result.landscape = survey.report
             buffer = io.BytesIO()
             torch.save(survey.export, buffer)
             result.export = buffer.getvalue()
         summary["landscape_s"] = time.perf_counter() - began_landscape
-    if result.status is not Status.CANCELLED:
+    if result.status is not Ending.CANCELLED:
         summary |= _sharpness(request, prep, checkpoints[0], final)
     summary["train_s"] = train_s
     summary["elapsed_s"] = time.perf_counter() - began
@@ -535,7 +541,7 @@ def _summary(request: NetworkRun, prep: Prepared, state: _Progress, restored: bo
         "best_epoch": state.best_epoch if state.best_weights is not None else None,
         "best_val_loss": state.best_loss if math.isfinite(state.best_loss) else None,
         "epochs_run": state.epochs_run,
-        "stopped_early": state.status == Status.EARLY_STOPPED,
+        "stopped_early": state.status == Ending.EARLY_STOPPED,
         "restored_best": restored,
         "final_train_loss": last.get("train_loss"), "final_train_accuracy": last.get("train_accuracy"),
         "final_val_loss": last.get("val_loss"), "final_val_accuracy": last.get("val_accuracy"),

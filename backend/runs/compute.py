@@ -12,13 +12,16 @@ import orjson
 import torch
 from pydantic import BaseModel
 
-from backend import optimizers, surface_runs, trajectory
 from backend.networks import comparison, training
-from backend.networks.schemas import NetworkSummary
 from backend.networks.spec import NetworkRun
+from backend.networks.summary import NetworkSummary
+from backend.optim import optimizers
+from backend.runs import surface
+from backend.runs.model import Status
 from backend.runs.store import Frame
-from backend.schemas import Status, SurfaceRun
-from backend.trajectory import Recording
+from backend.surfaces import engine
+from backend.surfaces.engine import Recording
+from backend.surfaces.spec import SurfaceRun
 
 LANDSCAPE = "landscape.json"  # artifact names of a network run
 LANDSCAPE_EXPORT = "landscape.pt"
@@ -67,7 +70,7 @@ def compute_surface(
     cancelled: Callable[[], bool] | None = None,
 ) -> Result:
     """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
-    problem = surface_runs.build_problem(request, surface_runs.choose_device(request, device))
+    problem = surface.build_problem(request, surface.choose_device(request, device))
     frames: list[Frame] = []
     sent = -1
 
@@ -78,23 +81,23 @@ def compute_surface(
             return
         while sent < k:
             last = min(k, sent + MAX_FRAME_STEPS)
-            frame: Frame = ("steps", surface_runs.step_records(request, recording, sent + 1, last))
+            frame: Frame = ("steps", surface.step_records(request, recording, sent + 1, last))
             frames.append(frame)
             sent = last
             if on_frame is not None:
                 on_frame(frame)
 
-    recording = trajectory.run(problem, progress, cancelled)
-    rows = surface_runs.recorded_rows(request, recording)
+    recording = engine.run(problem, progress, cancelled)
+    rows = surface.recorded_rows(request, recording)
     if request.record == "final":
-        frame = ("steps", surface_runs.step_records(request, recording, 0, rows - 1))
+        frame = ("steps", surface.step_records(request, recording, 0, rows - 1))
         frames.append(frame)
         if on_frame is not None:
             on_frame(frame)
     else:
         progress(recording, rows - 1)
     return Result(
-        surface_runs.run_status(recording), surface_runs.summarize(request, recording, device),
+        surface.run_status(recording), surface.summarize(request, recording, device),
         frames,
     )
 
@@ -128,7 +131,7 @@ def compute_network(
         artifacts[LANDSCAPE] = orjson.dumps(result.landscape)
     if result.export is not None:
         artifacts[LANDSCAPE_EXPORT] = result.export
-    return Result(result.status, NetworkSummary.model_validate(result.summary), frames, artifacts)
+    return Result(Status(result.status), NetworkSummary.model_validate(result.summary), frames, artifacts)
 
 
 def warm_up() -> None:

@@ -21,13 +21,13 @@ import torch
 
 from backend.networks.spec import NetworkRun
 from backend.runs.compute import Result, compute, compute_surface, warm_up
-from backend.runs.log import RunLog
+from backend.runs.log import RunLog, forget_old_logs
+from backend.runs.model import Run, Status, SurfaceSummary
 from backend.runs.store import RunStore, now
-from backend.schemas import Run, Status, SurfaceRun, SurfaceSummary
+from backend.surfaces.spec import SurfaceRun
 
 log = logging.getLogger(__name__)
 
-RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
 
 
 class Executor(Protocol):
@@ -142,12 +142,8 @@ class LocalExecutor(InlineWork):
         with self._lock:
             self._cancel.pop(run.id, None)
             self._started.discard(run.id)
-        self._forget_old_logs()
+        forget_old_logs(self._logs)
 
-    def _forget_old_logs(self) -> None:
-        ended = [run_id for run_id, run_log in self._logs.items() if run_log.ended]
-        for run_id in ended[: max(0, len(ended) - RECENT_LOGS)]:
-            self._logs.pop(run_id, None)
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a run between steps; a run still waiting in the queue ends at once."""

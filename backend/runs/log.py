@@ -11,6 +11,8 @@ from typing import Any
 
 from backend.runs.store import Frame
 
+RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
+
 
 class RunLog:
     """Frames of one run in order, an end marker, and a way to wait for more."""
@@ -85,3 +87,10 @@ def _resolve(waiters: set[asyncio.Future[None]]) -> None:
     for future in waiters:
         if not future.done():
             future.set_result(None)
+
+
+def forget_old_logs(logs: dict[str, RunLog]) -> None:
+    """Drop the ended logs beyond the RECENT_LOGS most recent (the dict's order is their age)."""
+    ended = [run_id for run_id, run_log in logs.items() if run_log.ended]
+    for run_id in ended[: max(0, len(ended) - RECENT_LOGS)]:
+        logs.pop(run_id, None)

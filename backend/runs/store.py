@@ -19,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from backend.schemas import Run, Status
+from backend.runs.model import Run, Status
 
 Frame = tuple[str, list[dict[str, Any]]]  # ("steps", [step, ...])
 

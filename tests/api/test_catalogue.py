@@ -9,7 +9,7 @@ import httpx
 import pytest
 import torch
 
-from backend.surfaces import SURFACES
+from backend.surfaces.catalogue import SURFACES
 from tests.conftest import Server, strict_json
 
 OPTIMIZER_CLASSES = {

@@ -9,8 +9,7 @@ import pytest
 import torch
 from websockets.sync.client import connect
 
-from backend import landscape as L
-from backend.networks import training
+from backend.networks import models, training
 from backend.networks.spec import NetworkRun
 from tests.api.test_stream import read_all, stream_url
 from tests.conftest import Server, create_run, get_run, wait_for_status
@@ -163,7 +162,7 @@ def test_the_export_rebuilds_any_grid_point(client: httpx.Client, with_landscape
     prep.model.load_state_dict(state)
     prep.model.eval()
     with torch.no_grad():
-        loss = L.model_loss(True)(prep.model(data.x), data.y)
+        loss = models.loss_function(True)(prep.model(data.x), data.y)
     assert float(loss) == pytest.approx(float(export["loss"][iy][ix]), rel=1e-4)
 
 

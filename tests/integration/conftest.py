@@ -2,7 +2,8 @@
 
 - `redis_server`: a `redis-server` on a free port, no persistence, in a temp dir.
 - `postgres_url`: a throwaway PostgreSQL cluster (`initdb` + `pg_ctl` from
-  /usr/lib/postgresql/*/bin; as root, run as the `postgres` user via `runuser`).
+  /usr/lib/postgresql/*/bin; as root, run as the `postgres` user via `runuser`);
+  `postgres_cluster` starts one anywhere else (on a host in a network namespace).
 - `Cluster`: the API (`uvicorn backend.main:app`) and workers (`python -m backend.worker`)
   as separate processes with the `redis` executor, short visibility timeouts,
   and their logs printed when a test fails.
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,9 +134,13 @@ def _postgres_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """`postgresql+psycopg://...` of a throwaway cluster (trust auth on 127.0.0.1, no fsync)."""
+@contextlib.contextmanager
+def postgres_cluster(listen: str, port: int, wrap: Sequence[str] = ()) -> Iterator[str]:
+    """`postgresql+psycopg://...` of a throwaway cluster on `listen:port` (trust auth, no fsync).
+
+    `wrap` goes before each server command: `["ip", "netns", "exec", HOST]` runs it on another host.
+    The database is created through the cluster's Unix socket, which needs no route to `listen`.
+    """
     bindir = _postgres_bin()
     if bindir is None:
         missing("PostgreSQL (initdb, pg_ctl)")
@@ -150,26 +155,35 @@ def postgres_url() -> Iterator[str]:
             user, entry = "nobody", pwd.getpwnam("nobody")
         os.chown(workdir, entry.pw_uid, entry.pw_gid)
         as_user = ["runuser", "-u", user, "--"]
-    data, port = workdir / "data", free_port()
+    data = workdir / "data"
 
     def run(*command: str) -> None:
-        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=60)
+        subprocess.run([*wrap, *as_user, *command], check=True, capture_output=True, timeout=60)
 
     run(str(bindir / "initdb"), "-D", str(data), "-U", "descent", "--auth=trust", "--no-sync",
         "-E", "UTF8")
+    with (data / "pg_hba.conf").open("a") as hba:  # initdb trusts loopback only; add the host's subnet
+        hba.write("host all all samenet trust\n")
     run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "postgres.log"), "-w", "-t", "30",
-        "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        "-o", f"-p {port} -k {workdir} -c listen_addresses={listen} -c fsync=off", "start")
     try:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=descent dbname=postgres",
+        with psycopg.connect(host=str(workdir), port=port, user="descent", dbname="postgres",
                              autocommit=True) as db:
             db.execute("CREATE DATABASE descent")
-        yield f"postgresql+psycopg://descent@127.0.0.1:{port}/descent"
+        yield f"postgresql+psycopg://descent@{listen}:{port}/descent"
     finally:
         with contextlib.suppress(Exception):
             run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway cluster on 127.0.0.1 for the session."""
+    with postgres_cluster("127.0.0.1", free_port()) as url:
+        yield url
 
 
 # --- the API and workers as processes ------------------------------------------------------------
@@ -341,6 +355,7 @@ class Watcher:
     """One websocket client: the trajectory it ends up with, as a page would (a reset starts over)."""
 
     steps: list[dict[str, Any]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the type of every message, in order
     resets: int = 0
     messages: int = 0
     end: dict[str, Any] | None = None
@@ -352,6 +367,7 @@ class Watcher:
             async for message in websocket:
                 data = orjson.loads(message)
                 self.messages += 1
+                self.kinds.append(data["type"])
                 if data["type"] == "steps":
                     self.steps.extend(data["steps"])
                 elif data["type"] == "reset":
@@ -371,7 +387,7 @@ def reference(body: dict[str, Any]) -> list[dict[str, Any]]:
     key = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     if key not in _references:
         from backend.runs.compute import compute
-        from backend.schemas import SurfaceRun
+        from backend.surfaces.spec import SurfaceRun
 
         result = compute(SurfaceRun.model_validate(body), "cpu")
         _references[key] = orjson.loads(orjson.dumps([s for _, records in result.frames for s in records]))

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.runs.model import Run, Status
 from backend.runs.store import RunStore, now
-from backend.schemas import Run, Status, SurfaceRun
+from backend.surfaces.spec import SurfaceRun
 from tests.integration.conftest import RUN, Watcher, assert_same_trajectory, reference
 
 REQUEST = SurfaceRun.model_validate(

@@ -4,8 +4,8 @@ interpolation line and the shared plane, against direct evaluation."""
 import pytest
 import torch
 
-from backend import landscape as L
 from backend.networks import comparison, training
+from backend.networks import landscape as L
 from backend.networks.spec import NetworkRun
 
 CPU = torch.device("cpu")

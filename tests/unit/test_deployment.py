@@ -2,10 +2,14 @@
 
 No Docker engine runs where these tests run, so nothing here builds or starts a
 container; instead every setting, module, flag and route the files refer to is
-checked against the code, so a rename cannot silently break the classroom server.
+checked against the code, so a rename cannot silently break the classroom server,
+and Debian's `docker-compose` (Compose v1, which needs no engine for `config`)
+validates the compose file as Compose reads it.
 """
 
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import yaml
 from backend import worker
 from backend.main import create_app
 from backend.settings import Settings
+from tests.integration.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -72,3 +77,15 @@ def test_the_image_serves_the_app_its_health_check_asks() -> None:
     for check in (DOCKERFILE, " ".join(SERVICES["api"]["healthcheck"]["test"])):
         asked = re.search(r"http://127\.0\.0\.1:8000(/[a-z/]+)", check)
         assert asked is not None and asked.group(1) in paths
+
+
+@pytest.mark.parametrize("profiles", [[], ["--profile", "cpu"]], ids=["default", "cpu-profile"])
+def test_docker_compose_validates_the_file(profiles: list[str]) -> None:
+    """`docker-compose config -q`: the schema, the anchors and merges, the `${VAR:-default}`s."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        missing("docker-compose (Debian's package)")
+    assert binary is not None
+    result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), *profiles, "config", "-q"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""Tests for backend.expressions: autograd oracles, rejections, fuzzing."""
+"""Tests for backend.surfaces.expressions: autograd oracles, rejections, fuzzing."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-import backend.expressions as expressions
-from backend.expressions import (
+import backend.surfaces.expressions as expressions
+from backend.surfaces.expressions import (
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_NODES,

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from backend import landscape as L
-from backend import stacked
 from backend.networks import datasets, models
+from backend.networks import landscape as L
+from backend.networks.landscape import stacked
 
 CPU = torch.device("cpu")
 
@@ -272,7 +272,7 @@ def test_compare_plane_puts_the_shared_start_at_the_origin() -> None:
 
 def test_hessian_directions_are_eigenvectors() -> None:
     model, data = mlp("tanh", (4,), seed=3), moons_data(80)
-    loss_fn = L.model_loss(True)
+    loss_fn = models.loss_function(True)
     layout = L.Layout.of(model)
     w = L.weights_of(model)
 
@@ -291,7 +291,7 @@ def test_hessian_directions_are_eigenvectors() -> None:
 
 def test_hessian_lanczos_with_few_iterations_still_finds_the_top_pair() -> None:
     model, data = mlp("tanh", (8,), seed=4), moons_data(80)
-    loss_fn = L.model_loss(True)
+    loss_fn = models.loss_function(True)
     layout = L.Layout.of(model)
 
     def loss_of(flat: torch.Tensor) -> torch.Tensor:

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import torch
 
-from backend import optimizers
-from backend.optimizers import IMPLEMENTATION_KEYWORDS, NOT_OFFERED, OPTIMIZERS
-from backend.schedules import SCHEDULES
-from backend.surfaces import SURFACES
-from backend.trajectory import Problem, run
+from backend.optim import optimizers
+from backend.optim.optimizers import IMPLEMENTATION_KEYWORDS, NOT_OFFERED, OPTIMIZERS
+from backend.optim.schedules import SCHEDULES
+from backend.surfaces.catalogue import SURFACES
+from backend.surfaces.engine import Problem, run
 
 DTYPE = torch.float64
 
@@ -94,7 +94,6 @@ def engine(name: str, kwargs: dict[str, Any], surface: str, steps: int,
         schedule_kwargs={},
         steps=steps,
         bounds=((-1e9, 1e9), (-1e9, 1e9)),
-        grad_norm_tol=0.0,
     )
     return run(problem).params  # (steps + 1, B, 2)
 
@@ -276,8 +275,8 @@ EFFECTIVE_CASES = [
 def test_effective_lr_explains_the_move(name: str, overrides: dict[str, Any],
                                         applies_to: str | None) -> None:
     """Δw = −factor·g (or ·m, or ·sign g): the arrows the page draws are the real step."""
-    from backend.schemas import SurfaceRun
-    from backend.surface_runs import build_problem, effective_lr
+    from backend.runs.surface import build_problem, effective_lr
+    from backend.surfaces.spec import SurfaceRun
 
     request = SurfaceRun.model_validate(
         {"surface": "rosenbrock", "optimizer": {"name": name, **overrides}, "steps": 25}

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from backend.schedules import ENGINE_KEYWORDS, SCHEDULES, ScheduleInfo
-from backend.schemas import SurfaceRun
-from backend.surface_runs import build_problem
-from backend.trajectory import run
+from backend.optim.schedules import ENGINE_KEYWORDS, SCHEDULES, ScheduleInfo
+from backend.runs.surface import build_problem
+from backend.surfaces.engine import run
+from backend.surfaces.spec import SurfaceRun
 
 STEPS = 120
 

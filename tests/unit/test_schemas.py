@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from backend.optimizers import OPTIMIZERS
+from backend.optim.optimizers import OPTIMIZERS
 from backend.runs.compute import compute_surface
-from backend.schemas import Status, SurfaceRun
-from backend.surfaces import SURFACES
+from backend.runs.model import Status
+from backend.surfaces.catalogue import SURFACES
+from backend.surfaces.spec import SurfaceRun
 
 BASE = {"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.01}, "steps": 20}
 

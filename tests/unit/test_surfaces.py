@@ -1,4 +1,4 @@
-"""Tests for backend.surfaces: listed points, autograd against hand-written gradients, grids.
+"""Tests for backend.surfaces.catalogue: listed points, autograd against hand-written gradients, grids.
 
 The oracles here are written independently of the module: published global minima and
 gradients derived by hand from each formula.
@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.autograd.functional import hessian
 
-from backend.surfaces import SURFACES, Point, SampleData, Surface, evaluate_grid, get_surface
+from backend.surfaces.catalogue import SURFACES, Point, SampleData, Surface, evaluate_grid, get_surface
 
 ALL = [pytest.param(surface, id=surface.id) for surface in SURFACES.values()]
 MINIMA = [

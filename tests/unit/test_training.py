@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 import torch
 
-from backend import landscape as L
 from backend.networks import datasets, models, training
+from backend.networks import landscape as L
 from backend.networks.datasets import Split
 from backend.networks.spec import NetworkRun
-from backend.networks.training import TrainingResult, train
-from backend.specs import Status
+from backend.networks.training import Ending, TrainingResult, train
 
 CPU = torch.device("cpu")
 BASE: dict[str, Any] = {
@@ -168,7 +167,7 @@ def test_early_stopping_after_exactly_patience_epochs(monkeypatch: pytest.Monkey
     val = [1.0, 0.9, 0.8, 0.85, 0.86, 0.87, 0.5, 0.4, 0.3]
     monkeypatch.setattr(training, "evaluate", ScriptedEvaluation(val))
     result, recorder = run(epochs=8, early_stopping={"patience": 3, "restore_best": restore_best})
-    assert result.status == Status.EARLY_STOPPED
+    assert result.status == Ending.EARLY_STOPPED
     assert [e["epoch"] for e in recorder.records("epoch")] == [0, 1, 2, 3, 4, 5]
     assert max(steps_per_epoch(recorder)) == 5
     summary = result.summary
@@ -198,7 +197,7 @@ def test_epoch_records_and_regression_accuracy() -> None:
     assert [e["epoch"] for e in epochs] == list(range(21))
     assert all(e["val_accuracy"] is None and e["train_accuracy"] is None for e in epochs)
     assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
-    assert result.status == Status.FINISHED and result.summary["test_accuracy"] is None
+    assert result.status == Ending.FINISHED and result.summary["test_accuracy"] is None
 
 
 # --- divergence, cancellation, seeds -------------------------------------------------------
@@ -208,7 +207,7 @@ def test_divergence_is_a_result() -> None:
     result, recorder = run(dataset={"name": "linear_regression", "n_samples": 50}, model={"name": "linear"},
                            optimizer={"name": "sgd", "lr": 500.0}, epochs=50, batch_size=30,
                            landscape={"resolution": 5})
-    assert result.status == Status.DIVERGED and result.landscape is None
+    assert result.status == Ending.DIVERGED and result.landscape is None
     steps = recorder.records("steps")
     assert all(math.isfinite(s["loss"]) for s in steps[:-1])
     # caught at the first non-finite batch loss, or by the epoch's training loss after the last step
@@ -231,7 +230,7 @@ def test_gradient_descent_stops_by_the_courses_rules(rule: str, threshold: float
     monkeypatch.setattr(training, "evaluate", counter)
     result, recorder = run(**GD_REGRESSION, stop={rule: threshold})
     summary, steps = result.summary, recorder.records("steps")
-    assert result.status == Status.CONVERGED and summary["converged_by"] == rule
+    assert result.status == Ending.CONVERGED and summary["converged_by"] == rule
     assert summary["converged_at_step"] == summary["steps"] == len(steps) < 400
     values = [s[rule] for s in steps]
     assert values[-1] < threshold and min(values[:-1]) >= threshold  # the first step that meets it
@@ -257,20 +256,20 @@ def test_sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_constant_he
 def test_a_diverged_run_reports_the_sharpness_of_its_start() -> None:
     result, _ = run(**GD_REGRESSION | {"epochs": 40, "optimizer": {"name": "sgd", "lr": 1.5}})
     summary = result.summary
-    assert result.status == Status.DIVERGED and summary["sharpness_final"] is None
+    assert result.status == Ending.DIVERGED and summary["sharpness_final"] is None
     assert 2 / summary["sharpness_initial"] < 1.5  # lr = 1.5 was beyond GD's stable range
 
 
 def test_without_a_stop_rule_steps_carry_no_update_norm() -> None:
     result, recorder = run(**GD_REGRESSION | {"epochs": 5}, stop={"grad_norm": 0, "step_norm": 0})
-    assert result.status == Status.FINISHED and result.summary["converged_at_step"] is None
+    assert result.status == Ending.FINISHED and result.summary["converged_at_step"] is None
     assert all("step_norm" not in s for s in recorder.records("steps"))
 
 
 def test_cancel_between_batches() -> None:
     calls = iter(range(1000))
     result, recorder = run(cancelled=lambda: next(calls) >= 5, epochs=10)
-    assert result.status == Status.CANCELLED and len(recorder.records("steps")) == 5
+    assert result.status == Ending.CANCELLED and len(recorder.records("steps")) == 5
 
 
 def test_the_global_rng_is_left_alone_and_runs_repeat() -> None:
@@ -332,7 +331,7 @@ def test_onecycle_steps_every_batch_over_the_whole_run() -> None:
     result, recorder = run(schedule={"name": "onecycle"}, epochs=4)
     lrs = [s["lr"] for s in recorder.records("steps")]
     assert len(set(lrs)) == len(lrs) == 16 and max(lrs) == pytest.approx(0.1, rel=1e-2)
-    assert result.summary["schedule_stepping"] == "batch" and result.status == Status.FINISHED
+    assert result.summary["schedule_stepping"] == "batch" and result.status == Ending.FINISHED
 
 
 def test_plateau_steps_with_the_validation_loss(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -344,7 +343,7 @@ def test_plateau_steps_with_the_validation_loss(monkeypatch: pytest.MonkeyPatch)
 
 def test_lbfgs_runs_with_a_closure() -> None:
     result, recorder = run(optimizer={"name": "lbfgs", "lr": 1.0, "max_iter": 5}, batch_size=5000)
-    assert result.status == Status.FINISHED and len(recorder.records("steps")) == 3
+    assert result.status == Ending.FINISHED and len(recorder.records("steps")) == 3
     epochs = recorder.records("epoch")
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
 
@@ -366,7 +365,7 @@ def test_digits_cnn_has_no_boundary_and_a_landscape() -> None:
     result, recorder = run(dataset={"name": "digits", "n_samples": 200}, model={"name": "cnn", "hidden": [4]},
                            epochs=2, batch_size=32, landscape={"directions": "random", "resolution": 5,
                                                               "eval_samples": 50})
-    assert result.status == Status.FINISHED and not recorder.records("boundary")
+    assert result.status == Ending.FINISHED and not recorder.records("boundary")
     assert result.landscape is not None and result.landscape["eval_samples"] == 50
     assert result.summary["n_classes"] == 10
 

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from backend.runs.compute import compute_surface
-from backend.schemas import Status, SurfaceRun
-from backend.surface_runs import build_problem, step_records, summarize
-from backend.surfaces import SURFACES
-from backend.trajectory import Outcome, run
+from backend.runs.model import Status
+from backend.runs.surface import build_problem, step_records, summarize
+from backend.surfaces.catalogue import SURFACES
+from backend.surfaces.engine import Outcome, run
+from backend.surfaces.spec import SurfaceRun
 
 
 def request(**fields: Any) -> SurfaceRun:

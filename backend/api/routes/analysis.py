@@ -5,14 +5,14 @@ import asyncio
 import torch
 from fastapi import APIRouter, Request
 
-from backend import surface_runs
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep
 from backend.api.errors import TOO_LARGE, TOO_MANY
 from backend.api.json import JSON
-from backend.curvature import curvature
-from backend.schemas import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
-from backend.sweeps import Axis, sweep
+from backend.api.schemas.analysis import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
+from backend.runs import surface
+from backend.surfaces.curvature import curvature
+from backend.surfaces.sweeps import Axis, sweep
 
 router = APIRouter(prefix="/api", tags=["analysis"], responses=TOO_MANY | TOO_LARGE)
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["analysis"], responses=TOO_MANY | TOO_LA
 @router.post("/curvature", response_model=CurvatureOut)
 async def point_curvature(request: CurvatureRequest) -> JSON:
     """Gradient, Hessian, its eigenvalues/eigenvectors and GD's stability bound 2/λ_max."""
-    loss = surface_runs.surface_loss(request.surface)
+    loss = surface.surface_loss(request.surface)
     result = await asyncio.to_thread(curvature, loss, tuple(request.point))  # type: ignore[arg-type]
     return JSON(result.__dict__)
 
@@ -30,7 +30,7 @@ async def regime_map(
     request: SweepRequest, http: Request, executor: ExecutorDep, admission: AdmissionDep
 ) -> JSON:
     """Final loss, stop step and status over a grid of hyperparameter values."""
-    problem = surface_runs.build_problem(request.run, torch.device("cpu"))
+    problem = surface.build_problem(request.run, torch.device("cpu"))
     x = Axis(request.x.param, tuple(request.x.values))
     y = Axis(request.y.param, tuple(request.y.values)) if request.y is not None else None
     with admission.computing(client_of(http)):
@@ -42,7 +42,7 @@ async def regime_map(
             "final_loss": result.final_loss.tolist(),
             "steps": result.stop_step.tolist(),
             "status": [
-                [surface_runs.OUTCOME_STATUS[surface_runs.Outcome(o)].value for o in row]
+                [surface.OUTCOME_STATUS[surface.Outcome(o)].value for o in row]
                 for row in result.outcome.tolist()
             ],
         }

@@ -1,32 +1,30 @@
 """Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
 
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import torch
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from backend import optimizers, schedules
 from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.errors import NOT_FOUND, not_found, unprocessable
 from backend.api.json import JSON
-from backend.expressions import MAX_LENGTH, ExpressionError, parse_expression
-from backend.networks import datasets, spec
-from backend.runs.redis_executor import RedisExecutor
-from backend.schemas import (
+from backend.api.schemas.catalogue import (
     Grid,
     Health,
-    HyperparameterInfo,
     Limits,
     NetworkLimits,
     OptimizerInfoOut,
     PointValue,
     SurfaceInfo,
 )
+from backend.networks import datasets, spec
+from backend.optim import optimizers, schedules
+from backend.runs.redis.executor import RedisExecutor
 from backend.settings import get_settings
-from backend.surfaces import SURFACES, evaluate_grid
+from backend.surfaces.catalogue import SURFACES, evaluate_grid
+from backend.surfaces.expressions import MAX_LENGTH, ExpressionError, parse_expression
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 LIMITS = get_settings()
@@ -143,9 +141,7 @@ def _catalogue_entry(info: Any, **extra: Any) -> OptimizerInfoOut:
             "id": info.id,
             "name": info.name,
             "class": info.class_path,
-            "hyperparameters": [
-                HyperparameterInfo.model_validate(asdict(h)) for h in info.hyperparameters
-            ],
+            "hyperparameters": list(info.hyperparameters),
             "update_rule": info.update_rule,
             "description": info.description,
             **extra,

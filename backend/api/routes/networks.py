@@ -12,8 +12,7 @@ from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.errors import CONFLICT, NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
 from backend.api.json import JSON
-from backend.networks import comparison, datasets, models, training
-from backend.networks.schemas import (
+from backend.api.schemas.networks import (
     CompareRequest,
     Comparison,
     DatasetInfoOut,
@@ -22,12 +21,13 @@ from backend.networks.schemas import (
     InterpolationRequest,
     Landscape,
     ModelInfoOut,
-    NetworkSummary,
     PreviewRequest,
 )
+from backend.networks import comparison, datasets, models, training
 from backend.networks.spec import MAX_LANDSCAPE_WORK, LandscapeSpec, NetworkRun
+from backend.networks.summary import NetworkSummary
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
-from backend.schemas import Run, Status
+from backend.runs.model import Run, Status
 
 router = APIRouter(prefix="/api", tags=["networks"], responses=TOO_LARGE)
 PREVIEW_IMAGES = 40  # digits shown in a preview

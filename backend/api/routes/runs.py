@@ -15,10 +15,12 @@ from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
 from backend.api.json import JSON
+from backend.api.schemas.runs import RunList, RunRequest, Steps, Trajectory
 from backend.runs.executor import queued_run
+from backend.runs.model import Run
 from backend.runs.store import Frame
-from backend.schemas import Run, RunList, RunRequest, Steps, SurfaceRun, Trajectory
 from backend.settings import get_settings
+from backend.surfaces.spec import SurfaceRun
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=NOT_FOUND | TOO_MANY | TOO_LARGE)
 LIMITS = get_settings()

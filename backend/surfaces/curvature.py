@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from backend.trajectory import Loss
+from backend.surfaces.engine import Loss
 
 
 @dataclass(frozen=True)

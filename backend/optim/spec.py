@@ -1,12 +1,11 @@
-"""Request pieces shared by every kind of run: optimizer and schedule specs, run status."""
+"""Request pieces shared by every kind of run: optimizer and schedule specs, checked by torch itself."""
 
-from enum import StrEnum
 from typing import Annotated, Any, Union
 
 import torch
 from pydantic import BaseModel, Field
 
-from backend import optimizers, schedules
+from backend.optim import optimizers, schedules
 
 
 def _union(models: list[type[BaseModel]]) -> Any:
@@ -17,22 +16,6 @@ def _union(models: list[type[BaseModel]]) -> Any:
 OptimizerSpec = _union(optimizers.spec_models())
 ScheduleSpec = _union(schedules.spec_models())
 
-
-class Status(StrEnum):
-    """Life of a run: queued → running → one of the terminal states."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    CONVERGED = "converged"
-    FINISHED = "finished"
-    EARLY_STOPPED = "early_stopped"
-    DIVERGED = "diverged"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-    @property
-    def ended(self) -> bool:
-        return self not in (Status.QUEUED, Status.RUNNING)
 
 
 def check_torch_accepts(optimizer: BaseModel, schedule: BaseModel, schedule_steps: int) -> None:

@@ -14,7 +14,7 @@ import torch
 from pydantic import BaseModel
 from torch.optim import lr_scheduler as S
 
-from backend.hyperparameters import Hyperparameter, Metadata, describe, spec_model
+from backend.optim.hyperparameters import Hyperparameter, Metadata, describe, spec_model
 
 # Keywords the engine fills in itself.
 ENGINE_KEYWORDS = frozenset(
@@ -122,6 +122,9 @@ class ConstantSchedule:
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
 
+    def step(self) -> None:
+        """Nothing to change."""
+
 
 @dataclass(frozen=True)
 class ScheduleInfo:
@@ -158,6 +161,14 @@ class ScheduleInfo:
     def monitors_loss(self) -> bool:
         """ReduceLROnPlateau steps with the loss; the others step blind."""
         return self.cls is S.ReduceLROnPlateau
+
+    def step(self, scheduler: Any, loss: "float | torch.Tensor") -> None:
+        """One `scheduler.step()`: with the monitored loss for ReduceLROnPlateau (read only then,
+        so a blind schedule costs no device sync), blind otherwise."""
+        if self.monitors_loss:
+            scheduler.step(float(loss))
+        else:
+            scheduler.step()
 
 
 def _entry(

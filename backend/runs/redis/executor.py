@@ -1,27 +1,10 @@
 """The `redis` executor: runs go to worker processes through Redis; watchers read each run's step stream.
 
-Keys (all under `descent:`):
-- `jobs`              stream of submitted runs, read by the consumer group `workers`
-                      (`python -m backend.worker`); an entry stays pending until its
-                      worker acknowledges it, so a job whose worker died is claimed
-                      again (XAUTOCLAIM) once it has been idle for the visibility timeout.
-- `run:{id}`          hash: status, attempt (the fencing token of the current worker),
-                      worker, requeues, updated.
-- `run:{id}:steps`    the run's step stream: `k` (steps | epoch | reset | end), `d` (JSON),
-                      `t` (the worker's clock when it wrote the frame). A new attempt
-                      starts with a `reset` entry and trims everything before it.
-- `run:{id}:cancel`   set by `DELETE /api/runs/{id}`; the worker polls it between steps.
-- `active`            set of queued or running run ids; `events` stream of queued / ended.
-- `worker:{name}`     heartbeat (JSON: device, concurrency, running runs), expires unless refreshed;
-                      `workers` indexes the names by last heartbeat, so nobody scans the keyspace.
-
-Every state change that several processes race for is one Lua script, so it is
-atomic: a run is queued once, started by one worker at a time (a worker whose
-job was claimed by another can no longer write frames, its attempt number being
-stale), and ends once. Ended runs keep their Redis keys for `retention_seconds`;
-the run store keeps everything. The API process computes unstored trajectories
-itself, in a thread pool, as the local executor does.
+The keys and scripts are in `protocol.py`. Ended runs keep their Redis keys for
+`retention_seconds`; the run store keeps everything. The API process computes
+unstored trajectories itself, in a thread pool, as the local executor does.
 """
+
 
 import asyncio
 import contextlib
@@ -34,149 +17,35 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 import torch
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from backend.runs.compute import Result
 from backend.runs.executor import InlineWork, resolve_device
-from backend.runs.log import RunLog
-from backend.runs.store import Frame, RunStore
-from backend.schemas import Run, Status
+from backend.runs.log import RunLog, forget_old_logs
+from backend.runs.model import Run, Status
+from backend.runs.redis.protocol import (
+    ACTIVE,
+    CANCEL,
+    ENDED,
+    ENSURE_GROUP,
+    EVENTS,
+    FINISH,
+    GROUP,
+    JOBS,
+    SUBMIT,
+    WORKER_PREFIX,
+    WORKERS,
+    cancel_key,
+    run_key,
+    steps_key,
+    stream_frames,
+)
+from backend.runs.store import RunStore
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PREFIX = "descent:"
-JOBS = PREFIX + "jobs"
-GROUP = "workers"
-ACTIVE = PREFIX + "active"
-EVENTS = PREFIX + "events"
-WORKER_PREFIX = PREFIX + "worker:"
-WORKERS = PREFIX + "workers"  # sorted set: worker name → its last heartbeat (Unix time)
-EVENTS_MAXLEN = 10_000
-RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
 OFF_LOOP_BYTES = 256_000  # frames larger than this are parsed in a thread, not on the loop
-ENDED = tuple(s.value for s in Status if s.ended)
-
-
-def run_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}"
-
-
-def steps_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:steps"
-
-
-def cancel_key(run_id: str) -> str:
-    return f"{PREFIX}run:{run_id}:cancel"
-
-
-# KEYS: run, jobs, active, events · ARGV: run id, run JSON, now
-SUBMIT = f"""
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'attempt', 0, 'requeues', 0, 'updated', ARGV[3])
-redis.call('XADD', KEYS[2], '*', 'run', ARGV[1], 'body', ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*', 'run', ARGV[1], 'event', 'queued')
-return 1
-"""
-
-# KEYS: run, steps · ARGV: worker, now → {attempt, requeues}; attempt 0: the run has ended, skip it
-BEGIN = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status and status ~= 'queued' and status ~= 'running' then return {0, 0} end
-local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
-redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'updated', ARGV[2])
-if redis.call('XLEN', KEYS[2]) > 0 then
-  local id = redis.call('XADD', KEYS[2], '*', 'k', 'reset', 'd', attempt, 't', ARGV[2])
-  redis.call('XTRIM', KEYS[2], 'MINID', id)
-end
-return {attempt, tonumber(redis.call('HGET', KEYS[1], 'requeues') or '0')}
-"""
-
-# KEYS: run, steps · ARGV: attempt, kind, data, now → 0 when another attempt owns the run
-APPEND = """
-if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[2], '*', 'k', ARGV[2], 'd', ARGV[3], 't', ARGV[4])
-return 1
-"""
-
-# KEYS: run, jobs · ARGV: attempt, group, consumer, job id: keep a running job from looking idle
-TOUCH = """
-if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'JUSTID')
-return 1
-"""
-
-# KEYS: run, steps, cancel, active, events, jobs
-# ARGV: attempt ('' = unfenced), status, end JSON, now, retention, run id, group, job id ('' = none)
-FINISH = f"""
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[2], '*', 'k', 'end', 'd', ARGV[3], 't', ARGV[4])
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('DEL', KEYS[3])
-redis.call('SREM', KEYS[4], ARGV[6])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*',
-           'run', ARGV[6], 'event', 'ended', 'status', ARGV[2])
-if ARGV[8] ~= '' then
-  redis.call('XACK', KEYS[6], ARGV[7], ARGV[8])
-  redis.call('XDEL', KEYS[6], ARGV[8])
-end
-return 1
-"""
-
-# KEYS: run, jobs · ARGV: attempt, run id, run JSON, group, job id: a stopping worker gives a job back
-REQUEUE = """
-if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '')
-redis.call('HINCRBY', KEYS[1], 'requeues', 1)
-redis.call('XADD', KEYS[2], '*', 'run', ARGV[2], 'body', ARGV[3])
-redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
-redis.call('XDEL', KEYS[2], ARGV[5])
-return 1
-"""
-
-# KEYS: run, cancel · ARGV: retention, now, worker key prefix
-# → 2: cancelled here (queued, or its worker is gone): the caller ends it; 1: its worker will stop; 0: ended
-CANCEL = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'updated', ARGV[2])
-  return 2
-end
-if status ~= 'running' then return 0 end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-local worker = redis.call('HGET', KEYS[1], 'worker')
-if not worker or redis.call('EXISTS', ARGV[3] .. worker) == 0 then
-  -- its worker is gone; should it only be stalled, the new attempt number fences it out
-  redis.call('HINCRBY', KEYS[1], 'attempt', 1)
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'updated', ARGV[2])
-  return 2
-end
-return 1
-"""
-
-
-def stream_frames(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Frame]:
-    """The frames of a step stream's entries, from the last reset on (end markers left out)."""
-    frames: list[Frame] = []
-    for _, fields in entries:
-        kind = fields[b"k"].decode()
-        if kind == "reset":
-            frames = []
-        elif kind != "end":
-            frames.append((kind, orjson.loads(fields[b"d"])))
-    return frames
-
-
-async def ensure_group(client: aioredis.Redis) -> None:
-    """The consumer group over the job stream (from its start: jobs queued before any worker count)."""
-    try:
-        await client.xgroup_create(JOBS, GROUP, id="0", mkstream=True)
-    except ResponseError as error:  # BUSYGROUP: it exists
-        if "BUSYGROUP" not in str(error):
-            raise
 
 
 class RedisExecutor(InlineWork):
@@ -207,7 +76,7 @@ class RedisExecutor(InlineWork):
     async def connect(cls, store: RunStore, settings: Settings) -> "RedisExecutor":
         """An executor with its group created and its active-run mirror and worker list current."""
         executor = cls(store, settings)
-        await ensure_group(executor._redis)
+        await executor._redis.eval(ENSURE_GROUP, 1, JOBS, GROUP)
         last = await executor._sync_active()
         await executor.worker_list()
         executor._background = [
@@ -264,7 +133,7 @@ class RedisExecutor(InlineWork):
         self._followers[run_id] = asyncio.create_task(
             self._follow(run_id, run_log), name=f"descent-follow-{run_id}"
         )
-        self._forget_old_logs()
+        forget_old_logs(self._logs)
         return run_log
 
     async def _follow(self, run_id: str, run_log: RunLog) -> None:
@@ -301,7 +170,7 @@ class RedisExecutor(InlineWork):
                         log.exception("run %s: bad step-stream entry %r", run_id, entry_id)
         finally:
             self._followers.pop(run_id, None)
-            self._forget_old_logs()
+            forget_old_logs(self._logs)
 
     async def _lost(self, run_id: str) -> bool:
         """No end marker will come: the Redis keys are gone, or the store already has the end."""
@@ -322,10 +191,6 @@ class RedisExecutor(InlineWork):
         run_log.end(Result(status, summary, frames).end_message(run.error if run else "run lost"))
         self._active.discard(run_id)
 
-    def _forget_old_logs(self) -> None:
-        ended = [run_id for run_id, run_log in self._logs.items() if run_log.ended]
-        for run_id in ended[: max(0, len(ended) - RECENT_LOGS)]:
-            self._logs.pop(run_id, None)
 
     async def resume_unfinished(self) -> int:
         """Runs the store calls unfinished but Redis has lost (or never had) are queued again."""

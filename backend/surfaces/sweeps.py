@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from backend.trajectory import Outcome, Problem
+from backend.surfaces.engine import Outcome, Problem
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,8 @@ def sweep(problem: Problem, x: Axis, y: Axis | None) -> SweepResult:
             grads = torch.cat([leaf.grad for leaf in leaves])  # type: ignore[misc]
             running = outcome == Outcome.RUNNING
             diverged = ~(((points >= lo) & (points <= hi)).all(dim=1) & torch.isfinite(loss))
-            converged = (
-                grads.norm(dim=1) < problem.grad_norm_tol
-                if problem.grad_norm_tol > 0
-                else torch.zeros_like(running)
-            )
+            by_grad, _ = problem.stop.rows(grads, None)
+            converged = by_grad if by_grad is not None else torch.zeros_like(running)
             fired = running & (diverged | converged | (k == problem.steps))
             status = torch.where(
                 diverged,
@@ -96,10 +93,7 @@ def sweep(problem: Problem, x: Axis, y: Axis | None) -> SweepResult:
                     leaf.grad.add_(torch.randn(leaf.shape, generator=generator,
                                                dtype=leaf.dtype), alpha=problem.gradient_noise)
         optimizer.step()
-        if problem.schedule.monitors_loss:
-            scheduler.step(float(loss.nansum()))
-        elif hasattr(scheduler, "step"):
-            scheduler.step()
+        problem.schedule.step(scheduler, loss.nansum())
     shape = (len(ys), len(x.values))
     return SweepResult(
         final_loss=final_loss.reshape(shape),

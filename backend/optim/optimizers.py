@@ -13,7 +13,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel
 
-from backend.hyperparameters import Hyperparameter, Metadata, describe, spec_model
+from backend.optim.hyperparameters import Hyperparameter, Metadata, describe, spec_model
 
 # Keywords that choose an implementation, not an algorithm: the same path either way.
 IMPLEMENTATION_KEYWORDS = frozenset(

@@ -17,12 +17,10 @@ Kind = Literal["float", "int", "bool", "pair", "choice", "int_list"]
 
 
 @dataclass(frozen=True)
-class Hyperparameter:
-    """One keyword argument of a torch class, as the API and the page show it."""
+class Metadata:
+    """What a signature cannot tell about a keyword: type, range, description."""
 
-    name: str
     type: Kind
-    default: Any
     description: str
     min: float | None = None
     max: float | None = None
@@ -30,6 +28,15 @@ class Hyperparameter:
     exclusive_max: bool = False
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hyperparameter(Metadata):
+    """One keyword argument of a torch class, as the API and the page show it: its name, its
+    default (from the signature) and its metadata."""
+
+    name: str
+    default: Any
 
     def annotation(self) -> Any:
         """The pydantic type of this hyperparameter, bounds included."""
@@ -54,20 +61,6 @@ class Hyperparameter:
         if self.type == "int_list":
             return Annotated[list[number], Field(max_length=100)]
         return number | None if self.nullable and self.type != "choice" else number
-
-
-@dataclass(frozen=True)
-class Metadata:
-    """What a signature cannot tell about a keyword: type, range, description."""
-
-    type: Kind
-    description: str
-    min: float | None = None
-    max: float | None = None
-    exclusive_min: bool = False
-    exclusive_max: bool = False
-    choices: tuple[Any, ...] | None = None
-    nullable: bool = False
 
 
 def signature_defaults(cls: type, skip: frozenset[str]) -> dict[str, Any]:
@@ -101,20 +94,8 @@ def describe(
             default = list(default)
         if meta.type == "float" and isinstance(default, int) and not isinstance(default, bool):
             default = float(default)
-        out.append(
-            Hyperparameter(
-                name=name,
-                type=meta.type,
-                default=default,
-                description=meta.description,
-                min=meta.min,
-                max=meta.max,
-                exclusive_min=meta.exclusive_min,
-                exclusive_max=meta.exclusive_max,
-                choices=meta.choices,
-                nullable=meta.nullable or default is None,
-            )
-        )
+        fields = {**vars(meta), "nullable": meta.nullable or default is None}
+        out.append(Hyperparameter(name=name, default=default, **fields))
     return tuple(out)
 
 

@@ -23,8 +23,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from backend.optimizers import OptimizerInfo
-from backend.schedules import ScheduleInfo
+from backend.optim.optimizers import OptimizerInfo
+from backend.optim.schedules import ScheduleInfo
+from backend.optim.stopping import StopRules
 
 Loss = Callable[[Tensor], Tensor]  # (..., 2) -> (...)
 SampleLoss = Callable[[Tensor, Tensor], Tensor]  # (..., 2), sample indices -> (...)
@@ -39,6 +40,9 @@ class Outcome(IntEnum):
     CONVERGED_STEP = 3  # ‖Δw‖ < ε_w
     DIVERGED = 4
     CANCELLED = 5
+
+
+RULE_OUTCOME = {"grad_norm": Outcome.CONVERGED_GRAD, "step_norm": Outcome.CONVERGED_STEP}
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,7 @@ class Problem:
     schedule_kwargs: dict[str, Any]
     steps: int
     bounds: tuple[tuple[float, float], tuple[float, float]]  # beyond this box: diverged
-    grad_norm_tol: float = 0.0
-    step_norm_tol: float = 0.0
+    stop: StopRules = field(default_factory=StopRules)
     gradient_noise: float = 0.0
     clip_grad_norm: float | None = None
     seed: int = 0
@@ -189,10 +192,7 @@ class _Session:
             self.optimizer.step(closure)
         else:
             self.optimizer.step()
-        if self.problem.schedule.monitors_loss:
-            self.scheduler.step(float(loss.sum()))
-        elif hasattr(self.scheduler, "step"):
-            self.scheduler.step()
+        self.problem.schedule.step(self.scheduler, loss.sum())
 
     def state(self) -> dict[str, Tensor]:
         """The optimizer's per-coordinate buffers for this parameter (momentum, moments...)."""
@@ -216,14 +216,11 @@ def _stopped_rows(
         return _stopped_single(problem, params, loss, grad, previous)
     lo, hi = box
     diverged = ~(((params >= lo) & (params <= hi)).all(dim=1) & torch.isfinite(loss))
+    by_grad, by_step = problem.stop.rows(grad, None if previous is None else params - previous)
     fired = diverged
-    by_grad = by_step = None
-    if problem.grad_norm_tol > 0:
-        by_grad = grad.square().sum(dim=1) < problem.grad_norm_tol**2
-        fired = fired | by_grad
-    if problem.step_norm_tol > 0 and previous is not None:
-        by_step = (params - previous).square().sum(dim=1) < problem.step_norm_tol**2
-        fired = fired | by_step
+    for mask in (by_grad, by_step):
+        if mask is not None:
+            fired = fired | mask
     if not bool(fired.any()):
         return None
     status = torch.full_like(loss, Outcome.RUNNING, dtype=torch.int8)
@@ -241,17 +238,15 @@ def _stopped_single(
     """`_stopped_rows` for one start, in Python floats: a few syncs beat a dozen tiny kernels."""
     (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
     x, y = params[0].tolist()
-    value = loss.item()
-    outcome = Outcome.RUNNING
-    if problem.grad_norm_tol > 0:
-        gx, gy = grad[0].tolist()
-        if math.hypot(gx, gy) < problem.grad_norm_tol:
-            outcome = Outcome.CONVERGED_GRAD
-    if problem.step_norm_tol > 0 and previous is not None:
+    rules = problem.stop
+    grad_norm = math.hypot(*grad[0].tolist()) if rules.grad_norm > 0 else math.inf
+    update_norm = None
+    if rules.step_norm > 0 and previous is not None:
         px, py = previous[0].tolist()
-        if math.hypot(x - px, y - py) < problem.step_norm_tol:
-            outcome = Outcome.CONVERGED_STEP
-    if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi and math.isfinite(value)):
+        update_norm = math.hypot(x - px, y - py)
+    rule = rules.met(grad_norm, update_norm)
+    outcome = RULE_OUTCOME[rule] if rule is not None else Outcome.RUNNING
+    if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi and math.isfinite(loss.item())):
         outcome = Outcome.DIVERGED
     if outcome == Outcome.RUNNING:
         return None
@@ -347,7 +342,7 @@ def _run_batch(
         if running == 0:
             break
         session.perturb(grad)
-        if problem.step_norm_tol > 0:
+        if problem.stop.step_norm > 0:
             previous = params.clone()
         lr_used = session.lr
         session.step(loss)

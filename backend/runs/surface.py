@@ -4,19 +4,13 @@ from typing import Any
 
 import torch
 
-from backend import optimizers, schedules
-from backend.expressions import parse_expression
-from backend.schemas import (
-    CustomSurface,
-    StartOutcomes,
-    Status,
-    SurfaceRun,
-    SurfaceSummary,
-    divergence_box,
-    surface_domain,
-)
-from backend.surfaces import SURFACES, Point
-from backend.trajectory import Minibatches, Outcome, Problem, Recording
+from backend.optim import optimizers, schedules
+from backend.optim.stopping import StopRules
+from backend.runs.model import StartOutcomes, Status, SurfaceSummary
+from backend.surfaces.catalogue import SURFACES, Point
+from backend.surfaces.engine import Minibatches, Outcome, Problem, Recording
+from backend.surfaces.expressions import parse_expression
+from backend.surfaces.spec import CustomSurface, SurfaceRun, divergence_box, surface_domain
 
 DTYPE = torch.float64
 OUTCOME_STATUS = {
@@ -66,8 +60,7 @@ def build_problem(request: SurfaceRun, device: torch.device) -> Problem:
         schedule_kwargs=request.schedule_kwargs(),
         steps=request.steps,
         bounds=(box[0], box[1]),
-        grad_norm_tol=request.stop.grad_norm,
-        step_norm_tol=request.stop.step_norm,
+        stop=StopRules(request.stop.grad_norm, request.stop.step_norm),
         gradient_noise=request.gradient_noise,
         clip_grad_norm=request.clip_grad_norm,
         seed=request.seed,

@@ -1,0 +1,87 @@
+"""HTTP models of the catalogues: surfaces, grids, optimizers, limits, health."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.optim.hyperparameters import Hyperparameter
+
+
+class PointValue(BaseModel):
+    x: float
+    y: float
+    value: float
+
+
+class SurfaceInfo(BaseModel):
+    id: str
+    name: str
+    formula: str
+    domain: dict[str, tuple[float, float]]
+    minima: list[PointValue]
+    saddles: list[PointValue]
+    start: tuple[float, float]
+    tags: list[str]
+    description: str
+    n_samples: int | None = Field(None, description="samples of a data-driven surface")
+
+
+class Grid(BaseModel):
+    """z[i][j] = f(x[j], y[i]) (Plotly's convention); non-finite values are null."""
+
+    x: list[float]
+    y: list[float]
+    z: list[list[float | None]]
+
+
+class OptimizerInfoOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    name: str
+    class_: str = Field(alias="class", serialization_alias="class")
+    hyperparameters: list[Hyperparameter]
+    update_rule: str
+    description: str
+    batched: bool | None = None
+    effective_lr: str | None = Field(
+        None, description="what the recorded effective_lr multiplies: gradient | first_moment | sign"
+    )
+
+
+class Limits(BaseModel):
+    """Every size a request can choose, bounded; see backend/settings.py."""
+
+    max_steps: int
+    max_starts: int
+    max_recorded: int = Field(description="starts × (steps + 1) kept with record='all'")
+    max_work: int = Field(description="starts × steps of a stored run")
+    max_instant_work: int = Field(description="starts × steps of POST /api/trajectories")
+    max_unbatched_starts: int = Field(description="starts of LBFGS / Adafactor runs")
+    max_grid: int
+    max_coordinate: float
+    max_expression_length: int
+    max_body_bytes: int
+    runs_per_client: int
+    computations_per_client: int
+    network: "NetworkLimits"
+
+
+class NetworkLimits(BaseModel):
+    """The bounds of a network run (fixed; see backend/networks/spec.py)."""
+
+    max_epochs: int
+    max_steps: int = Field(description="epochs × batches per epoch")
+    max_parameters: int
+    max_work: int = Field(description="epochs × n_train × parameters")
+    max_samples: int
+    max_csv_bytes: int
+    max_landscape_resolution: int
+    max_landscape_work: int = Field(description="grid points × eval_samples × parameters")
+    max_eval_samples: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    device: str
+    executor: str
+    workers: int

@@ -1,0 +1,179 @@
+"""The whole survey of one run (directions, projection, a grid streamed as preview →
+refinements → done), and several runs compared on one plane."""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from backend.networks.landscape.directions import (
+    hessian_directions,
+    orient,
+    pca_directions,
+    project,
+    random_directions,
+)
+from backend.networks.landscape.evaluator import EvalData, Evaluator, axis, grid_coefficients
+from backend.networks.landscape.weights import Layout, load_weights
+from backend.networks.models import loss_function
+
+# --- several runs on one plane -------------------------------------------------------------
+
+
+@dataclass
+class Plane:
+    """A plane origin + a·u + b·v and each run's path in it."""
+
+    origin: Tensor
+    u: Tensor
+    v: Tensor
+    explained_variance: Tensor
+    paths: list[Tensor]  # per run (m_r, 2)
+    residuals: list[Tensor]  # per run (m_r,)
+
+
+def compare_plane(runs: list[Tensor], generator: torch.Generator | None = None) -> Plane:
+    """One PCA plane for several runs from a shared start (each run's checkpoints (m_r, n),
+    row 0 the shared initial weights). Origin: the start; directions: PCA of all
+    checkpoints minus the start; each run's path projected without centring."""
+    origin = runs[0][0]
+    for i, run in enumerate(runs):
+        if not torch.equal(run[0], origin):
+            raise ValueError(f"run {i} does not start from the same weights as run 0")
+    stacked = torch.cat(runs)
+    u, v, explained = pca_directions(stacked, origin, generator)
+    ends = torch.stack([r[-1] for r in runs]).mean(0) - origin  # orient toward where runs go
+    u, v = orient(u, ends), orient(v, ends)
+    projected = [project(run, origin, u, v) for run in runs]
+    return Plane(origin, u, v, explained, [p[0] for p in projected], [p[1] for p in projected])
+
+
+# --- the whole survey of one run -----------------------------------------------------------
+
+
+@dataclass
+class Survey:
+    """A finished landscape: the JSON-able report and the tensors of the export file."""
+
+    report: dict[str, Any]
+    export: dict[str, Any] = field(default_factory=dict)
+
+
+def as_floats(t: Tensor) -> list[Any]:
+    return t.detach().double().cpu().tolist()
+
+
+def _grid_message(stage: str, progress: float, a: Tensor, b: Tensor, loss: Tensor,
+                  accuracy: Tensor | None) -> dict[str, Any]:
+    return {"stage": stage, "progress": progress, "a": as_floats(a), "b": as_floats(b),
+            "loss": as_floats(loss), "accuracy": None if accuracy is None else as_floats(accuracy)}
+
+
+def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epochs: Iterable[int],
+           final: Tensor, directions: str, *, filter_normalize: bool = True,
+           shape: tuple[int, int] = (41, 41), span: float = 1.0, generator: torch.Generator,
+           emit: Callable[[dict[str, Any]], None] | None = None,
+           cancelled: Callable[[], bool] | None = None, frame_seconds: float = 0.25,
+           preview: int = 11, hessian_iters: int = 30) -> Survey:
+    """Directions, the trajectory in the plane, a coarse preview, then the full grid.
+
+    `emit` receives grid frames: first the `preview` (≈ 11 × 11) grid, then `refine`
+    frames at full resolution every `frame_seconds` (cells not computed yet are
+    bilinearly interpolated from the preview), then `done`. Axis half-widths: `span`
+    for random directions (filter-normalised units); for pca and hessian `span` ×
+    the larger of 1.1 × the trajectory's extent along the axis and 0.1 × its
+    farthest distance from w*, so span = 1 frames the whole path.
+    """
+    began = time.perf_counter()
+    ny, nx = shape
+    evaluator = Evaluator(model, data)
+    load_weights(model, final)
+    start = checkpoints[0] - final
+    explained = eigenvalues = None
+    if directions == "random":
+        u, v = random_directions(model, generator, filter_normalize)
+    elif directions == "pca":
+        u, v, explained = pca_directions(checkpoints, final, generator)
+    elif directions == "hessian":
+        u, v, eigenvalues = hessian_directions(model, loss_function(data.classification), data,
+                                               hessian_iters, generator, start)
+    else:
+        raise ValueError(f"unknown landscape directions {directions!r}")
+    coords, residual = project(checkpoints, final, u, v)
+    half = [span, span]
+    if directions != "random":
+        reach = float((checkpoints - final).norm(dim=1).max())
+        extent = coords.abs().max(dim=0).values.tolist()
+        half = [span * max(1.1 * e, 0.1 * reach) or span for e in extent]  # `or`: a path that never moved
+    a, b = axis(half[0], nx), axis(half[1], ny)
+    basis = torch.stack([u, v])
+    trajectory = as_floats(coords)
+
+    pa, pb = axis(half[0], min(preview, nx)), axis(half[1], min(preview, ny))
+    p_loss, p_acc = evaluator.plane(final, basis, grid_coefficients(pa, pb).to(final.device),
+                                    cancelled=cancelled)
+    p_loss = p_loss.view(len(pb), len(pa))
+    p_acc = None if p_acc is None else p_acc.view(len(pb), len(pa))
+    preview_s = time.perf_counter() - began
+    if emit is not None:
+        emit(_grid_message("preview", 0.0, pa, pb, p_loss, p_acc) | {"trajectory": trajectory})
+
+    def upsample(coarse: Tensor) -> Tensor:
+        return F.interpolate(coarse[None, None], size=(ny, nx), mode="bilinear", align_corners=True)[0, 0]
+
+    shown_loss = upsample(p_loss)
+    shown_acc = None if p_acc is None else upsample(p_acc)
+    coeffs = grid_coefficients(a, b).to(final.device)
+    last = time.perf_counter()
+
+    def refine(done: int, loss_so_far: Tensor, acc_so_far: Tensor | None) -> None:
+        nonlocal last
+        if emit is None or done == len(coeffs) or time.perf_counter() - last < frame_seconds:
+            return
+        shown_loss.view(-1)[:done] = loss_so_far[:done]
+        if shown_acc is not None and acc_so_far is not None:
+            shown_acc.view(-1)[:done] = acc_so_far[:done]
+        emit(_grid_message("refine", done / len(coeffs), a, b, shown_loss, shown_acc))
+        last = time.perf_counter()
+
+    flat_loss, flat_acc = evaluator.plane(final, basis, coeffs, refine, cancelled)
+    loss = flat_loss.view(ny, nx)
+    accuracy = None if flat_acc is None else flat_acc.view(ny, nx)
+    if emit is not None:
+        emit(_grid_message("done", 1.0, a, b, loss, accuracy))
+
+    true_loss, _ = evaluator.points(checkpoints, cancelled=cancelled)
+    slice_loss, _ = evaluator.plane(final, basis, coords.to(final.dtype), cancelled=cancelled)
+    final_loss, _ = evaluator.points(final.unsqueeze(0))
+    alphas = (torch.arange(41, dtype=torch.float64) - 10) / 20  # −0.5 … 1.5; 0 and 1 exact
+    i_loss, i_acc = evaluator.plane(checkpoints[0], (final - checkpoints[0]).unsqueeze(0),
+                                    alphas.view(-1, 1).to(final.device), cancelled=cancelled)
+    layout = Layout.of(model)
+    report = {
+        "directions": directions,
+        "filter_normalize": filter_normalize if directions == "random" else False,
+        "a": as_floats(a), "b": as_floats(b), "loss": as_floats(loss),
+        "accuracy": None if accuracy is None else as_floats(accuracy),
+        "trajectory": trajectory, "checkpoint_epochs": list(checkpoint_epochs),
+        "residual": as_floats(residual), "true_loss": as_floats(true_loss),
+        "slice_loss": as_floats(slice_loss),
+        "final_loss": float(final_loss[0]),
+        "explained_variance": None if explained is None else as_floats(explained),
+        "eigenvalues": None if eigenvalues is None else as_floats(eigenvalues),
+        "eval_samples": len(data),
+        "interpolation": {"alpha": as_floats(alphas), "loss": as_floats(i_loss),
+                          "accuracy": None if i_acc is None else as_floats(i_acc)},
+        "preview_s": preview_s, "elapsed_s": time.perf_counter() - began,
+    }
+    export = {
+        "weights": {n: t.detach().cpu().clone() for n, t in layout.unflatten(final).items()},
+        "directions": [{n: t.detach().cpu().clone() for n, t in layout.unflatten(d).items()} for d in (u, v)],
+        "a": a.float(), "b": b.float(), "loss": loss.detach().cpu(),
+        "accuracy": None if accuracy is None else accuracy.detach().cpu(),
+        "eval_samples": len(data), "kind": directions,
+    }
+    return Survey(report, export)
