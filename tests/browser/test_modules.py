@@ -52,10 +52,10 @@ RACERS: list[dict[str, Any]] = [
 
 
 def test_scene_links_round_trip(lab: Lab) -> None:
-    lab.page.goto(f"{lab.server}/js/codec.js")  # any page of the app's origin can import its modules
+    lab.page.goto(f"{lab.server}/js/explorer/codec.js")  # any page of the app's origin can import its modules
     result = lab.page.evaluate(
         """async ([patch, regime, racers]) => {
-            const c = await import('/js/codec.js');
+            const c = await import('/js/explorer/codec.js');
             const scene = { ...c.defaultScene(), ...patch };
             scene.regime = { ...scene.regime, ...regime };
             scene.racers = racers.map((r) => ({ ...c.defaultRacer(r.opt, r.hp), ...r }));
@@ -75,9 +75,9 @@ def test_scene_links_round_trip(lab: Lab) -> None:
 
 def test_every_lesson_names_real_surfaces_optimizers_and_keywords(lab: Lab) -> None:
     """Lessons are data over the API's catalogues: every id and keyword must exist there."""
-    lab.page.goto(f"{lab.server}/js/lessons.js")
+    lab.page.goto(f"{lab.server}/js/explorer/lessons.js")
     lessons = lab.page.evaluate(
-        "async () => JSON.parse(JSON.stringify((await import('/js/lessons.js')).LESSONS))"
+        "async () => JSON.parse(JSON.stringify((await import('/js/explorer/lessons.js')).LESSONS))"
     )
     surfaces = {s["id"] for s in api_get(lab.server, "/api/surfaces")}
     optimizers = {o["id"]: o for o in api_get(lab.server, "/api/optimizers")}

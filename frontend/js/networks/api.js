@@ -1,7 +1,7 @@
-// The networks lab's endpoints, on the explorer's client (errors are ApiErrors whose message
-// is the server's own words). The websocket lives in stream.js.
+// The networks lab's endpoints, on the shared client (errors are ApiErrors whose message is
+// the server's own words). A run's stream is followed by stream.js.
 
-import { request } from "../api.js";
+import { request } from "../shared/api.js";
 
 const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 
@@ -11,7 +11,6 @@ export const getModels = () => request("/api/models");
 /** The data a run would train on, split as it would be: points (2-D) or images (digits). */
 export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });
 
-export const getRun = (id) => request(runPath(id));
 export const cancelRun = (id) => request(runPath(id), { method: "DELETE" });
 
 /** The finished landscape with its faithfulness report and the init → final interpolation. */

@@ -8,7 +8,7 @@
 // a ready lesson; with no settings beside it (`?lesson=early_stopping&lang=ru`) the page
 // opens that lesson's scene.
 
-import { decodeValue, encodeValue } from "../codec.js";
+import { decodeValue, encodeValue } from "../shared/codec.js";
 
 /** What a newcomer sees: two moons, a small tanh MLP, SGD with momentum, early stopping. */
 export function defaultScene() {

@@ -2,17 +2,17 @@
 // shared plane (POST /api/landscapes/compare) and the loss on the line between two runs'
 // final weights (POST /api/landscapes/interpolate). The server says why runs don't fit.
 
-import { fmt } from "../numerics.js";
-import { racerColor } from "../palette.js";
-import { theme } from "../plots/common.js";
-import { fill, h } from "../views/dom.js";
+import { fill, h } from "../shared/dom.js";
+import { fmt } from "../shared/format.js";
+import { statusWord, t } from "../shared/i18n.js";
+import { racerColor } from "../shared/palette.js";
+import { theme } from "../shared/plots.js";
 import { compareRuns, interpolateRuns } from "./api.js";
 import { valueSelect } from "./landview.js";
-import { hasAccuracy } from "./plots/landscape.js";
 import { drawComparison } from "./plots/compare.js";
 import { drawInterpolation } from "./plots/interpolation.js";
+import { hasAccuracy } from "./plots/landscape.js";
 import { setRuntime, state } from "./state.js";
-import { t } from "./words.js";
 
 const COMPARE = { resolution: 31, span: 1.0, eval_samples: 500 };
 const BETWEEN = { points: 41, eval_samples: 1000 };
@@ -85,7 +85,7 @@ export function createCompareView() {
           h("input", { type: "checkbox", checked: selected.includes(r.id), dataset: { run: r.id } }),
           h("span", { class: "swatch", style: { background: colorOf(r.id, cb) } }),
           h("span", { class: "run-label" }, `#${runs.indexOf(r) + 1} ${r.label}`)),
-        h("span", { class: "hint" }, ` ${t(lang, `status_${r.status}`)}${r.summary && r.summary.test_accuracy !== null ? ` · test ${fmt(100 * r.summary.test_accuracy, 3)}%` : ""}`)))),
+        h("span", { class: "hint" }, ` ${statusWord(lang, r.status)}${r.summary && r.summary.test_accuracy !== null ? ` · test ${fmt(100 * r.summary.test_accuracy, 3)}%` : ""}`)))),
       h("div", { class: "row" },
         h("button", { type: "button", class: "btn primary", dataset: { role: "compare" }, disabled: selected.length < 2 || selected.length > 6 || busy.compare }, busy.compare ? t(lang, "computing") : t(lang, "compare_paths")),
         h("button", { type: "button", class: "btn", dataset: { role: "between" }, disabled: selected.length !== 2 || busy.between, title: t(lang, "compare_pick") }, busy.between ? t(lang, "computing") : t(lang, "interpolate_two"))),

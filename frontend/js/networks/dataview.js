@@ -2,13 +2,13 @@
 // once a run on these data drew decision boundaries, the boundary with the samples on top
 // and an epoch slider (and a replay button) over its snapshots.
 
-import { theme } from "../plots/common.js";
-import { fill, h } from "../views/dom.js";
+import { fill, h } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
+import { theme } from "../shared/plots.js";
 import { createBoundary, frameLabel } from "./plots/boundary.js";
 import { classColor, drawGallery, drawPreview, SPLITS, SYMBOL_TEXT } from "./plots/preview.js";
 import { previewBody } from "./spec.js";
 import { setRuntime, state } from "./state.js";
-import { t } from "./words.js";
 
 const REPLAY_MS = 160;
 

@@ -2,16 +2,16 @@
 // report (true vs slice loss, residuals, explained variance or eigenvalues, evaluation
 // samples, the .pt export) and the init → final interpolation.
 
-import { fmt } from "../numerics.js";
-import { racerColor } from "../palette.js";
-import { theme } from "../plots/common.js";
-import { fill, h } from "../views/dom.js";
+import { fill, h } from "../shared/dom.js";
+import { fmt } from "../shared/format.js";
+import { t } from "../shared/i18n.js";
+import { racerColor } from "../shared/palette.js";
+import { theme } from "../shared/plots.js";
 import { landscapeExportUrl, surveyAgain } from "./api.js";
 import { drawFaithfulness } from "./plots/faith.js";
 import { drawInterpolation } from "./plots/interpolation.js";
 import { accuracyLevels, createLandscape, hasAccuracy } from "./plots/landscape.js";
 import { setRuntime, state, updateRun } from "./state.js";
-import { t } from "./words.js";
 
 const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)}%`);
 

@@ -4,10 +4,11 @@
 // and schedule ids refer to the API's catalogues. Every scene was trained on the real
 // server; the texts describe what it does there.
 
-import { fill, h, options } from "../views/dom.js";
+import { fill, h } from "../shared/dom.js";
+import { t } from "../shared/i18n.js";
+import { createLessons } from "../shared/lessons.js";
 import { bareLesson, defaultScene } from "./codec.js";
 import { setRuntime, setScene, state } from "./state.js";
-import { t } from "./words.js";
 
 export const LESSONS = [
   {
@@ -214,31 +215,17 @@ export const LESSONS = [
   },
 ];
 
-export const findLesson = (id) => LESSONS.find((l) => l.id === id) || null;
-
-/** Open lesson `id`: its scene over the defaults, keeping language and display; null leaves it. */
-export function applyLesson(id) {
-  const lesson = id ? findLesson(id) : null;
-  if (!lesson) {
-    setScene({ lesson: null });
-    return;
-  }
-  const { lang, proj, cb } = state.scene;
-  setScene({ ...defaultScene(), ...lesson.scene, lesson: id, lang, proj, cb });
-  setRuntime({ tab: lesson.tab, formError: null });
-}
+/** A lesson opens over the default settings, keeping language and display, on its bottom tab. */
+export const { findLesson, applyLesson, createMenu: createLessonMenu } = createLessons(LESSONS, { state, setScene, setRuntime }, (lesson, { lang, proj, cb }) => ({
+  scene: { ...defaultScene(), ...lesson.scene, lang, proj, cb },
+  runtime: { tab: lesson.tab, formError: null },
+}));
 
 /** At start-up: a link that names a lesson and no settings opens it; an unknown lesson is dropped. */
 export function openLinkedLesson(search) {
   const bare = bareLesson(search);
   if (bare) applyLesson(bare);
   else if (state.scene.lesson && !findLesson(state.scene.lesson)) setScene({ lesson: null });
-}
-
-/** The lesson menu of the top bar. */
-export function syncLessonMenu(select, scene) {
-  const items = LESSONS.map((l) => ({ value: l.id, label: l.title[scene.lang] }));
-  options(select, [{ value: "", label: t(scene.lang, "no_lesson") }, ...items], scene.lesson || "");
 }
 
 /** The lesson card: title, paragraphs and what to try, rebuilt when the lesson or language changes. */

@@ -1,9 +1,10 @@
 // Start-up of the networks page: load the catalogues, create the views, and render them
 // once per animation frame whatever changed in the store.
 
-import { getOptimizers, getSchedules } from "../api.js";
-import { invalidate, nextFrame } from "../frame.js";
-import { theme } from "../plots/common.js";
+import { getOptimizers, getSchedules } from "../shared/api.js";
+import { invalidate, nextFrame } from "../shared/frame.js";
+import { useStrings } from "../shared/i18n.js";
+import { theme, waitForPlotly } from "../shared/plots.js";
 import { getDatasets, getModels } from "./api.js";
 import { createCompareView } from "./compareview.js";
 import { initPreview } from "./data.js";
@@ -13,13 +14,10 @@ import { createLessonCard, openLinkedLesson } from "./lessons.js";
 import { createCurves } from "./plots/curves.js";
 import { createSettings } from "./settings.js";
 import { setRuntime, state, subscribe } from "./state.js";
+import { STRINGS } from "./strings.js";
 import { createSummary } from "./summary.js";
 import { createTopbar, toast } from "./topbar.js";
 import { createTrainBar } from "./trainbar.js";
-
-async function waitForPlotly() {
-  while (!window.Plotly) await new Promise((r) => setTimeout(r, 20));
-}
 
 /** The bottom tabs: the chosen one shown, its plots resized to their (new) boxes. */
 function createTabs() {
@@ -40,6 +38,7 @@ function createTabs() {
 }
 
 async function main() {
+  useStrings(STRINGS);
   window.networks = { state, ready: false, nextFrame };
   await waitForPlotly();
   const $ = (id) => document.getElementById(id);

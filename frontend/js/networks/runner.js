@@ -1,12 +1,12 @@
-// Starting, cancelling and finishing a run: POST /api/runs, follow its websocket, then fetch
+// Starting, cancelling and finishing a run: POST /api/runs, follow its stream, then fetch
 // the landscape report and add the run to the session's list (ticked for comparison when
 // it shares data, model and seed with the runs already ticked).
 
-import { createRun } from "../api.js";
+import { createRun } from "../shared/api.js";
 import { cancelRun, getLandscape } from "./api.js";
 import { previewBody, runBody, runKey, runLabel } from "./spec.js";
 import { emptyRun, setRuntime, state, updateRun } from "./state.js";
-import { followRun } from "./stream.js";
+import { streamRun } from "./stream.js";
 
 const MAX_COMPARED = 6;
 const COMPARABLE = new Set(["finished", "early_stopped", "converged"]);
@@ -41,7 +41,7 @@ export async function train() {
   const p = state.runtime.preview;
   run.nTrain = p && p.data && p.key === JSON.stringify(previewBody(scene)) ? p.data.n_train : null;
   setRuntime({ run, frame: null, busy: { ...state.runtime.busy, train: false } });
-  closeStream = followRun(created.id, { onEnd: finish });
+  closeStream = streamRun(created.id, { onEnd: finish });
 }
 
 export async function cancel() {

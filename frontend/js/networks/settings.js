@@ -1,14 +1,14 @@
-// The settings form: data, model, optimizer and schedule (controls from the API's
-// hyperparameter lists), batch size with GD / SGD / mini-batch buttons, epochs, shuffling,
+// The settings form: data, model, optimizer and schedule (the shared hyperparameter
+// form), batch size with GD / SGD / mini-batch buttons, epochs, shuffling,
 // early stopping and the landscape. The form is rebuilt only when its structure changes;
 // otherwise values are synced, so typing and dragging are never interrupted.
 
-import { findInfo, isPrimary } from "../hyper.js";
-import { fill, h, options, syncValue } from "../views/dom.js";
-import { hpRows, readHp, syncHp } from "./hyperform.js";
+import { fill, h, options, syncValue } from "../shared/dom.js";
+import { findInfo } from "../shared/hyper.js";
+import { hpRows, readHp, syncHp } from "../shared/hyperform.js";
+import { t } from "../shared/i18n.js";
 import { batchesPerEpoch } from "./spec.js";
 import { setScene, state } from "./state.js";
-import { t } from "./words.js";
 
 const MINI_BATCH = 32;
 
@@ -42,7 +42,7 @@ function build(root, scene, cat) {
     options(s, items, value);
     return s;
   };
-  const [optRows, optMore] = opt ? hpRows("hp", opt.hyperparameters, scene.hp) : [[], []];
+  const [optRows, optMore] = opt ? hpRows("hp", opt.hyperparameters, scene.hp, { moreLabel: t(lang, "more") }) : [[], null];
   const [schedRows] = sched ? hpRows("shp", sched.hyperparameters, scene.shp) : [[]];
   const takesHidden = model && model.max_layers > 0 && model.default_hidden.length > 0;
   const generated = ds && ds.default_noise !== null;
@@ -71,7 +71,7 @@ function build(root, scene, cat) {
     section(t(lang, "optimizer"),
       sel("opt", cat.optimizers.map((o) => ({ value: o.id, label: o.name })), scene.opt),
       h("div", { class: "sub" }, optRows),
-      optMore.length ? h("details", { class: "more" }, h("summary", {}, `${t(lang, "more")} (${opt.hyperparameters.filter((x) => !isPrimary(x)).map((x) => x.name).join(", ")})`), h("div", { class: "sub" }, optMore)) : null,
+      optMore,
       h("div", { class: "hp bool" }, h("span", {}, t(lang, "schedule")),
         sel("sched", cat.schedules.map((s) => ({ value: s.id, label: s.name })), scene.sched)),
       h("div", { class: "sub" }, schedRows)),

@@ -1,7 +1,7 @@
 // Request bodies from the scene, and the words that name a run. Pure functions over the
 // scene and the API's catalogues; the server validates, and its messages reach the user.
 
-import { findInfo, racerLabel } from "../hyper.js";
+import { findInfo, racerLabel } from "../shared/hyper.js";
 
 /**
  * Hidden widths as typed ("32, 32") → a list; tokens that are not integers go through as

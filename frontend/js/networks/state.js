@@ -3,7 +3,7 @@
 // preview, the current run, the session's runs, comparisons). Views render from here and
 // write through `setScene` / `setRuntime` / `updateRun`.
 
-import { createStore } from "../store.js";
+import { createStore } from "../shared/store.js";
 import { decodeScene, encodeScene } from "./codec.js";
 
 /** A run as the page follows it; its columns grow in place as messages arrive. */

@@ -1,7 +1,8 @@
-// A run's websocket → the store. Messages (replayed from the start for a late joiner):
+// A run's stream → the store. Messages (replayed from the start for a late joiner):
 // steps, epoch, boundary, landscape, reset, end. Columns grow in place; every message
 // bumps the run's version, and the renderers draw what is new once per animation frame.
 
+import { followRun } from "../shared/stream.js";
 import { emptyRun, updateRun } from "./state.js";
 
 function addSteps(run, steps) {
@@ -35,56 +36,53 @@ function addLandscape(run, g) {
   run.landscape = { stage: g.stage, progress: g.progress, a: g.a, b: g.b, loss: g.loss, accuracy: g.accuracy ?? null };
 }
 
+/** Apply one stream message to run `id` (if it is still the run on screen). */
+function apply(id, msg) {
+  updateRun(id, (run) => {
+    if (run.status === "queued" && msg.type !== "end") run.status = "running";
+    switch (msg.type) {
+      case "steps":
+        addSteps(run, msg.steps);
+        break;
+      case "epoch":
+        addEpoch(run, msg);
+        break;
+      case "boundary":
+        addBoundary(run, msg);
+        break;
+      case "landscape":
+        addLandscape(run, msg);
+        break;
+      case "reset":
+        Object.assign(run, emptyRun(run.id, run.body), { version: run.version, nTrain: run.nTrain, status: "running" });
+        break;
+      case "end":
+        run.status = msg.status;
+        run.summary = msg.summary ?? null;
+        run.error = msg.error ?? null;
+        break;
+      default:
+        break;
+    }
+  });
+}
+
 /**
  * Follow run `id`: every message lands in the store's current run; `onEnd(id)` once the
- * run ended. Returns a function that closes the socket.
+ * run ended (or its stream was lost: then it failed). Returns a function that closes it.
  */
-export function followRun(id, { onEnd }) {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/api/runs/${encodeURIComponent(id)}/stream`);
-  let ended = false;
-  ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    updateRun(id, (run) => {
-      if (run.status === "queued" && msg.type !== "end") run.status = "running";
-      switch (msg.type) {
-        case "steps":
-          addSteps(run, msg.steps);
-          break;
-        case "epoch":
-          addEpoch(run, msg);
-          break;
-        case "boundary":
-          addBoundary(run, msg);
-          break;
-        case "landscape":
-          addLandscape(run, msg);
-          break;
-        case "reset":
-          Object.assign(run, emptyRun(run.id, run.body), { version: run.version, nTrain: run.nTrain, status: "running" });
-          break;
-        case "end":
-          ended = true;
-          run.status = msg.status;
-          run.summary = msg.summary ?? null;
-          run.error = msg.error ?? null;
-          break;
-        default:
-          break;
-      }
-    });
-    if (msg.type === "end") onEnd(id);
-  };
-  ws.onclose = (event) => {
-    if (ended) return;
-    updateRun(id, (run) => {
-      run.status = "failed";
-      run.error = `stream closed (${event.code})`;
-    });
-    onEnd(id);
-  };
-  return () => {
-    ended = true;
-    ws.close();
-  };
+export function streamRun(id, { onEnd }) {
+  return followRun(id, {
+    onMessage: (msg) => {
+      apply(id, msg);
+      if (msg.type === "end") onEnd(id);
+    },
+    onLost: (err) => {
+      updateRun(id, (run) => {
+        run.status = "failed";
+        run.error = err.message;
+      });
+      onEnd(id);
+    },
+  });
 }

@@ -2,10 +2,10 @@
 // best epoch, sizes, parameters, the sharpness at the start and the end (with 2/λ_max, the
 // largest stable lr of GD there), device and timings; while it runs, its progress.
 
-import { fmt } from "../numerics.js";
-import { fill, h } from "../views/dom.js";
+import { fill, h } from "../shared/dom.js";
+import { fmt } from "../shared/format.js";
+import { statusWord, t } from "../shared/i18n.js";
 import { state } from "./state.js";
-import { t } from "./words.js";
 
 const given = (v) => v !== null && v !== undefined;
 const pct = (v) => (given(v) ? `${(100 * v).toFixed(1)}%` : "—");
@@ -46,7 +46,7 @@ export function createSummary(root) {
     drawn = key;
     const head = h("div", { class: "card-head" }, h("h2", {}, t(lang, "summary")));
     if (!run) return fill(root, head, h("p", { class: "hint" }, t(lang, "summary_empty")));
-    const status = h("span", { class: `badge ${run.status}`, dataset: { role: "status" } }, t(lang, `status_${run.status}`));
+    const status = h("span", { class: `badge ${run.status}`, dataset: { role: "status" } }, statusWord(lang, run.status));
     head.append(status);
     const s = run.summary;
     const live = run.status === "queued" || run.status === "running";

@@ -1,10 +1,10 @@
 // The Train / Cancel bar: one run at a time on screen; the server's message when a request
 // is refused (422, 429) stays under the buttons until the next try.
 
-import { fmt } from "../numerics.js";
+import { fmt } from "../shared/format.js";
+import { statusWord, t } from "../shared/i18n.js";
 import { cancel, train } from "./runner.js";
 import { state } from "./state.js";
-import { t } from "./words.js";
 
 const LIVE = new Set(["queued", "running"]);
 
@@ -28,7 +28,7 @@ export function createTrainBar() {
         ? t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) })
         : run.status === "queued" ? t(lang, "queued")
           : `${t(lang, "training", { epoch: n ? e.epoch[n - 1] : 0, epochs: run.body.epochs })}${n ? ` · val ${fmt(e.valLoss[n - 1], 3)}` : ""}`;
-    } else if (run) text = t(lang, `status_${run.status}`);
+    } else if (run) text = statusWord(lang, run.status);
     $("run-state").textContent = text;
     const err = $("form-error");
     err.hidden = !runtime.formError;

@@ -5,8 +5,8 @@
 // Narrow API: drawScene(snapshot, points, ...) rebuilds with Plotly.react; drawFrame(snapshot)
 // swaps the grid with one Plotly.restyle.
 
-import { config } from "../../plots/common.js";
-import { t } from "../words.js";
+import { t } from "../../shared/i18n.js";
+import { config } from "../../shared/plots.js";
 import { classColor, dataLayout, pointTraces, VALUE_SCALE } from "./preview.js";
 
 /** "#rrggbb" → "rgba(r,g,b,a)" */

@@ -2,8 +2,8 @@
 // (0, 0), the plane spanned by the top-2 PCA directions of all their checkpoints, each
 // run's path in its colour, its end marked.
 
-import { config } from "../../plots/common.js";
-import { t } from "../words.js";
+import { t } from "../../shared/i18n.js";
+import { config } from "../../shared/plots.js";
 import { contourTrace, epochLabels, landscapeAxes } from "./landscape.js";
 
 /** `runs`: [{id, label, color}] in the order of `data.runs`; `value`: "loss" | "accuracy". */

@@ -7,11 +7,11 @@
 // Narrow API: drawScene(run, ...) rebuilds with Plotly.react; extend(run) appends what
 // arrived since with Plotly.extendTraces; markEnd(summary) draws the rules.
 
-import { fmt } from "../../numerics.js";
-import { config } from "../../plots/common.js";
-import { fill, h } from "../../views/dom.js";
+import { fill, h } from "../../shared/dom.js";
+import { fmt } from "../../shared/format.js";
+import { t } from "../../shared/i18n.js";
+import { config } from "../../shared/plots.js";
 import { batchesPerEpoch } from "../spec.js";
-import { t } from "../words.js";
 
 const MAX_STEP_POINTS = 4000; // batch-loss, lr and ‖∇L‖ points drawn per run (every k-th step)
 

@@ -3,8 +3,8 @@
 // plane: ‖d − a·u − b·v‖ / ‖d‖, a fraction) on a second axis. The numbers beside it (explained variance, eigenvalues,
 // evaluation samples) are written by the landscape view.
 
-import { config } from "../../plots/common.js";
-import { t } from "../words.js";
+import { t } from "../../shared/i18n.js";
+import { config } from "../../shared/plots.js";
 
 export function drawFaithfulness(gd, report, th, lang, cb) {
   const x = report.checkpoint_epochs;

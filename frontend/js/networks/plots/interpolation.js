@@ -2,8 +2,8 @@
 // from the initial to the final weights of one run, or between two runs' final weights.
 // Rules mark α = 0 and α = 1.
 
-import { config } from "../../plots/common.js";
-import { t } from "../words.js";
+import { t } from "../../shared/i18n.js";
+import { config } from "../../shared/plots.js";
 
 /** `ends`: the names of α = 0 and α = 1. */
 export function drawInterpolation(gd, data, th, lang, cb, ends) {

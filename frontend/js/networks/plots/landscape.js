@@ -7,9 +7,9 @@
 // Narrow API: update(run, ..., value) redraws when the grid, the path or the value shown
 // changed; contourTrace and landscapeAxes are shared with the comparison plot.
 
-import { finiteRange, logTransform, wantsLog } from "../../numerics.js";
-import { config } from "../../plots/common.js";
-import { t } from "../words.js";
+import { t } from "../../shared/i18n.js";
+import { finiteRange, logTransform, wantsLog } from "../../shared/levels.js";
+import { config } from "../../shared/plots.js";
 
 const MAX_LABELS = 8; // epoch labels along a path
 

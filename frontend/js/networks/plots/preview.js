@@ -2,10 +2,10 @@
 // value for regression), marker symbol by split; for digits, a gallery of 8×8 images with
 // their labels. `pointTraces` is shared with the decision-boundary plot.
 
-import { racerColor } from "../../palette.js";
-import { config } from "../../plots/common.js";
-import { h } from "../../views/dom.js";
-import { t } from "../words.js";
+import { h } from "../../shared/dom.js";
+import { t } from "../../shared/i18n.js";
+import { racerColor } from "../../shared/palette.js";
+import { config } from "../../shared/plots.js";
 
 export const SPLITS = ["train", "val", "test"];
 const SYMBOLS = { train: "circle", val: "triangle-up", test: "square" };

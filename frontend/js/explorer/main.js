@@ -1,0 +1,115 @@
+// Start-up: load the catalogues, create the views, and connect everything to the store.
+// Views render in one batch per animation frame, whatever changed.
+
+import { getOptimizers, getSchedules } from "../shared/api.js";
+import { invalidate, nextFrame } from "../shared/frame.js";
+import { useStrings } from "../shared/i18n.js";
+import { waitForPlotly } from "../shared/plots.js";
+import { initAnalysis, tuneRace } from "./analysis.js";
+import { getSurfaces } from "./api.js";
+import { initCompute } from "./compute.js";
+import { clampPlayhead, maxStep, play } from "./playback.js";
+import { flushUrl, setRuntime, setScene, state, subscribe } from "./state.js";
+import { STRINGS } from "./strings.js";
+import { applyLesson, createLessonView } from "./views/lesson.js";
+import { createPanels } from "./views/panels.js";
+import { addRacer, createRacersView } from "./views/racers.js";
+import { createReadout } from "./views/readout.js";
+import { createSettingsView } from "./views/settings.js";
+import { createStage } from "./views/stage.js";
+import { createTopbar, toast } from "./views/topbar.js";
+import { createTransport } from "./views/transport.js";
+
+const FIRST_LESSON = "momentum_ravine";
+
+/** WebGL support, and whether it is software-rendered (then the 3D view updates rarely). */
+function probeWebGL() {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl");
+    if (!gl) return { webgl: false, slowGL: true };
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return { webgl: true, slowGL: /swiftshader|llvmpipe|software/i.test(renderer) };
+  } catch {
+    return { webgl: false, slowGL: true };
+  }
+}
+
+async function main() {
+  useStrings(STRINGS);
+  const firstVisit = !location.search;
+  await waitForPlotly();
+  const $ = (id) => document.getElementById(id);
+  const stage = createStage();
+  const topbar = createTopbar({ contourPng: stage.contourPng });
+  const racers = createRacersView($("racers"));
+  const settings = createSettingsView($("run-settings"));
+  const transport = createTransport($("transport"));
+  const readout = createReadout($("readout"));
+  const panels = createPanels(document.querySelector(".side-panel"));
+  const lesson = createLessonView($("lesson-card"));
+
+  $("add-racer").addEventListener("click", addRacer);
+  $("fair-btn").addEventListener("click", tuneRace);
+
+  // UI (DOM) views: one render per frame, whatever changed.
+  const renderAll = () => {
+    topbar.render();
+    racers.render();
+    settings.render();
+    transport.render();
+    readout.render();
+    panels.render();
+    lesson.render();
+  };
+  // While playing, only the playhead moves: render just what shows it.
+  const renderPlayhead = () => {
+    transport.render();
+    readout.render();
+  };
+  const PLAYHEAD_KEYS = new Set(["t", "curvature", "playing"]);
+  let layoutKey = null;
+  let fullPending = false;
+  subscribe((keys) => {
+    if ([...keys].every((k) => PLAYHEAD_KEYS.has(k)) && !fullPending) invalidate("ui", renderPlayhead);
+    else {
+      fullPending = true;
+      invalidate("ui", () => {
+        fullPending = false;
+        renderAll();
+      });
+    }
+    stage.update(keys);
+    if (keys.has("traj") || keys.has("pending")) clampPlayhead();
+    const lk = `${state.scene.proj}|${state.scene.panel}`;
+    if (lk !== layoutKey) {
+      layoutKey = lk;
+      invalidate("resize", () => requestAnimationFrame(stage.resize));
+    }
+    if (state.runtime.autoplay && state.runtime.traj.length === state.scene.racers.length && state.runtime.traj.every((t) => t && t.cols.n) && !state.runtime.pending.some(Boolean)) {
+      setRuntime({ autoplay: false });
+      play();
+    }
+  });
+
+  setRuntime(probeWebGL());
+  // A first visit opens the race that answers "why momentum?", with its explanation.
+  if (firstVisit) applyLesson(FIRST_LESSON);
+  initCompute();
+  initAnalysis();
+  invalidate("ui", renderAll);
+  try {
+    const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(), getOptimizers(), getSchedules()]);
+    setRuntime({ catalogue: { surfaces, optimizers, schedules } });
+  } catch (err) {
+    toast(`${err.message}`);
+    return;
+  }
+
+  // A small, documented hook for tests and the console: read-only use, please.
+  window.descent = { state, setScene, maxStep, nextFrame, flushUrl, ready: true };
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -1,0 +1,30 @@
+// A run's outcome in words, from its summary: English is the server's message ("‖∇L‖ <
+// 1e-08 at step 412"); Russian is built from the same structured fields (strings.js,
+// `outcome_<stop reason>`).
+
+import { fmt } from "../shared/format.js";
+import { t } from "../shared/i18n.js";
+
+const REASONS = ["grad_norm", "step_norm", "diverged", "budget", "cancelled"];
+
+export function stopMessage(lang, summary, scene) {
+  if (!summary) return "";
+  if (!REASONS.includes(summary.stop_reason)) return summary.message;
+  return t(lang, `outcome_${summary.stop_reason}`, {
+    message: summary.message,
+    k: summary.stop_step ?? summary.steps,
+    steps: summary.steps,
+    grad_norm: fmt(scene.stop[0]),
+    step_norm: fmt(scene.stop[1]),
+  });
+}
+
+/** A short outcome for lesson texts: the stop message plus where it ended. */
+export function outcome(lang, traj, scene) {
+  if (!traj || !traj.summary) return "…";
+  const s = traj.summary;
+  const msg = stopMessage(lang, s, scene);
+  if (s.stop_reason === "diverged" || !s.final_params) return msg;
+  const [x, y] = s.final_params;
+  return `${msg}, ${t(lang, "ends_at")} (${fmt(x)}, ${fmt(y)}), f = ${fmt(s.final_loss)}`;
+}

@@ -1,0 +1,42 @@
+// What every plot of both pages shares: Plotly itself (a deferred script the modules wait
+// for), the theme (projector mode, palette) and Plotly's config.
+
+import { contourScale } from "./palette.js";
+
+/** Resolves once the deferred /vendor/plotly.min.js has loaded. */
+export async function waitForPlotly() {
+  while (!window.Plotly) await new Promise((r) => setTimeout(r, 20));
+}
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+
+/** Sizes and colours for the current display mode. */
+export function theme(scene) {
+  const proj = Boolean(scene.proj);
+  return {
+    proj,
+    colorBlind: Boolean(scene.cb),
+    font: { family: FONT, size: proj ? 16 : 12, color: proj ? "#000000" : "#1f2937" },
+    small: proj ? 14 : 11,
+    paper: "#ffffff",
+    grid: proj ? "#9ca3af" : "#e5e7eb",
+    axis: proj ? "#111827" : "#6b7280",
+    lineWidth: proj ? 4 : 2.4,
+    ghostWidth: proj ? 2 : 1.3,
+    headSize: proj ? 18 : 13,
+    contourLine: proj ? "rgba(0,0,0,0.55)" : "rgba(30,41,59,0.30)",
+    colorscale: contourScale(scene.cb, proj),
+    ink: proj ? "#000000" : "#111827",
+  };
+}
+
+/** Plotly config: no logo, no cloud, PNG export at double resolution. */
+export function config(filename) {
+  return {
+    displaylogo: false,
+    responsive: true,
+    scrollZoom: false,
+    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
+    toImageButtonOptions: { format: "png", filename, scale: 2 },
+  };
+}
