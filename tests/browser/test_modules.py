@@ -1,11 +1,80 @@
-"""The page's pure modules, run as the browser runs them (no build step, no Node)."""
+"""The pages' modules: their layout (shared/ under explorer/ and networks/, one of each shared
+piece), and the pure ones run as the browser runs them (no build step, no Node)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import Lab, api_get
+import pytest
+
+from tests.browser.conftest import ROOT, Lab, api_get
+
+JS = ROOT / "frontend" / "js"
+IMPORT = re.compile(r'^import (?:\{([^}]*)\} from )?"([^"]+)";', re.M)
+
+
+def _modules() -> dict[Path, str]:
+    return {path.relative_to(JS): path.read_text() for path in sorted(JS.rglob("*.js"))}
+
+
+def _exports(text: str, name: str) -> bool:
+    """Whether a module exports `name`: declared, or destructured from a call."""
+    declared = rf"^export (?:async )?(?:function|const|class) {name}\b"
+    destructured = rf"^export const \{{[^}}]*\b{name}\b"
+    return re.search(f"{declared}|{destructured}", text, re.M) is not None
+
+
+def test_imports_resolve_and_point_one_way() -> None:
+    """explorer/ and networks/ build on shared/; shared/ imports neither, and neither page
+    imports the other. Every imported name is exported by the module it comes from."""
+    modules = _modules()
+    assert {path.parts[0] for path in modules} == {"shared", "explorer", "networks"}
+    for path, text in modules.items():
+        for names, spec in IMPORT.findall(text):
+            target = (JS / path).parent.joinpath(spec).resolve().relative_to(JS)
+            assert target in modules, (path, spec)
+            assert target.parts[0] in {path.parts[0], "shared"}, (path, spec)
+            for name in filter(None, (n.strip().split(" as ")[0] for n in names.split(","))):
+                assert _exports(modules[target], name), (path, name, spec)
+
+
+# One module for each shared piece: the second copies drifted apart once.
+ONE_OF_EACH = [
+    pytest.param("export function createStore(", "shared/store.js", id="store"),
+    pytest.param("new WebSocket(", "shared/stream.js", id="stream client"),
+    pytest.param("export function t(", "shared/i18n.js", id="t"),
+    pytest.param("export function hpRows(", "shared/hyperform.js", id="hyperparameter form"),
+    pytest.param("function applyLesson(", "shared/lessons.js", id="applyLesson"),
+    pytest.param("export function surfaceInfo(", "explorer/state.js", id="surfaceInfo"),
+    pytest.param("export const gridKey", "explorer/state.js", id="gridKey"),
+]
+
+
+@pytest.mark.parametrize(("needle", "home"), ONE_OF_EACH)
+def test_each_shared_piece_is_written_once(needle: str, home: str) -> None:
+    assert [str(path) for path, text in _modules().items() if needle in text] == [home]
+
+
+def test_one_string_table_per_page_over_the_common_one(lab: Lab) -> None:
+    """Each key is defined once: the strings both pages show in shared/i18n.js, a page's own
+    in its strings.js; a key both pages define means two different texts."""
+    lab.page.goto(f"{lab.server}/js/shared/i18n.js")
+    common, explorer, networks = lab.page.evaluate(
+        """async () => [
+            (await import('/js/shared/i18n.js')).COMMON,
+            (await import('/js/explorer/strings.js')).STRINGS,
+            (await import('/js/networks/strings.js')).STRINGS,
+        ]"""
+    )
+    for table in (common, explorer, networks):
+        assert set(table) == {"en", "ru"} and set(table["en"]) == set(table["ru"])
+    for page in (explorer, networks):
+        assert not set(page["en"]) & set(common["en"])
+    for key in set(explorer["en"]) & set(networks["en"]):
+        assert any(explorer[lang][key] != networks[lang][key] for lang in ("en", "ru")), key
+
 
 # Every part of a scene set away from its default, including awkward values.
 SCENE: dict[str, Any] = {
