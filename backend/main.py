@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.admission import Admission
-from backend.api.limits import BodySizeLimit
+from backend.api.middleware import BodySizeLimit, ServingSettings
 from backend.api.routes import analysis, catalogue, networks, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
 from backend.runs.executor import Executor, LocalExecutor
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServingSettings, settings=settings)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(catalogue.router)
     app.include_router(runs.router)

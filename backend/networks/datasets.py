@@ -23,10 +23,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from backend.surfaces.catalogue import REGRESSION_CORRELATION, REGRESSION_WEIGHTS
+from backend.settings import current_settings
+from backend.surfaces.functions import REGRESSION_CORRELATION, REGRESSION_WEIGHTS
 
-MAX_SAMPLES = 5000
-MAX_CSV_BYTES = 200_000
 MAX_CSV_FEATURES = 64
 MAX_CLASSES = 20
 MIN_SAMPLES = 10
@@ -204,7 +203,7 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("digits", "Digits (8×8)", "Real data: 1,797 handwritten digits of 8×8 pixels "
                     "(scikit-learn's bundled copy), 10 classes, pixels scaled to [0, 1].",
                     "classification", 64, 10, None, None),
-        DatasetInfo("csv", "Your CSV", f"Your own numeric table: up to {MAX_SAMPLES} rows and "
+        DatasetInfo("csv", "Your CSV", "Your own numeric table: up to {max_samples} rows and "
                     f"{MAX_CSV_FEATURES} feature columns, the last column is the target (an integer "
                     f"with ≤ {MAX_CLASSES} values: classes; otherwise regression).", "either",
                     None, None, None, None),
@@ -251,8 +250,9 @@ def parse_csv(text: str) -> Table:
     The first row is a header when none of its cells is a number. Blank lines are
     skipped. Rows are counted as a spreadsheet shows them (the first line is row 1).
     """
-    if len(text.encode()) > MAX_CSV_BYTES:
-        raise ValueError(f"dataset.csv: {len(text.encode())} bytes exceeds {MAX_CSV_BYTES}")
+    max_bytes = current_settings().network_max_csv_bytes
+    if len(text.encode()) > max_bytes:
+        raise ValueError(f"dataset.csv: {len(text.encode())} bytes exceeds {max_bytes}")
     rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
             if any(c.strip() for c in r)]
     if not rows:
@@ -268,8 +268,9 @@ def parse_csv(text: str) -> Table:
         raise ValueError(f"dataset.csv: need at least 2 columns (features, then the target), got {width}")
     if width - 1 > MAX_CSV_FEATURES:
         raise ValueError(f"dataset.csv: {width - 1} feature columns exceeds {MAX_CSV_FEATURES}")
-    if len(rows) > MAX_SAMPLES:
-        raise ValueError(f"dataset.csv: {len(rows)} data rows exceeds {MAX_SAMPLES}")
+    max_samples = current_settings().network_max_samples
+    if len(rows) > max_samples:
+        raise ValueError(f"dataset.csv: {len(rows)} data rows exceeds {max_samples}")
     if len(rows) < MIN_SAMPLES:
         raise ValueError(f"dataset.csv: {len(rows)} data rows; at least {MIN_SAMPLES} are needed")
     names = names or [f"x{j}" for j in range(1, width)] + ["target"]

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from backend.networks.datasets import Shape
+from backend.settings import current_settings
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -37,10 +38,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "gelu": nn.GELU,
 }
-MAX_WIDTH = 512
-MAX_LAYERS = 6
 MAX_CNN_LAYERS = 3  # 8 → 4 → 2 → 1 pixels
-MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,9 @@ def check(name: str, hidden: list[int] | None, dataset: str, shape: Shape) -> No
         if not 1 <= len(widths) <= MAX_CNN_LAYERS:
             raise ValueError(f"model.hidden: a cnn has 1 to {MAX_CNN_LAYERS} convolutions, got "
                              f"{len(widths)}")
-        if max(widths) > MAX_CHANNELS:
-            raise ValueError(f"model.hidden: cnn channels must be in [1, {MAX_CHANNELS}], got "
+        max_channels = current_settings().network_max_channels
+        if max(widths) > max_channels:
+            raise ValueError(f"model.hidden: cnn channels must be in [1, {max_channels}], got "
                              f"{max(widths)}")
 
 

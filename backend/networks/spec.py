@@ -13,21 +13,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.bounds import AtMost, MaxItems, MaxLength, at_most
 from backend.networks import datasets, models
 from backend.optim.spec import OptimizerSpec, ScheduleSpec, check_torch_accepts
 
-# Limits of one network run. Work is counted in (samples seen) × (parameters): one
-# forward + backward costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of
-# seconds on two CPU cores at the worst.
-MAX_EPOCHS = 500
-MAX_STEPS = 200_000  # optimizer steps (and step records) of one run
-MAX_PARAMETERS = 2_000_000
-MAX_WORK = 50_000_000_000  # epochs × n_train × parameters (× function evaluations per LBFGS step)
-MAX_LANDSCAPE_WORK = 200_000_000_000  # grid points × evaluation samples × parameters
+# The request limits are settings (`network_max_*`), read when a request is validated.
 MAX_CHECKPOINT_FLOATS = 25_000_000  # checkpoints kept × parameters (100 MB of float32)
-MAX_EVAL_SAMPLES = 2000
-MAX_LANDSCAPE_RESOLUTION = 101  # grid points per axis
 
+Resolution = Annotated[int, AtMost("network_max_landscape_resolution")]
+EvalSamples = Annotated[int, AtMost("network_max_eval_samples")]
 DatasetName = Literal["linear_regression", "moons", "circles", "spirals", "xor", "blobs", "digits", "csv"]
 
 
@@ -36,8 +30,8 @@ class DatasetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: DatasetName = Field(description="catalogue id (GET /api/datasets)")
-    n_samples: int | None = Field(
-        None, ge=datasets.MIN_SAMPLES, le=datasets.MAX_SAMPLES,
+    n_samples: Annotated[int, AtMost("network_max_samples")] | None = Field(
+        None, ge=datasets.MIN_SAMPLES,
         description="samples to draw (null: the dataset's default; all 1797 digits; all CSV rows); "
         "fewer than the digits or CSV rows picks a seeded subset",
     )
@@ -45,10 +39,10 @@ class DatasetSpec(BaseModel):
         None, ge=0, le=5, allow_inf_nan=False,
         description="σ of the Gaussian noise of a generated set (null: its default)",
     )
-    csv: str | None = Field(
-        None, max_length=datasets.MAX_CSV_BYTES,
-        description=f"CSV text for name='csv': ≤ {datasets.MAX_CSV_BYTES} bytes, ≤ "
-        f"{datasets.MAX_SAMPLES} rows, ≤ {datasets.MAX_CSV_FEATURES} numeric feature columns, the "
+    csv: Annotated[str, MaxLength("network_max_csv_bytes")] | None = Field(
+        None,
+        description="CSV text for name='csv': at most network_max_csv_bytes bytes and network_max_samples "
+        f"rows (GET /api/limits), ≤ {datasets.MAX_CSV_FEATURES} numeric feature columns, the "
         f"last column the target (integers with ≤ {datasets.MAX_CLASSES} values: classes)",
     )
 
@@ -68,10 +62,12 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: Literal["linear", "logistic", "mlp", "cnn"] = Field(description="catalogue id (GET /api/models)")
-    hidden: list[Annotated[int, Field(ge=1, le=models.MAX_WIDTH)]] | None = Field(
-        None, max_length=models.MAX_LAYERS,
-        description=f"hidden widths (mlp, each 1..{models.MAX_WIDTH}) or conv channels (cnn, 1..3 "
-        "layers); null: the model's default; empty for linear/logistic",
+    hidden: Annotated[
+        list[Annotated[int, Field(ge=1), AtMost("network_max_width")]], MaxItems("network_max_layers")
+    ] | None = Field(
+        None,
+        description="hidden widths (mlp) or conv channels (cnn, 1..3 layers); null: the model's "
+        "default; empty for linear/logistic",
     )
     activation: Literal["relu", "tanh", "sigmoid", "gelu"] = "relu"
 
@@ -117,15 +113,14 @@ class LandscapeSpec(BaseModel):
         "pca", description="random Gaussian, top-2 PCA of the trajectory, or top-2 Hessian eigenvectors"
     )
     filter_normalize: bool = Field(True, description="random directions: rescale per filter (Li et al.)")
-    resolution: int = Field(41, ge=3, le=MAX_LANDSCAPE_RESOLUTION, description="grid points along a")
-    resolution_y: int | None = Field(None, ge=3, le=MAX_LANDSCAPE_RESOLUTION,
-                                     description="grid points along b (null: resolution)")
+    resolution: Resolution = Field(41, ge=3, description="grid points along a")
+    resolution_y: Resolution | None = Field(None, ge=3, description="grid points along b (null: resolution)")
     span: float = Field(
         1.0, gt=0, le=10, allow_inf_nan=False,
         description="half-width of the grid: in filter-normalised units (random), or as a multiple "
         "of the trajectory's extent (pca, hessian)",
     )
-    eval_samples: int = Field(1000, ge=10, le=MAX_EVAL_SAMPLES,
+    eval_samples: EvalSamples = Field(1000, ge=10,
                               description="training samples the grid is evaluated on (fixed, seeded)")
 
     @property
@@ -168,17 +163,17 @@ class NetworkRun(BaseModel):
     model: ModelSpec
     optimizer: OptimizerSpec
     schedule: ScheduleSpec = Field(default_factory=lambda: {"name": "constant"}, validate_default=True)
-    batch_size: int = Field(32, ge=1, le=datasets.MAX_SAMPLES,
+    batch_size: Annotated[int, AtMost("network_max_samples")] = Field(32, ge=1,
                             description="samples per step; ≥ the training split means full-batch GD")
-    epochs: int = Field(30, ge=1, le=MAX_EPOCHS)
+    epochs: Annotated[int, AtMost("network_max_epochs")] = Field(30, ge=1)
     shuffle: bool = Field(True, description="a fresh seeded order of the training split every epoch")
     split: SplitSpec = Field(default_factory=SplitSpec)
     early_stopping: EarlyStoppingSpec | None = None
     stop: StopSpec | None = Field(None, description="stop when a step's gradient or update is small")
     landscape: LandscapeSpec | None = None
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    boundary_every: int | None = Field(
-        None, ge=1, le=MAX_EPOCHS,
+    boundary_every: Annotated[int, AtMost("network_max_epochs")] | None = Field(
+        None, ge=1,
         description="epochs between decision-boundary snapshots of a 2-D dataset (null: about 50 per run)",
     )
 
@@ -215,26 +210,23 @@ class NetworkRun(BaseModel):
         if self.early_stopping is not None and plan.n_val < 1:
             raise ValueError("early_stopping needs a validation split: split.val must be > 0 "
                              f"(it leaves {plan.n_val} of {shape.n_samples} samples)")
-        _at_most("parameters of the model", plan.parameters, MAX_PARAMETERS, "use smaller hidden layers")
-        _at_most("epochs × batches per epoch (optimizer steps)", plan.total_steps, MAX_STEPS,
-                 "use fewer epochs or a larger batch_size")
+        at_most("parameters of the model", plan.parameters, "network_max_parameters",
+                "use smaller hidden layers")
+        at_most("epochs × batches per epoch (optimizer steps)", plan.total_steps, "network_max_steps",
+                "use fewer epochs or a larger batch_size")
         evaluations = _evaluations_per_step(self)
-        _at_most("epochs × n_train × parameters" + (" × evaluations per step" if evaluations > 1 else ""),
-                 self.epochs * plan.n_train * plan.parameters * evaluations, MAX_WORK,
-                 "use fewer epochs, samples or parameters")
+        at_most("epochs × n_train × parameters" + (" × evaluations per step" if evaluations > 1 else ""),
+                self.epochs * plan.n_train * plan.parameters * evaluations, "network_max_work",
+                "use fewer epochs, samples or parameters")
         if self.landscape is not None:
             ny, nx = self.landscape.shape
             samples = min(self.landscape.eval_samples, plan.n_train)
-            _at_most("landscape grid points × eval_samples × parameters",
-                     nx * ny * samples * plan.parameters, MAX_LANDSCAPE_WORK,
-                     "use a coarser grid, fewer eval_samples or a smaller model")
+            at_most("landscape grid points × eval_samples × parameters",
+                    nx * ny * samples * plan.parameters, "network_max_landscape_work",
+                    "use a coarser grid, fewer eval_samples or a smaller model")
         check_torch_accepts(self.optimizer, self.schedule, max(1, plan.schedule_steps))
         return self
 
-
-def _at_most(what: str, value: int, limit: int, advice: str) -> None:
-    if value > limit:
-        raise ValueError(f"{what} = {value:,} exceeds {limit:,}; {advice}")
 
 
 def _evaluations_per_step(run: NetworkRun) -> int:

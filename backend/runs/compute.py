@@ -20,7 +20,7 @@ from backend.runs import surface
 from backend.runs.model import Status
 from backend.runs.store import Frame
 from backend.surfaces import engine
-from backend.surfaces.engine import Recording
+from backend.surfaces.recording import Recording
 from backend.surfaces.spec import SurfaceRun
 
 LANDSCAPE = "landscape.json"  # artifact names of a network run

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
+    kind: str  # "local" | "redis"
     workers: int
     device: str
 
@@ -45,6 +46,7 @@ class Executor(Protocol):
     async def warm_up(self) -> None: ...
     async def resume_unfinished(self) -> int: ...
     async def close(self) -> None: ...
+    async def worker_list(self) -> list[dict[str, Any]]: ...
 
 
 def resolve_device(setting: str) -> str:
@@ -91,6 +93,8 @@ class InlineWork:
 class LocalExecutor(InlineWork):
     """Runs in this process, `workers` at a time, in threads."""
 
+    kind = "local"
+
     def __init__(self, store: RunStore, workers: int, device: str, torch_threads: int) -> None:
         self.store = store
         self.workers = workers
@@ -103,6 +107,10 @@ class LocalExecutor(InlineWork):
         self._lock = threading.Lock()
         self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
+
+    async def worker_list(self) -> list[dict[str, Any]]:
+        """The API process itself is the one worker."""
+        return [{"name": "local", "device": self.device, "concurrency": self.workers}]
 
     async def submit(self, run: Run) -> None:
         loop = asyncio.get_running_loop()

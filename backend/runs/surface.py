@@ -8,8 +8,9 @@ from backend.optim import optimizers, schedules
 from backend.optim.stopping import StopRules
 from backend.runs.model import StartOutcomes, Status, SurfaceSummary
 from backend.surfaces.catalogue import SURFACES, Point
-from backend.surfaces.engine import Minibatches, Outcome, Problem, Recording
+from backend.surfaces.engine import Minibatches, Outcome, Problem
 from backend.surfaces.expressions import parse_expression
+from backend.surfaces.recording import Recording
 from backend.surfaces.spec import CustomSurface, SurfaceRun, divergence_box, surface_domain
 
 DTYPE = torch.float64

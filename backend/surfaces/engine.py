@@ -26,6 +26,7 @@ from torch import Tensor
 from backend.optim.optimizers import OptimizerInfo
 from backend.optim.schedules import ScheduleInfo
 from backend.optim.stopping import StopRules
+from backend.surfaces.recording import Recording, allocate, merge, record
 
 Loss = Callable[[Tensor], Tensor]  # (..., 2) -> (...)
 SampleLoss = Callable[[Tensor, Tensor], Tensor]  # (..., 2), sample indices -> (...)
@@ -88,26 +89,6 @@ class Problem:
         lo = torch.tensor([x_lo, y_lo], dtype=like.dtype, device=like.device)
         hi = torch.tensor([x_hi, y_hi], dtype=like.dtype, device=like.device)
         return lo, hi
-
-
-@dataclass
-class Recording:
-    """What a run recorded. With `record_all`, index k along dim 0 is step k.
-
-    Otherwise the buffers hold two rows: step 0 and each start's last step.
-    """
-
-    params: Tensor  # (K, B, 2)
-    loss: Tensor  # (K, B) full loss at the point
-    grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
-    lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
-    state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
-    epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
-    batch_loss: Tensor | None = None  # (K, B) loss of the mini-batch the step used
-    outcome: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) Outcome
-    stop_step: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) last step
-    steps_done: int = 0  # highest step index reached by any start
-    elapsed_s: float = 0.0
 
 
 Progress = Callable[[Recording, int], None]  # the live recording and its highest step, per frame
@@ -268,26 +249,10 @@ def run(
                    frame_seconds)
         for b in range(len(starts))
     ]
-    merged = _merge(parts)
+    merged = merge(parts)
     if progress is not None and len(starts) > 1:
         progress(merged, merged.steps_done)
     return merged
-
-
-def _allocate(problem: Problem, n: int, rows: int) -> Recording:
-    like = problem.starts
-    return Recording(
-        params=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
-        loss=torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device),
-        grad=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
-        lr=[],
-        epoch=[] if problem.minibatches else None,
-        batch_loss=(
-            torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device)
-            if problem.minibatches
-            else None
-        ),
-    )
 
 
 def _run_batch(
@@ -300,7 +265,7 @@ def _run_batch(
     began = time.perf_counter()
     n = len(starts)
     rows = problem.steps + 1 if problem.record_all else 2
-    rec = _allocate(problem, n, rows)
+    rec = allocate(problem.starts, n, rows, problem.minibatches is not None)
     session = _Session(problem, starts)
     outcome = torch.full((n,), Outcome.RUNNING, dtype=torch.int8, device=starts.device)
     stop_step = torch.full((n,), problem.steps, dtype=torch.int64, device=starts.device)
@@ -329,7 +294,8 @@ def _run_batch(
             stop_step[fired] = k
             pinned[fired] = params[fired]
             running = int((outcome == Outcome.RUNNING).sum())
-        _record(rec, session, problem, k, lr_used, params, loss, grad, fired)
+        record(rec, problem.record_all, k, lr_used, params, loss, grad, fired,
+               session.state() if k > 0 else {}, session.batch_loss)
         if mb is not None:
             assert rec.epoch is not None
             rec.epoch.append(0 if k == 0 else (k - 1) // mb.batches_per_epoch + 1)
@@ -356,98 +322,3 @@ def _run_batch(
     rec.stop_step = stop_step
     rec.elapsed_s = time.perf_counter() - began
     return rec
-
-
-def _record(
-    rec: Recording,
-    session: _Session,
-    problem: Problem,
-    k: int,
-    lr_used: float,
-    params: Tensor,
-    loss: Tensor,
-    grad: Tensor,
-    fired: Tensor | None,
-) -> None:
-    """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop."""
-    state = session.state() if k > 0 else {}
-    writes: list[tuple[int, Tensor | None]] = []
-    if problem.record_all:
-        writes.append((k, None))
-        rec.lr.append(lr_used)
-    else:
-        if k == 0:
-            writes.append((0, None))
-            rec.lr.append(lr_used)
-        if fired is not None and bool(fired.any()):
-            writes.append((1, fired))
-            rec.lr[1:] = [lr_used]
-    for row, mask in writes:
-        if mask is None:
-            rec.params[row] = params
-            rec.loss[row] = loss
-            rec.grad[row] = grad
-        else:
-            rec.params[row, mask] = params[mask]
-            rec.loss[row, mask] = loss[mask]
-            rec.grad[row, mask] = grad[mask]
-        _record_extras(rec, row, mask, state, session)
-
-
-def _record_extras(
-    rec: Recording,
-    row: int,
-    mask: Tensor | None,
-    state: dict[str, Tensor],
-    session: _Session,
-) -> None:
-    """Optimizer buffers and the mini-batch loss into row `row` (rows `mask` only, if given)."""
-    for name, value in state.items():
-        buffer = rec.state.get(name)
-        if buffer is None:
-            buffer = rec.state[name] = torch.full(
-                (rec.params.shape[0], *value.shape), float("nan"), dtype=value.dtype,
-                device=value.device,
-            )
-        if mask is None:
-            buffer[row] = value
-        else:
-            buffer[row, mask] = value[mask]
-    if session.batch_loss is not None and rec.batch_loss is not None:
-        if mask is None:
-            rec.batch_loss[row] = session.batch_loss
-        else:
-            rec.batch_loss[row, mask] = session.batch_loss[mask]
-
-
-def _merge(parts: list[Recording]) -> Recording:
-    """Stack per-start recordings (LBFGS, Adafactor) into one, padding short ones with NaN."""
-    rows = max(p.params.shape[0] for p in parts)
-
-    def pad(t: Tensor) -> Tensor:
-        if t.shape[0] == rows:
-            return t
-        filler = torch.full((rows - t.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype,
-                            device=t.device)
-        return torch.cat([t, filler])
-
-    longest = max(parts, key=lambda p: p.steps_done)
-    names = set().union(*(p.state.keys() for p in parts))
-    merged = Recording(
-        params=torch.cat([pad(p.params) for p in parts], dim=1),
-        loss=torch.cat([pad(p.loss) for p in parts], dim=1),
-        grad=torch.cat([pad(p.grad) for p in parts], dim=1),
-        lr=longest.lr,
-        epoch=longest.epoch,
-        outcome=torch.cat([p.outcome for p in parts]),
-        stop_step=torch.cat([p.stop_step for p in parts]),
-        steps_done=longest.steps_done,
-        elapsed_s=sum(p.elapsed_s for p in parts),
-    )
-    for name in names:
-        merged.state[name] = torch.cat(
-            [pad(p.state[name]) if name in p.state else torch.full_like(pad(p.params), float("nan"))
-             for p in parts],
-            dim=1,
-        )
-    return merged

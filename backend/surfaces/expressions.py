@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-MAX_LENGTH = 500  # characters
+from backend.settings import current_settings
+
 MAX_DEPTH = 40  # nesting depth of the expression tree (and of brackets)
 MAX_NODES = 400  # expression nodes: numbers, names, operators, calls
 MAX_CONSTANT = 1e12  # largest magnitude of a numeric literal
@@ -207,12 +208,13 @@ class _Parser:
 
     def _prepare(self, text: str) -> tuple[str, list[int]]:
         """Check characters and brackets; rewrite ``^`` and blanks for Python's parser."""
-        if len(text) > MAX_LENGTH:
+        max_length = current_settings().max_expression_length
+        if len(text) > max_length:
             raise ExpressionError(
-                f"formula is too long at column {MAX_LENGTH + 1} "
-                f"({len(text)} characters, limit {MAX_LENGTH})",
+                f"formula is too long at column {max_length + 1} "
+                f"({len(text)} characters, limit {max_length})",
                 None,
-                MAX_LENGTH + 1,
+                max_length + 1,
             )
         chars: list[str] = []
         origin: list[int] = []

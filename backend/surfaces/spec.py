@@ -19,16 +19,14 @@ from pydantic import (
     model_validator,
 )
 
+from backend.bounds import AtMost, Magnitude, MaxItems, MaxLength
 from backend.optim import optimizers
 from backend.optim.spec import OptimizerSpec, ScheduleSpec, check_torch_accepts
-from backend.settings import get_settings
+from backend.settings import current_settings
 from backend.surfaces.catalogue import SURFACES
-from backend.surfaces.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.surfaces.expressions import ExpressionError, parse_expression
 
-LIMITS = get_settings()
-Coordinate = Annotated[
-    float, Field(allow_inf_nan=False, ge=-LIMITS.max_coordinate, le=LIMITS.max_coordinate)
-]
+Coordinate = Annotated[float, Field(allow_inf_nan=False), Magnitude("max_coordinate")]
 Point2 = tuple[Coordinate, Coordinate]
 
 # How far past its domain a path may wander before it counts as diverged: the
@@ -60,8 +58,7 @@ class CustomSurface(BaseModel):
     """A surface typed by the user, parsed by a whitelist (never evaluated as Python)."""
 
     model_config = ConfigDict(extra="forbid")
-    expression: str = Field(
-        max_length=MAX_LENGTH,
+    expression: Annotated[str, MaxLength("max_expression_length")] = Field(
         description="formula in x and y, e.g. sin(x)*cos(y) + 0.1*(x^2 + y^2)",
         examples=["sin(x)*cos(y) + 0.1*(x^2 + y^2)"],
     )
@@ -126,10 +123,10 @@ class SurfaceRun(BaseModel):
         default_factory=lambda: {"name": "constant"}, validate_default=True
     )
     start: Point2 | None = Field(None, description="one start point (default: the surface's)")
-    starts: list[Point2] | None = Field(
-        None, min_length=1, max_length=LIMITS.max_starts, description="many start points, batched"
+    starts: Annotated[list[Point2], MaxItems("max_starts")] | None = Field(
+        None, min_length=1, description="many start points, batched"
     )
-    steps: int = Field(200, ge=1, le=LIMITS.max_steps, description="optimizer.step() calls")
+    steps: Annotated[int, AtMost("max_steps")] = Field(200, ge=1, description="optimizer.step() calls")
     stop: StopRule = Field(default_factory=StopRule)
     gradient_noise: float = Field(
         0.0, ge=0, le=1e3, allow_inf_nan=False, description="σ of Gaussian noise added to ∇L"
@@ -189,22 +186,21 @@ class SurfaceRun(BaseModel):
         if self.start is not None and self.starts is not None:
             raise ValueError("give either start or starts, not both")
         n = len(self.start_points())
-        if n * self.steps > LIMITS.max_work:
+        limits = current_settings()
+        if n * self.steps > limits.max_work:
             raise ValueError(
-                f"starts × steps = {n * self.steps} exceeds {LIMITS.max_work}; use fewer of either"
+                f"starts × steps = {n * self.steps} exceeds {limits.max_work}; use fewer of either"
             )
         info = optimizers.get_optimizer(self.optimizer.name)
-        if not info.batched and n > LIMITS.max_unbatched_starts:
+        if not info.batched and n > limits.max_unbatched_starts:
             raise ValueError(
                 f"starts: {info.class_path} runs each start on its own, so at most "
-                f"{LIMITS.max_unbatched_starts} starts, got {n}"
+                f"{limits.max_unbatched_starts} starts, got {n}"
             )
-        if self.record == "all" and len(self.start_points()) * (self.steps + 1) > (
-            LIMITS.max_recorded
-        ):
+        if self.record == "all" and n * (self.steps + 1) > limits.max_recorded:
             raise ValueError(
-                f"starts × (steps + 1) = {len(self.start_points()) * (self.steps + 1)} exceeds "
-                f"{LIMITS.max_recorded} recorded points; use record='final' or fewer steps"
+                f"starts × (steps + 1) = {n * (self.steps + 1)} exceeds "
+                f"{limits.max_recorded} recorded points; use record='final' or fewer steps"
             )
         check_torch_accepts(self.optimizer, self.schedule, self.steps)
         return self

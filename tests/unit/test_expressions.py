@@ -14,14 +14,16 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 import backend.surfaces.expressions as expressions
+from backend.settings import get_settings
 from backend.surfaces.expressions import (
     MAX_DEPTH,
-    MAX_LENGTH,
     MAX_NODES,
     ExpressionError,
     describe_functions,
     parse_expression,
 )
+
+MAX_LENGTH = get_settings().max_expression_length
 
 Ref = Callable[[Tensor, Tensor], Tensor]  # (x, y) -> value
 WIDE = (-2.0, 2.0)

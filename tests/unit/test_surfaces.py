@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 from torch.autograd.functional import hessian
 
-from backend.surfaces.catalogue import SURFACES, Point, SampleData, Surface, evaluate_grid, get_surface
+from backend.surfaces.catalogue import SURFACES, Point, Surface, evaluate_grid, get_surface
+from backend.surfaces.functions import SampleData
 
 ALL = [pytest.param(surface, id=surface.id) for surface in SURFACES.values()]
 MINIMA = [

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep
 from backend.api.errors import TOO_LARGE, TOO_MANY
-from backend.api.json import JSON
+from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.analysis import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest
 from backend.runs import surface
 from backend.surfaces.curvature import curvature
 from backend.surfaces.sweeps import Axis, sweep
 
-router = APIRouter(prefix="/api", tags=["analysis"], responses=TOO_MANY | TOO_LARGE)
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["analysis"],
+                   responses=TOO_MANY | TOO_LARGE)
 
 
 @router.post("/curvature", response_model=CurvatureOut)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.errors import NOT_FOUND, not_found, unprocessable
-from backend.api.json import JSON
+from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.catalogue import (
     Grid,
     Health,
@@ -19,19 +19,15 @@ from backend.api.schemas.catalogue import (
     PointValue,
     SurfaceInfo,
 )
-from backend.networks import datasets, spec
+from backend.bounds import AtMost, Magnitude, MaxLength
 from backend.optim import optimizers, schedules
-from backend.runs.redis.executor import RedisExecutor
-from backend.settings import get_settings
 from backend.surfaces.catalogue import SURFACES, evaluate_grid
-from backend.surfaces.expressions import MAX_LENGTH, ExpressionError, parse_expression
+from backend.surfaces.expressions import ExpressionError, parse_expression
 
-router = APIRouter(prefix="/api", tags=["catalogue"])
-LIMITS = get_settings()
-GridSize = Annotated[int, Query(ge=3, le=LIMITS.max_grid, description="points per axis")]
-Bound = Annotated[
-    float | None, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate, le=LIMITS.max_coordinate)
-]
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["catalogue"])
+GridSize = Annotated[int, Query(ge=3, description="points per axis"), AtMost("max_grid")]
+Coordinate = Annotated[float, Query(allow_inf_nan=False), Magnitude("max_coordinate")]
+Bound = Annotated[float | None, Query(allow_inf_nan=False), Magnitude("max_coordinate")]
 
 
 class WorkerInfo(BaseModel):
@@ -55,13 +51,9 @@ class HealthOut(Health):
 
 @router.get("/health")
 async def health(executor: ExecutorDep) -> HealthOut:
-    if isinstance(executor, RedisExecutor):
-        workers = [WorkerInfo.model_validate(w) for w in await executor.worker_list()]
-        return HealthOut(status="ok", device=executor.device, executor="redis", workers=len(workers),
-                         worker_list=workers)
-    local = WorkerInfo(name="local", device=executor.device, concurrency=executor.workers)
-    return HealthOut(status="ok", device=executor.device, executor="local", workers=executor.workers,
-                     worker_list=[local])
+    workers = [WorkerInfo.model_validate(w) for w in await executor.worker_list()]
+    return HealthOut(status="ok", device=executor.device, executor=executor.kind,
+                     workers=executor.workers, worker_list=workers)
 
 
 @router.get("/surfaces")
@@ -100,11 +92,11 @@ def _grid(
 
 @router.get("/surfaces/custom/grid", response_model=Grid)
 async def custom_grid(
-    expression: Annotated[str, Query(max_length=MAX_LENGTH, description="formula in x and y")],
-    x_min: Annotated[float, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate)],
-    x_max: Annotated[float, Query(allow_inf_nan=False, le=LIMITS.max_coordinate)],
-    y_min: Annotated[float, Query(allow_inf_nan=False, ge=-LIMITS.max_coordinate)],
-    y_max: Annotated[float, Query(allow_inf_nan=False, le=LIMITS.max_coordinate)],
+    expression: Annotated[str, Query(description="formula in x and y"), MaxLength("max_expression_length")],
+    x_min: Coordinate,
+    x_max: Coordinate,
+    y_min: Coordinate,
+    y_max: Coordinate,
     n: GridSize = 101,
 ) -> JSON:
     """The grid of a typed formula (parsed by a whitelist, never evaluated as Python)."""
@@ -176,14 +168,16 @@ async def limits(settings: SettingsDep) -> Limits:
         max_unbatched_starts=settings.max_unbatched_starts,
         max_grid=settings.max_grid,
         max_coordinate=settings.max_coordinate,
-        max_expression_length=MAX_LENGTH,
+        max_expression_length=settings.max_expression_length,
         max_body_bytes=settings.max_body_bytes,
         runs_per_client=settings.runs_per_client,
         computations_per_client=settings.computations_per_client,
         network=NetworkLimits(
-            max_epochs=spec.MAX_EPOCHS, max_steps=spec.MAX_STEPS, max_parameters=spec.MAX_PARAMETERS,
-            max_work=spec.MAX_WORK, max_samples=datasets.MAX_SAMPLES, max_csv_bytes=datasets.MAX_CSV_BYTES,
-            max_landscape_resolution=spec.MAX_LANDSCAPE_RESOLUTION,
-            max_landscape_work=spec.MAX_LANDSCAPE_WORK, max_eval_samples=spec.MAX_EVAL_SAMPLES,
+            max_epochs=settings.network_max_epochs, max_steps=settings.network_max_steps,
+            max_parameters=settings.network_max_parameters, max_work=settings.network_max_work,
+            max_samples=settings.network_max_samples, max_csv_bytes=settings.network_max_csv_bytes,
+            max_landscape_resolution=settings.network_max_landscape_resolution,
+            max_landscape_work=settings.network_max_landscape_work,
+            max_eval_samples=settings.network_max_eval_samples,
         ),
     )

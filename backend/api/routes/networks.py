@@ -9,9 +9,9 @@ import torch
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from backend.api.admission import client_of
-from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
+from backend.api.deps import AdmissionDep, ExecutorDep, SettingsDep, StoreDep
 from backend.api.errors import CONFLICT, NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
-from backend.api.json import JSON
+from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.networks import (
     CompareRequest,
     Comparison,
@@ -24,36 +24,43 @@ from backend.api.schemas.networks import (
     PreviewRequest,
 )
 from backend.networks import comparison, datasets, models, training
-from backend.networks.spec import MAX_LANDSCAPE_WORK, LandscapeSpec, NetworkRun
+from backend.networks.spec import LandscapeSpec, NetworkRun
 from backend.networks.summary import NetworkSummary
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
 from backend.runs.model import Run, Status
+from backend.settings import Settings, current_settings
 
-router = APIRouter(prefix="/api", tags=["networks"], responses=TOO_LARGE)
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["networks"], responses=TOO_LARGE)
 PREVIEW_IMAGES = 40  # digits shown in a preview
 BINARY = {"type": "string", "format": "binary"}
 COMPARABLE = (Status.FINISHED, Status.EARLY_STOPPED, Status.CONVERGED)
 
 
 @router.get("/datasets", response_model=list[DatasetInfoOut])
-async def list_datasets() -> list[DatasetInfoOut]:
-    return [DatasetInfoOut(**d.__dict__, max_samples=datasets.MAX_SAMPLES if d.id != "digits"
-                           else datasets.DIGITS_SAMPLES) for d in datasets.DATASETS.values()]
+async def list_datasets(settings: SettingsDep) -> list[DatasetInfoOut]:
+    most = settings.network_max_samples
+    return [DatasetInfoOut(**{**d.__dict__, "description": d.description.format(max_samples=most)},
+                           max_samples=most if d.id != "digits" else datasets.DIGITS_SAMPLES)
+            for d in datasets.DATASETS.values()]
 
 
-LAYERS = {"linear": (0, 0), "logistic": (0, 0), "mlp": (models.MAX_LAYERS, models.MAX_WIDTH),
-          "cnn": (models.MAX_CNN_LAYERS, models.MAX_CHANNELS)}  # (hidden layers, width or channels)
+def _layers(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Per model: (hidden layers, width or channels) at most."""
+    return {"linear": (0, 0), "logistic": (0, 0),
+            "mlp": (settings.network_max_layers, settings.network_max_width),
+            "cnn": (models.MAX_CNN_LAYERS, settings.network_max_channels)}
 
 
 @router.get("/models", response_model=list[ModelInfoOut])
-async def list_models() -> list[ModelInfoOut]:
+async def list_models(settings: SettingsDep) -> list[ModelInfoOut]:
     """Linear and logistic regression take no hidden layers (and so no activation)."""
+    layers = _layers(settings)
     return [
         ModelInfoOut(id=m.id, name=m.name, description=m.description, task=m.task,
                      default_hidden=list(m.default_hidden),
                      datasets=None if m.datasets is None else list(m.datasets),
-                     activations=list(models.ACTIVATIONS) if LAYERS[m.id][0] else [],
-                     max_layers=LAYERS[m.id][0], max_width=LAYERS[m.id][1])
+                     activations=list(models.ACTIVATIONS) if layers[m.id][0] else [],
+                     max_layers=layers[m.id][0], max_width=layers[m.id][1])
         for m in models.MODELS.values()
     ]
 
@@ -184,9 +191,10 @@ def _check_work(run: Run, points: int, samples: int, field: str) -> None:
     """Points × evaluation samples × parameters within the landscape bound of a run."""
     assert isinstance(run.summary, NetworkSummary)
     work = points * min(samples, run.summary.n_train) * run.summary.parameters
-    if work > MAX_LANDSCAPE_WORK:
+    bound = current_settings().network_max_landscape_work
+    if work > bound:
         raise unprocessable(["body", field], f"{field}: evaluations × eval_samples × parameters = "
-                            f"{work:,} exceeds {MAX_LANDSCAPE_WORK:,}; use fewer points or eval_samples")
+                            f"{work:,} exceeds {bound:,}; use fewer points or eval_samples")
 
 
 def _device(executor: ExecutorDep) -> torch.device:

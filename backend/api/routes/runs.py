@@ -14,16 +14,16 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.errors import NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
-from backend.api.json import JSON
+from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.runs import RunList, RunRequest, Steps, Trajectory
 from backend.runs.executor import queued_run
 from backend.runs.model import Run
 from backend.runs.store import Frame
-from backend.settings import get_settings
+from backend.settings import current_settings
 from backend.surfaces.spec import SurfaceRun
 
-router = APIRouter(prefix="/api", tags=["runs"], responses=NOT_FOUND | TOO_MANY | TOO_LARGE)
-LIMITS = get_settings()
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["runs"],
+                   responses=NOT_FOUND | TOO_MANY | TOO_LARGE)
 WAIT_SECONDS = 60.0  # longest ?wait=true answer
 
 
@@ -64,10 +64,11 @@ async def compute_trajectory(
         raise unprocessable(["body", "kind"], f"an instant answer is only for surface runs; queue a "
                             f"{request.kind} run with POST /api/runs and watch its stream")
     work = len(request.start_points()) * request.steps
-    if work > LIMITS.max_instant_work:
+    most = current_settings().max_instant_work
+    if work > most:
         raise unprocessable(
             ["body", "starts"],
-            f"starts × steps = {work} exceeds {LIMITS.max_instant_work} for an instant answer; "
+            f"starts × steps = {work} exceeds {most} for an instant answer; "
             "use POST /api/runs, which computes in the background",
         )
     gone = threading.Event()  # the client hung up: stop computing for nobody

@@ -4,8 +4,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.bounds import MaxItems
 from backend.optim import optimizers
 from backend.runs.model import Status
+from backend.settings import current_settings
 from backend.surfaces.spec import CustomSurface, Point2, SurfaceChoice, SurfaceRun, check_known_surface
 
 
@@ -32,8 +34,6 @@ class CurvatureOut(BaseModel):
     max_stable_lr: float | None = Field(description="2 / λ_max (null when λ_max ≤ 0)")
 
 
-MAX_SWEEP_VALUES = 64
-MAX_SWEEP_WORK = 200_000  # cells × steps
 
 
 class SweepAxis(BaseModel):
@@ -41,8 +41,8 @@ class SweepAxis(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     param: str = Field(examples=["lr", "momentum", "beta1"])
-    values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
-        min_length=1, max_length=MAX_SWEEP_VALUES
+    values: Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], MaxItems("max_sweep_values")] = (
+        Field(min_length=1)
     )
 
 
@@ -83,9 +83,10 @@ class SweepRequest(BaseModel):
                     raise ValueError(
                         f"{label}.values: {axis.param} = {value} is outside [{h.min}, {h.max}]"
                     )
-        if cells * self.run.steps > MAX_SWEEP_WORK:
+        most = current_settings().max_sweep_work
+        if cells * self.run.steps > most:
             raise ValueError(
-                f"cells × steps = {cells * self.run.steps} exceeds {MAX_SWEEP_WORK}; "
+                f"cells × steps = {cells * self.run.steps} exceeds {most}; "
                 "use fewer values or steps"
             )
         return self

@@ -4,19 +4,17 @@
 Non-finite numbers travel as null (`float | None`); grids are indexed `z[iy][ix]`.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.networks.spec import MAX_EVAL_SAMPLES, DatasetSpec, SplitSpec
+from backend.bounds import AtMost, MaxItems
+from backend.networks.spec import DatasetSpec, EvalSamples, SplitSpec
 from backend.runs.model import Status
 
 Floats = list[float | None]
 Grid = list[list[float | None]]
 
-MAX_COMPARE_RUNS = 6
-MAX_COMPARE_RESOLUTION = 61
-MAX_INTERPOLATION_POINTS = 201
 
 
 class Interpolation(BaseModel):
@@ -117,11 +115,15 @@ class CompareRequest(BaseModel):
     """Several network runs from one start drawn on one plane (PCA of all their checkpoints)."""
 
     model_config = ConfigDict(extra="forbid")
-    runs: list[str] = Field(min_length=2, max_length=MAX_COMPARE_RUNS, description="run ids")
-    resolution: int = Field(31, ge=3, le=MAX_COMPARE_RESOLUTION, description="grid points per axis")
+    runs: Annotated[list[str], MaxItems("network_max_compare_runs")] = Field(
+        min_length=2, description="run ids"
+    )
+    resolution: Annotated[int, AtMost("network_max_compare_resolution")] = Field(
+        31, ge=3, description="grid points per axis"
+    )
     span: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
                         description="half-width as a multiple of the paths' extent")
-    eval_samples: int = Field(500, ge=10, le=MAX_EVAL_SAMPLES)
+    eval_samples: EvalSamples = Field(500, ge=10)
 
 
 class ComparedRun(BaseModel):
@@ -151,5 +153,5 @@ class InterpolationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_: str = Field(alias="from", description="run id (α = 0)")
     to: str = Field(description="run id (α = 1)")
-    points: int = Field(41, ge=3, le=MAX_INTERPOLATION_POINTS)
-    eval_samples: int = Field(1000, ge=10, le=MAX_EVAL_SAMPLES)
+    points: Annotated[int, AtMost("network_max_interpolation_points")] = Field(41, ge=3)
+    eval_samples: EvalSamples = Field(1000, ge=10)

@@ -89,65 +89,24 @@ def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epo
     farthest distance from w*, so span = 1 frames the whole path.
     """
     began = time.perf_counter()
-    ny, nx = shape
     evaluator = Evaluator(model, data)
     load_weights(model, final)
-    start = checkpoints[0] - final
-    explained = eigenvalues = None
-    if directions == "random":
-        u, v = random_directions(model, generator, filter_normalize)
-    elif directions == "pca":
-        u, v, explained = pca_directions(checkpoints, final, generator)
-    elif directions == "hessian":
-        u, v, eigenvalues = hessian_directions(model, loss_function(data.classification), data,
-                                               hessian_iters, generator, start)
-    else:
-        raise ValueError(f"unknown landscape directions {directions!r}")
+    u, v, explained, eigenvalues = _directions(model, data, checkpoints, final, directions,
+                                               filter_normalize, generator, hessian_iters)
     coords, residual = project(checkpoints, final, u, v)
     half = [span, span]
     if directions != "random":
         reach = float((checkpoints - final).norm(dim=1).max())
         extent = coords.abs().max(dim=0).values.tolist()
         half = [span * max(1.1 * e, 0.1 * reach) or span for e in extent]  # `or`: a path that never moved
-    a, b = axis(half[0], nx), axis(half[1], ny)
-    basis = torch.stack([u, v])
+    grid = _StreamedGrid(evaluator, final, torch.stack([u, v]), half, shape, emit, cancelled, frame_seconds)
     trajectory = as_floats(coords)
-
-    pa, pb = axis(half[0], min(preview, nx)), axis(half[1], min(preview, ny))
-    p_loss, p_acc = evaluator.plane(final, basis, grid_coefficients(pa, pb).to(final.device),
-                                    cancelled=cancelled)
-    p_loss = p_loss.view(len(pb), len(pa))
-    p_acc = None if p_acc is None else p_acc.view(len(pb), len(pa))
+    grid.preview(preview, trajectory)
     preview_s = time.perf_counter() - began
-    if emit is not None:
-        emit(_grid_message("preview", 0.0, pa, pb, p_loss, p_acc) | {"trajectory": trajectory})
-
-    def upsample(coarse: Tensor) -> Tensor:
-        return F.interpolate(coarse[None, None], size=(ny, nx), mode="bilinear", align_corners=True)[0, 0]
-
-    shown_loss = upsample(p_loss)
-    shown_acc = None if p_acc is None else upsample(p_acc)
-    coeffs = grid_coefficients(a, b).to(final.device)
-    last = time.perf_counter()
-
-    def refine(done: int, loss_so_far: Tensor, acc_so_far: Tensor | None) -> None:
-        nonlocal last
-        if emit is None or done == len(coeffs) or time.perf_counter() - last < frame_seconds:
-            return
-        shown_loss.view(-1)[:done] = loss_so_far[:done]
-        if shown_acc is not None and acc_so_far is not None:
-            shown_acc.view(-1)[:done] = acc_so_far[:done]
-        emit(_grid_message("refine", done / len(coeffs), a, b, shown_loss, shown_acc))
-        last = time.perf_counter()
-
-    flat_loss, flat_acc = evaluator.plane(final, basis, coeffs, refine, cancelled)
-    loss = flat_loss.view(ny, nx)
-    accuracy = None if flat_acc is None else flat_acc.view(ny, nx)
-    if emit is not None:
-        emit(_grid_message("done", 1.0, a, b, loss, accuracy))
+    loss, accuracy = grid.full()
 
     true_loss, _ = evaluator.points(checkpoints, cancelled=cancelled)
-    slice_loss, _ = evaluator.plane(final, basis, coords.to(final.dtype), cancelled=cancelled)
+    slice_loss, _ = evaluator.plane(final, grid.basis, coords.to(final.dtype), cancelled=cancelled)
     final_loss, _ = evaluator.points(final.unsqueeze(0))
     alphas = (torch.arange(41, dtype=torch.float64) - 10) / 20  # −0.5 … 1.5; 0 and 1 exact
     i_loss, i_acc = evaluator.plane(checkpoints[0], (final - checkpoints[0]).unsqueeze(0),
@@ -156,7 +115,7 @@ def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epo
     report = {
         "directions": directions,
         "filter_normalize": filter_normalize if directions == "random" else False,
-        "a": as_floats(a), "b": as_floats(b), "loss": as_floats(loss),
+        "a": as_floats(grid.a), "b": as_floats(grid.b), "loss": as_floats(loss),
         "accuracy": None if accuracy is None else as_floats(accuracy),
         "trajectory": trajectory, "checkpoint_epochs": list(checkpoint_epochs),
         "residual": as_floats(residual), "true_loss": as_floats(true_loss),
@@ -172,8 +131,81 @@ def survey(model: nn.Module, data: EvalData, checkpoints: Tensor, checkpoint_epo
     export = {
         "weights": {n: t.detach().cpu().clone() for n, t in layout.unflatten(final).items()},
         "directions": [{n: t.detach().cpu().clone() for n, t in layout.unflatten(d).items()} for d in (u, v)],
-        "a": a.float(), "b": b.float(), "loss": loss.detach().cpu(),
+        "a": grid.a.float(), "b": grid.b.float(), "loss": loss.detach().cpu(),
         "accuracy": None if accuracy is None else accuracy.detach().cpu(),
         "eval_samples": len(data), "kind": directions,
     }
     return Survey(report, export)
+
+
+def _directions(model: nn.Module, data: EvalData, checkpoints: Tensor, final: Tensor, directions: str,
+                filter_normalize: bool, generator: torch.Generator,
+                hessian_iters: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    """u, v, and the explained variance (pca) or the eigenvalues (hessian)."""
+    if directions == "random":
+        u, v = random_directions(model, generator, filter_normalize)
+        return u, v, None, None
+    if directions == "pca":
+        u, v, explained = pca_directions(checkpoints, final, generator)
+        return u, v, explained, None
+    if directions == "hessian":
+        u, v, eigenvalues = hessian_directions(model, loss_function(data.classification), data,
+                                               hessian_iters, generator, checkpoints[0] - final)
+        return u, v, None, eigenvalues
+    raise ValueError(f"unknown landscape directions {directions!r}")
+
+
+class _StreamedGrid:
+    """The loss grid of origin + a·u + b·v, streamed: a coarse preview, refinements, then done."""
+
+    def __init__(self, evaluator: Evaluator, origin: Tensor, basis: Tensor, half: list[float],
+                 shape: tuple[int, int], emit: Callable[[dict[str, Any]], None] | None,
+                 cancelled: Callable[[], bool] | None, frame_seconds: float) -> None:
+        self.evaluator, self.origin, self.basis = evaluator, origin, basis
+        self.half, self.shape = half, shape
+        self.emit, self.cancelled, self.frame_seconds = emit, cancelled, frame_seconds
+        ny, nx = shape
+        self.a, self.b = axis(half[0], nx), axis(half[1], ny)
+        self.shown_loss: Tensor | None = None
+        self.shown_acc: Tensor | None = None
+
+    def preview(self, points: int, trajectory: list[Any]) -> None:
+        """The coarse grid, sent with the trajectory, and upsampled as the first picture."""
+        ny, nx = self.shape
+        pa, pb = axis(self.half[0], min(points, nx)), axis(self.half[1], min(points, ny))
+        loss, acc = self.evaluator.plane(self.origin, self.basis,
+                                         grid_coefficients(pa, pb).to(self.origin.device),
+                                         cancelled=self.cancelled)
+        loss = loss.view(len(pb), len(pa))
+        acc = None if acc is None else acc.view(len(pb), len(pa))
+        if self.emit is not None:
+            self.emit(_grid_message("preview", 0.0, pa, pb, loss, acc) | {"trajectory": trajectory})
+        self.shown_loss = self._upsample(loss)
+        self.shown_acc = None if acc is None else self._upsample(acc)
+
+    def _upsample(self, coarse: Tensor) -> Tensor:
+        return F.interpolate(coarse[None, None], size=self.shape, mode="bilinear", align_corners=True)[0, 0]
+
+    def full(self) -> tuple[Tensor, Tensor | None]:
+        """The full grid, `refine` frames while it is computed; loss and accuracy (ny, nx)."""
+        coeffs = grid_coefficients(self.a, self.b).to(self.origin.device)
+        last = time.perf_counter()
+
+        def refine(done: int, loss_so_far: Tensor, acc_so_far: Tensor | None) -> None:
+            nonlocal last
+            if self.emit is None or done == len(coeffs) or time.perf_counter() - last < self.frame_seconds:
+                return
+            assert self.shown_loss is not None
+            self.shown_loss.view(-1)[:done] = loss_so_far[:done]
+            if self.shown_acc is not None and acc_so_far is not None:
+                self.shown_acc.view(-1)[:done] = acc_so_far[:done]
+            self.emit(_grid_message("refine", done / len(coeffs), self.a, self.b, self.shown_loss,
+                                    self.shown_acc))
+            last = time.perf_counter()
+
+        flat_loss, flat_acc = self.evaluator.plane(self.origin, self.basis, coeffs, refine, self.cancelled)
+        loss = flat_loss.view(self.shape)
+        accuracy = None if flat_acc is None else flat_acc.view(self.shape)
+        if self.emit is not None:
+            self.emit(_grid_message("done", 1.0, self.a, self.b, loss, accuracy))
+        return loss, accuracy

@@ -51,7 +51,7 @@ OFF_LOOP_BYTES = 256_000  # frames larger than this are parsed in a thread, not 
 class RedisExecutor(InlineWork):
     """Submits runs to Redis; mirrors each watched run's step stream into a `RunLog`."""
 
-    name = "redis"
+    kind = "redis"
 
     def __init__(self, store: RunStore, settings: Settings) -> None:
         self.store = store

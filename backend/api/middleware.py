@@ -1,6 +1,21 @@
-"""Request body size limit: a body over the bound gets 413 before it is read into memory."""
+"""ASGI middleware of every app: its settings for the request, and the request body size limit."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.settings import Settings, serving
+
+
+class ServingSettings:
+    """Make the app's settings the current ones while it serves a request or a websocket, so
+    validation, the OpenAPI document and `GET /api/limits` read the same limits."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with serving(self.settings):
+            await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

@@ -1,0 +1,139 @@
+"""What a surface run records: per step the points, losses, gradients, lr and optimizer buffers
+of every start, in preallocated (K, B, ...) tensors, and how each start ended."""
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Recording:
+    """What a run recorded. With `record_all`, index k along dim 0 is step k.
+
+    Otherwise the buffers hold two rows: step 0 and each start's last step.
+    """
+
+    params: Tensor  # (K, B, 2)
+    loss: Tensor  # (K, B) full loss at the point
+    grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
+    lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
+    state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
+    epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
+    batch_loss: Tensor | None = None  # (K, B) loss of the mini-batch the step used
+    outcome: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) Outcome
+    stop_step: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) last step
+    steps_done: int = 0  # highest step index reached by any start
+    elapsed_s: float = 0.0
+
+
+def allocate(like: Tensor, n: int, rows: int, minibatches: bool) -> Recording:
+    """A recording of `rows` steps of `n` starts, NaN until written, in `like`'s dtype and device."""
+    return Recording(
+        params=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
+        loss=torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device),
+        grad=torch.full((rows, n, 2), float("nan"), dtype=like.dtype, device=like.device),
+        lr=[],
+        epoch=[] if minibatches else None,
+        batch_loss=(
+            torch.full((rows, n), float("nan"), dtype=like.dtype, device=like.device)
+            if minibatches
+            else None
+        ),
+    )
+
+
+def record(
+    rec: Recording,
+    record_all: bool,
+    k: int,
+    lr_used: float,
+    params: Tensor,
+    loss: Tensor,
+    grad: Tensor,
+    fired: Tensor | None,
+    state: dict[str, Tensor],
+    batch_loss: Tensor | None,
+) -> None:
+    """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop.
+    `state`: the optimizer's buffers (B, 2) by name; `batch_loss` (B,): the mini-batch's loss."""
+    writes: list[tuple[int, Tensor | None]] = []
+    if record_all:
+        writes.append((k, None))
+        rec.lr.append(lr_used)
+    else:
+        if k == 0:
+            writes.append((0, None))
+            rec.lr.append(lr_used)
+        if fired is not None and bool(fired.any()):
+            writes.append((1, fired))
+            rec.lr[1:] = [lr_used]
+    for row, mask in writes:
+        if mask is None:
+            rec.params[row] = params
+            rec.loss[row] = loss
+            rec.grad[row] = grad
+        else:
+            rec.params[row, mask] = params[mask]
+            rec.loss[row, mask] = loss[mask]
+            rec.grad[row, mask] = grad[mask]
+        _record_extras(rec, row, mask, state, batch_loss)
+
+
+def _record_extras(
+    rec: Recording,
+    row: int,
+    mask: Tensor | None,
+    state: dict[str, Tensor],
+    batch_loss: Tensor | None,
+) -> None:
+    """Optimizer buffers and the mini-batch loss into row `row` (rows `mask` only, if given)."""
+    for name, value in state.items():
+        buffer = rec.state.get(name)
+        if buffer is None:
+            buffer = rec.state[name] = torch.full(
+                (rec.params.shape[0], *value.shape), float("nan"), dtype=value.dtype,
+                device=value.device,
+            )
+        if mask is None:
+            buffer[row] = value
+        else:
+            buffer[row, mask] = value[mask]
+    if batch_loss is not None and rec.batch_loss is not None:
+        if mask is None:
+            rec.batch_loss[row] = batch_loss
+        else:
+            rec.batch_loss[row, mask] = batch_loss[mask]
+
+
+def merge(parts: list[Recording]) -> Recording:
+    """Stack per-start recordings (LBFGS, Adafactor) into one, padding short ones with NaN."""
+    rows = max(p.params.shape[0] for p in parts)
+
+    def pad(t: Tensor) -> Tensor:
+        if t.shape[0] == rows:
+            return t
+        filler = torch.full((rows - t.shape[0], *t.shape[1:]), float("nan"), dtype=t.dtype,
+                            device=t.device)
+        return torch.cat([t, filler])
+
+    longest = max(parts, key=lambda p: p.steps_done)
+    names = set().union(*(p.state.keys() for p in parts))
+    merged = Recording(
+        params=torch.cat([pad(p.params) for p in parts], dim=1),
+        loss=torch.cat([pad(p.loss) for p in parts], dim=1),
+        grad=torch.cat([pad(p.grad) for p in parts], dim=1),
+        lr=longest.lr,
+        epoch=longest.epoch,
+        outcome=torch.cat([p.outcome for p in parts]),
+        stop_step=torch.cat([p.stop_step for p in parts]),
+        steps_done=longest.steps_done,
+        elapsed_s=sum(p.elapsed_s for p in parts),
+    )
+    for name in names:
+        merged.state[name] = torch.cat(
+            [pad(p.state[name]) if name in p.state else torch.full_like(pad(p.params), float("nan"))
+             for p in parts],
+            dim=1,
+        )
+    return merged
