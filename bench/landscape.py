@@ -45,6 +45,7 @@ import torch
 
 from backend.networks import NetworkRun, training
 from backend.networks import landscape as L
+from backend.networks.boundary import snapshot_every
 
 DEVICE = torch.device("cpu")  # --device
 
@@ -221,7 +222,7 @@ def training_table(repeats: int) -> list[str]:
         whole, summary = min(results, key=lambda r: r[0])
         steps = summary["steps"]
         loop_only = min(s["step_loop_s"] for _, s in results)
-        every = boundary or -(-request.epochs // training.BOUNDARY_SNAPSHOTS)
+        every = snapshot_every(request.boundary_every, request.epochs)
         label = f"moons MLP 2→32→32→2 tanh, batch {batch}, " + (
             f"boundary every {every} epochs (default)" if boundary is None
             else "boundary at start and end only")
