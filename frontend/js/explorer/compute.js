@@ -3,9 +3,10 @@
 //    racer; when it returns and the racer changed meanwhile, the latest settings go next.
 //    So dragging a slider redraws the path several times a second without a queue piling up.
 //  - Live (scene.live): Play creates stored runs (/api/runs) and follows each over its
-//    websocket, appending steps as frames arrive.
+//    websocket (reconnecting when it drops), appending steps as frames arrive; a new start
+//    cancels the runs of the one before.
 
-import { createRun } from "../shared/api.js";
+import { cancelRun, createRun } from "../shared/api.js";
 import { followRun } from "../shared/stream.js";
 import { computeTrajectory, getGrid } from "./api.js";
 import { append, columns, emptyColumns } from "./numerics.js";
@@ -17,7 +18,6 @@ const CACHE_MAX = 120;
 const cache = new Map(); // request key -> finished trajectory
 const inflight = new Map(); // request key -> promise
 let gridRequest = null;
-let liveClosers = [];
 
 function remember(key, value) {
   cache.set(key, value);
@@ -111,58 +111,80 @@ export function syncTrajectories() {
 
 // ---- live runs over the websocket --------------------------------------------------------
 
-function closeLive() {
-  for (const close of liveClosers) close();
-  liveClosers = [];
+// Every start of live runs gets a token; a callback of an older start finds the token
+// changed and does nothing, so two starts never write into the same racer.
+let liveToken = 0;
+const liveRuns = new Map(); // run id -> close(): the current start's runs not ended yet
+
+/** Stop following the live runs and cancel those still computing (they are superseded). */
+function stopLive() {
+  liveToken += 1;
+  for (const [id, close] of liveRuns) {
+    close();
+    cancelRun(id).catch(() => {}); // an ended run is left as it is; a lost one cannot be helped
+  }
+  liveRuns.clear();
 }
 
 /** Start stored runs for every racer and follow them; replaces runtime.traj. */
-export async function startLive() {
-  closeLive();
+export function startLive() {
+  stopLive();
+  const token = liveToken;
+  const current = () => token === liveToken;
   const scene = state.scene;
   const info = surfaceInfo(scene);
   const traj = scene.racers.map((r, i) => ({
-    key: racerKey(scene, i), cols: emptyColumns(), summary: null, status: "queued", error: null, live: true, runId: null, version: 0,
+    key: racerKey(scene, i), cols: emptyColumns(), summary: null, status: "queued", error: null, live: true, link: "live", runId: null, version: 0,
   }));
   setRuntime({ traj, pending: traj.map(() => true), liveStale: false });
   const bump = (i, patch) => {
+    if (!current()) return;
     const next = [...state.runtime.traj];
-    if (!next[i] || next[i].key !== traj[i].key) return; // superseded
     next[i] = { ...next[i], ...patch, version: next[i].version + 1 };
     setRuntime({ traj: next });
   };
   const settled = (i) => {
+    if (!current()) return;
     const p = [...state.runtime.pending];
     p[i] = false;
     setRuntime({ pending: p });
   };
-  await Promise.all(
-    scene.racers.map(async (racer, i) => {
-      try {
-        const run = await createRun(runBody(scene, racer, info));
-        bump(i, { runId: run.id, status: run.status });
-        const close = followRun(run.id, {
-          onMessage: (msg) => {
-            if (msg.type === "steps") {
-              const cur = state.runtime.traj[i];
-              if (!cur || cur.key !== traj[i].key) return;
-              append(cur.cols, msg.steps);
-              bump(i, { status: "running" });
-            } else if (msg.type === "reset") bump(i, { cols: emptyColumns() });
-            else if (msg.type === "end") {
-              bump(i, { status: msg.status, summary: msg.summary });
-              settled(i);
-            }
-          },
-          onLost: (err) => bump(i, { error: err.message, status: "failed" }),
-        });
-        liveClosers.push(close);
-      } catch (err) {
-        bump(i, { error: err.message, status: "failed" });
+  scene.racers.forEach(async (racer, i) => {
+    let run;
+    try {
+      run = await createRun(runBody(scene, racer, info));
+    } catch (err) {
+      bump(i, { error: err.message, status: "failed" });
+      settled(i);
+      return;
+    }
+    if (!current()) {
+      cancelRun(run.id).catch(() => {});
+      return;
+    }
+    bump(i, { runId: run.id, status: run.status });
+    const close = followRun(run.id, {
+      onMessage: (msg) => {
+        if (!current()) return;
+        if (msg.type === "steps") {
+          append(state.runtime.traj[i].cols, msg.steps);
+          bump(i, { status: "running" });
+        } else if (msg.type === "reset") bump(i, { cols: emptyColumns() });
+        else if (msg.type === "end") {
+          liveRuns.delete(run.id);
+          bump(i, { status: msg.status, summary: msg.summary, link: "live" });
+          settled(i);
+        }
+      },
+      onLink: (link) => bump(i, { link }),
+      onLost: (err) => {
+        liveRuns.delete(run.id);
+        bump(i, { error: err.message, status: "failed", link: "lost" });
         settled(i);
-      }
-    }),
-  );
+      },
+    });
+    liveRuns.set(run.id, close);
+  });
 }
 
 // ---- wiring ---------------------------------------------------------------------
@@ -173,13 +195,9 @@ export function initCompute() {
   subscribe((keys) => {
     if (keys.has("surface") || keys.has("expr") || keys.has("domain") || keys.has("catalogue")) refreshGrid();
     if (TRAJECTORY_KEYS.some((k) => keys.has(k))) {
-      if (state.scene.live) {
-        if (keys.has("live")) closeLive();
-        setRuntime({ liveStale: liveIsStale() });
-      } else {
-        if (keys.has("live")) closeLive();
-        syncTrajectories();
-      }
+      if (keys.has("live")) stopLive();
+      if (state.scene.live) setRuntime({ liveStale: liveIsStale() });
+      else syncTrajectories();
     }
   });
   refreshGrid();

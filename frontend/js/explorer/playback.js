@@ -46,7 +46,9 @@ function tick(now) {
 }
 
 export function play() {
-  if (state.scene.live && (liveIsStale() || state.runtime.traj.every((t) => !t || t.cols.n === 0))) {
+  // Live: new runs only when the scene changed since the last start or every run of it
+  // failed; runs that are still starting keep going (Play, Pause, Play starts them once).
+  if (state.scene.live && (liveIsStale() || state.runtime.traj.every((t) => t.status === "failed"))) {
     setScene({ t: 0 });
     startLive();
   } else if (state.scene.t >= maxStep()) {

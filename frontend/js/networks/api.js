@@ -11,8 +11,6 @@ export const getModels = () => request("/api/models");
 /** The data a run would train on, split as it would be: points (2-D) or images (digits). */
 export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });
 
-export const cancelRun = (id) => request(runPath(id), { method: "DELETE" });
-
 /** The finished landscape with its faithfulness report and the init → final interpolation. */
 export const getLandscape = (id) => request(`${runPath(id)}/landscape`);
 /** Survey an ended run's landscape again from its stored checkpoints (other directions, grid). */

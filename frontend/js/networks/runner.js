@@ -1,9 +1,10 @@
-// Starting, cancelling and finishing a run: POST /api/runs, follow its stream, then fetch
-// the landscape report and add the run to the session's list (ticked for comparison when
-// it shares data, model and seed with the runs already ticked).
+// Starting, cancelling, following again and finishing a run: POST /api/runs, follow its
+// stream (Retry after the stream was lost), then fetch the landscape report and add the run
+// to the session's list (ticked for comparison when it shares data, model and seed with the
+// runs already ticked).
 
-import { createRun } from "../shared/api.js";
-import { cancelRun, getLandscape } from "./api.js";
+import { cancelRun, createRun } from "../shared/api.js";
+import { getLandscape } from "./api.js";
 import { previewBody, runBody, runKey, runLabel } from "./spec.js";
 import { emptyRun, setRuntime, state, updateRun } from "./state.js";
 import { streamRun } from "./stream.js";
@@ -42,6 +43,16 @@ export async function train() {
   run.nTrain = p && p.data && p.key === JSON.stringify(previewBody(scene)) ? p.data.n_train : null;
   setRuntime({ run, frame: null, busy: { ...state.runtime.busy, train: false } });
   closeStream = streamRun(created.id, { onEnd: finish });
+}
+
+/** Follow the run on screen again after its stream was lost (the server replays it whole). */
+export function reconnect() {
+  const run = state.runtime.run;
+  if (!run || run.link !== "lost") return;
+  if (closeStream) closeStream();
+  const fresh = Object.assign(emptyRun(run.id, run.body), { nTrain: run.nTrain, status: run.status });
+  setRuntime({ run: fresh });
+  closeStream = streamRun(run.id, { onEnd: finish });
 }
 
 export async function cancel() {

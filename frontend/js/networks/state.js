@@ -13,6 +13,7 @@ export function emptyRun(id, body) {
     body, // the request that started it
     nTrain: null, // training samples, from the preview (the step axis before the summary)
     status: "queued",
+    link: "live", // the stream: "live", "reconnecting" (the socket dropped) or "lost" (gave up)
     steps: { step: [], epoch: [], loss: [], lr: [], gradNorm: [] },
     epochs: { epoch: [], trainLoss: [], trainAcc: [], valLoss: [], valAcc: [], lr: [] },
     boundaries: [], // {epoch, final, z_kind, x, y, z}

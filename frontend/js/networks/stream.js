@@ -1,5 +1,6 @@
-// A run's stream → the store. Messages (replayed from the start for a late joiner):
-// steps, epoch, boundary, landscape, reset, end. Columns grow in place; every message
+// A run's stream → the store. Messages (replayed from the start for a late joiner; the
+// shared client reconnects and passes each on once): steps, epoch, boundary, landscape,
+// reset, end. Columns grow in place; every message
 // bumps the run's version, and the renderers draw what is new once per animation frame.
 
 import { followRun } from "../shared/stream.js";
@@ -69,7 +70,9 @@ function apply(id, msg) {
 
 /**
  * Follow run `id`: every message lands in the store's current run; `onEnd(id)` once the
- * run ended (or its stream was lost: then it failed). Returns a function that closes it.
+ * run ended. While the socket is down the run's `link` says "reconnecting"; "lost" once the
+ * client gave up (the run may still be training: Retry follows it again). Returns a
+ * function that closes the stream.
  */
 export function streamRun(id, { onEnd }) {
   return followRun(id, {
@@ -77,12 +80,12 @@ export function streamRun(id, { onEnd }) {
       apply(id, msg);
       if (msg.type === "end") onEnd(id);
     },
-    onLost: (err) => {
-      updateRun(id, (run) => {
-        run.status = "failed";
-        run.error = err.message;
-      });
-      onEnd(id);
-    },
+    onLink: (link) => updateRun(id, (run) => {
+      run.link = link;
+    }),
+    onLost: (err) => updateRun(id, (run) => {
+      run.link = "lost";
+      run.error = err.message;
+    }),
   });
 }

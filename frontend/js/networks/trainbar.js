@@ -1,9 +1,10 @@
 // The Train / Cancel bar: one run at a time on screen; the server's message when a request
-// is refused (422, 429) stays under the buttons until the next try.
+// is refused (422, 429) stays under the buttons until the next try; while the stream is
+// down it says so, and Retry follows the run again once the client gave up.
 
 import { fmt } from "../shared/format.js";
 import { statusWord, t } from "../shared/i18n.js";
-import { cancel, train } from "./runner.js";
+import { cancel, reconnect, train } from "./runner.js";
 import { state } from "./state.js";
 
 const LIVE = new Set(["queued", "running"]);
@@ -12,6 +13,7 @@ export function createTrainBar() {
   const $ = (id) => document.getElementById(id);
   $("train-btn").addEventListener("click", train);
   $("cancel-btn").addEventListener("click", cancel);
+  $("reconnect-btn").addEventListener("click", reconnect);
 
   function render() {
     const { scene, runtime } = state;
@@ -20,8 +22,10 @@ export function createTrainBar() {
     const live = Boolean(run && LIVE.has(run.status));
     $("train-btn").disabled = !runtime.catalogue || Boolean(runtime.busy.train) || live;
     $("cancel-btn").hidden = !live;
+    $("reconnect-btn").hidden = !(run && run.link === "lost");
     let text = "";
-    if (run && live) {
+    if (run && run.link !== "live") text = t(lang, run.link === "lost" ? "stream_lost" : "reconnecting");
+    else if (run && live) {
       const e = run.epochs;
       const n = e.epoch.length;
       text = run.landscape

@@ -1,6 +1,6 @@
 // The HTTP client of both pages, and the endpoints both use (the optimizer and schedule
-// catalogues, storing a run). Every function returns parsed JSON or throws an ApiError whose
-// message is what the user should read (the server's 422 `msg`, or the status).
+// catalogues, storing and cancelling a run). Every function returns parsed JSON or throws an
+// ApiError whose message is what the user should read (the server's 422 `msg`, or the status).
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -52,3 +52,6 @@ export const getSchedules = () => request("/api/schedules");
 
 /** Store and queue a run (a surface run or a network run): the run object with its id. */
 export const createRun = (body) => request("/api/runs", { method: "POST", body });
+
+/** Cancel a queued or running run (an ended one is left as it is). */
+export const cancelRun = (id) => request(`/api/runs/${encodeURIComponent(id)}`, { method: "DELETE" });

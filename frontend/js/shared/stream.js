@@ -3,11 +3,17 @@
 // {type: "steps" | "epoch" | "boundary" | "landscape" | "reset" | "end", ...}. What each
 // message means is the page's business.
 //
-// A socket that closes before `end` reaches `onLost`: that is where a reconnect with backoff
-// would open the socket again. The server replays from step 0, so the resumed stream would
-// pass on only the steps after the last one delivered (all of them again after a `reset`).
+// A socket that closes before `end` is opened again with backoff. The server replays from
+// step 0, so the client passes on only what it has not delivered yet: step records after
+// the last step delivered, and of every other kind the messages past the count already
+// delivered (the log is append-only, so a replay repeats them in the same order). A `reset`
+// (the run started over on the server) forgets both, and the page starts its run afresh.
 
 import { ApiError } from "./api.js";
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000]; // then 4 s per try
+const MAX_TRIES = 10; // about half a minute without a connection: the stream is lost
+const NO_RUN = 4404; // the server's close code for an unknown run: reconnecting cannot help
 
 function streamUrl(id) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
@@ -15,23 +21,71 @@ function streamUrl(id) {
 }
 
 /**
- * Follow run `id`: `onMessage(msg)` gets every message in order, `end` last; `onLost(err)`
- * is called instead when the socket closes before `end`. Returns a function that closes
- * the stream (no `onLost` then).
+ * Follow run `id`: `onMessage(msg)` gets every message once, in order, `end` last.
+ * `onLink(state)` hears "reconnecting" (with the try's number) when the socket dropped and
+ * "live" when it is open again; `onLost(err)` is called when reconnecting gave up (or the
+ * run is unknown). Returns a function that closes the stream (nothing is called after it).
  */
-export function followRun(id, { onMessage, onLost }) {
-  const ws = new WebSocket(streamUrl(id));
-  let ended = false;
-  ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    if (msg.type === "end") ended = true;
-    onMessage(msg);
-  };
-  ws.onclose = (event) => {
-    if (!ended) onLost(new ApiError(`stream closed (${event.code})`, event.code));
-  };
+export function followRun(id, { onMessage, onLink = () => {}, onLost }) {
+  let lastStep = -Infinity;
+  let delivered = {}; // messages of each kind (other than steps) delivered since the last reset
+  let seen = {}; // messages of each kind received on the current socket
+  let ws = null;
+  let timer = null;
+  let tries = 0;
+  let done = false;
+
+  function fresh(msg) {
+    if (msg.type === "reset") {
+      lastStep = -Infinity;
+      delivered = {};
+      seen = {};
+      return msg;
+    }
+    if (msg.type === "steps") {
+      const steps = msg.steps.filter((s) => s.step > lastStep);
+      if (!steps.length) return null;
+      lastStep = steps[steps.length - 1].step;
+      return steps.length === msg.steps.length ? msg : { ...msg, steps };
+    }
+    if (msg.type === "end") return msg;
+    seen[msg.type] = (seen[msg.type] || 0) + 1;
+    if (seen[msg.type] <= (delivered[msg.type] || 0)) return null;
+    delivered[msg.type] = seen[msg.type];
+    return msg;
+  }
+
+  function open() {
+    seen = {};
+    ws = new WebSocket(streamUrl(id));
+    ws.onopen = () => {
+      if (tries > 0) onLink("live");
+      tries = 0;
+    };
+    ws.onmessage = (event) => {
+      if (done) return;
+      const msg = fresh(JSON.parse(event.data));
+      if (!msg) return;
+      if (msg.type === "end") done = true;
+      onMessage(msg);
+    };
+    ws.onclose = (event) => {
+      if (done) return;
+      if (event.code === NO_RUN || tries >= MAX_TRIES) {
+        done = true;
+        onLost(new ApiError(event.reason || `stream closed (${event.code})`, event.code));
+        return;
+      }
+      tries += 1;
+      onLink("reconnecting", tries);
+      timer = setTimeout(open, BACKOFF_MS[Math.min(tries - 1, BACKOFF_MS.length - 1)]);
+    };
+  }
+
+  open();
   return () => {
-    ended = true;
-    ws.close();
+    done = true;
+    clearTimeout(timer);
+    if (ws) ws.close();
   };
 }

@@ -193,6 +193,9 @@ function syncCard(el, i, racer, cat, scene, runtime) {
   status.className = "racer-status";
   if (scene.live && runtime.liveStale) {
     status.textContent = t(lang, "live_hint");
+  } else if (tr && tr.link === "reconnecting") {
+    status.classList.add("reconnecting");
+    status.textContent = `${t(lang, "reconnecting")} · ${t(lang, "step")} ${Math.max(0, tr.cols.n - 1)}`;
   } else if (tr && tr.error) {
     status.classList.add("error");
     status.textContent = `${t(lang, "error")}: ${tr.error}`;
