@@ -1,13 +1,23 @@
 // Analyses on demand, each a request whose answer lands in the runtime: curvature at the
 // focused racer's current point, the basin map, the regime map, and the fair-race lr tuning.
+// A new request of an analysis aborts the one before it; a failed one can be asked again.
 
 import { round } from "../shared/format.js";
 import { findInfo } from "../shared/hyper.js";
 import { computeTrajectory, getCurvature, getSweep } from "./api.js";
 import { bestCell, frameIndex, linspace, logspace } from "./numerics.js";
 import { runBody, startOf, surfaceSpec } from "./spec.js";
-import { setRuntime, setScene, state, subscribe, surfaceInfo } from "./state.js";
+import { scenePart, setRuntime, setScene, state, subscribe, surfaceInfo } from "./state.js";
 import { sweepValue, withSweepValue } from "./sweep.js";
+
+const requests = {}; // analysis name -> the AbortController of its request in flight
+
+/** A signal for a new request of analysis `name`; the one before it is aborted. */
+function supersede(name) {
+  if (requests[name]) requests[name].abort();
+  requests[name] = new AbortController();
+  return requests[name].signal;
+}
 
 // ---- curvature ---------------------------------------------------------------------
 
@@ -38,12 +48,19 @@ async function fetchCurvature() {
   const key = JSON.stringify([surface, point]);
   if (key === curvatureKey) return;
   curvatureKey = key;
+  const signal = supersede("curvature");
   try {
-    const c = await getCurvature({ surface, point });
+    const c = await getCurvature({ surface, point }, signal);
     if (curvatureKey === key) setRuntime({ curvature: { ...c, point, key, error: null } });
   } catch (err) {
-    if (curvatureKey === key) setRuntime({ curvature: { point, key, error: err.message } });
+    if (curvatureKey === key && err.name !== "AbortError") setRuntime({ curvature: { point, key, error: err.message } });
   }
+}
+
+/** Retry in the readout: ask for the curvature at the playhead again. */
+export function retryCurvature() {
+  curvatureKey = null;
+  scheduleCurvature();
 }
 
 // ---- basins ------------------------------------------------------------------------------
@@ -55,12 +72,13 @@ export function basinsKey(scene) {
   return JSON.stringify([surfaceSpec(scene), r, scene.basins.n, Math.min(scene.steps, BASIN_STEPS_MAX), scene.stop, scene.seed]);
 }
 
-export async function computeBasins() {
+/** Compute the basin map of the scene (`again`: even if it is shown, as Retry does). */
+export async function computeBasins(again = false) {
   const scene = state.scene;
   const grid = state.runtime.grid;
   if (!grid || !state.runtime.catalogue) return;
   const key = basinsKey(scene);
-  if (state.runtime.basins && state.runtime.basins.key === key) return;
+  if (!again && state.runtime.basins && state.runtime.basins.key === key) return;
   const n = scene.basins.n;
   const [x0, x1] = [grid.x[0], grid.x[grid.x.length - 1]];
   const [y0, y1] = [grid.y[0], grid.y[grid.y.length - 1]];
@@ -72,13 +90,14 @@ export async function computeBasins() {
   const body = runBody(scene, racer, surfaceInfo(scene), { start: undefined, starts, record: "final", steps: Math.min(scene.steps, BASIN_STEPS_MAX) });
   delete body.start;
   setRuntime({ busy: { ...state.runtime.busy, basins: key } });
+  const signal = supersede("basins");
   try {
-    const res = await computeTrajectory(body);
+    const res = await computeTrajectory(body, signal);
     if (basinsKey(state.scene) !== key) return;
     const st = res.summary.starts;
     setRuntime({ basins: { key, n, x: xs, y: ys, status: st.status, minimum: st.minimum, steps: body.steps, counts: res.summary.counts } });
   } catch (err) {
-    if (basinsKey(state.scene) === key) setRuntime({ basins: { key, error: err.message } });
+    if (basinsKey(state.scene) === key && err.name !== "AbortError") setRuntime({ basins: { key, error: err.message } });
   } finally {
     const busy = { ...state.runtime.busy };
     if (busy.basins === key) delete busy.basins;
@@ -113,18 +132,20 @@ export function regimeRequest(scene) {
   return { run: runBody(scene, pinned, surfaceInfo(scene)), x, y };
 }
 
-export async function computeRegime() {
+/** Compute the regime map of the scene (`again`: even if it is shown, as Retry does). */
+export async function computeRegime(again = false) {
   const scene = state.scene;
   if (!state.runtime.catalogue) return;
   const body = regimeRequest(scene);
   const key = JSON.stringify(body);
-  if (state.runtime.regime && state.runtime.regime.key === key) return;
+  if (!again && state.runtime.regime && state.runtime.regime.key === key) return;
   setRuntime({ busy: { ...state.runtime.busy, regime: key } });
+  const signal = supersede("regime");
   try {
-    const res = await getSweep(body);
+    const res = await getSweep(body, signal);
     if (JSON.stringify(regimeRequest(state.scene)) === key) setRuntime({ regime: { ...res, key, error: null } });
   } catch (err) {
-    if (JSON.stringify(regimeRequest(state.scene)) === key) setRuntime({ regime: { key, error: err.message } });
+    if (JSON.stringify(regimeRequest(state.scene)) === key && err.name !== "AbortError") setRuntime({ regime: { key, error: err.message } });
   } finally {
     const busy = { ...state.runtime.busy };
     if (busy.regime === key) delete busy.regime;
@@ -156,18 +177,27 @@ export function regimeCurrent(scene) {
 
 export const FAIR = { trials: 16, lo: 1e-4, hi: 10 };
 
-/** Tune each racer's lr by a one-axis sweep; the choice and its terms go into the scene. */
+let fairPart = null; // the scene part the tuning in flight is for
+
+/**
+ * Tune each racer's lr by a one-axis sweep; the choice and its terms go into the scene.
+ * The picks go to the racers they were tuned for (the same racer objects: one edited,
+ * added or removed meanwhile is left alone); a change of surface, start or run settings
+ * aborts the tuning.
+ */
 export async function tuneRace() {
   const scene = state.scene;
   const info = surfaceInfo(scene);
   const values = logspace(FAIR.lo, FAIR.hi, FAIR.trials);
+  const signal = supersede("fair");
+  fairPart = scenePart(scene);
   setRuntime({ busy: { ...state.runtime.busy, fair: true } });
   try {
     const picks = await Promise.all(
       scene.racers.map(async (racer) => {
         if (racer.opt === "lbfgs") return null;
         try {
-          const res = await getSweep({ run: runBody(scene, racer, info), x: { param: "lr", values }, y: null });
+          const res = await getSweep({ run: runBody(scene, racer, info), x: { param: "lr", values }, y: null }, signal);
           const i = bestCell(res.final_loss[0], res.steps[0], res.status[0]);
           return i === null ? null : res.x[i];
         } catch {
@@ -175,13 +205,17 @@ export async function tuneRace() {
         }
       }),
     );
-    const racers = state.scene.racers.map((r, i) => (picks[i] === null || picks[i] === undefined ? r : { ...r, hp: { ...r.hp, lr: picks[i] } }));
+    if (signal.aborted) return;
+    const tuned = new Map(scene.racers.map((r, i) => [r, picks[i]]));
+    const lrs = state.scene.racers.map((r) => tuned.get(r) ?? null);
+    const racers = state.scene.racers.map((r, i) => (lrs[i] === null ? r : { ...r, hp: { ...r.hp, lr: lrs[i] } }));
     const start = startOf(scene, info);
     setScene({
       racers, t: 0,
-      fair: { trials: FAIR.trials, lo: FAIR.lo, hi: FAIR.hi, steps: scene.steps, seed: scene.seed, sx: start[0], sy: start[1], lrs: picks },
+      fair: { trials: FAIR.trials, lo: FAIR.lo, hi: FAIR.hi, steps: scene.steps, seed: scene.seed, sx: start[0], sy: start[1], lrs },
     });
   } finally {
+    fairPart = null;
     const busy = { ...state.runtime.busy };
     delete busy.fair;
     setRuntime({ busy });
@@ -192,6 +226,7 @@ export async function tuneRace() {
 
 export function initAnalysis() {
   subscribe((keys) => {
+    if (fairPart !== null && scenePart(state.scene) !== fairPart) requests.fair.abort(); // tuned for another scene
     if (["t", "traj", "focus", "surface", "expr"].some((k) => keys.has(k))) scheduleCurvature();
     const s = state.scene;
     const basinsInputs = ["panel", "basins", "surface", "expr", "domain", "racers", "steps", "stop", "seed", "grid", "catalogue"];

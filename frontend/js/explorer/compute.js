@@ -2,6 +2,7 @@
 //  - Recompute (default): REST /api/trajectories per racer, at most one request in flight per
 //    racer; when it returns and the racer changed meanwhile, the latest settings go next.
 //    So dragging a slider redraws the path several times a second without a queue piling up.
+//    Requests that can no longer be drawn are aborted; passing failures wait for Retry.
 //  - Live (scene.live): Play creates stored runs (/api/runs) and follows each over its
 //    websocket (reconnecting when it drops), appending steps as frames arrive; a new start
 //    cancels the runs of the one before.
@@ -11,37 +12,70 @@ import { followRun } from "../shared/stream.js";
 import { computeTrajectory, getGrid } from "./api.js";
 import { append, columns, emptyColumns } from "./numerics.js";
 import { runBody, surfaceSpec } from "./spec.js";
-import { gridKey, liveIsStale, racerKey, setRuntime, state, subscribe, surfaceInfo } from "./state.js";
+import { gridKey, liveIsStale, racerKey, scenePart, setRuntime, state, subscribe, surfaceInfo } from "./state.js";
 
 const GRID_N = 121;
-const CACHE_MAX = 120;
-const cache = new Map(); // request key -> finished trajectory
-const inflight = new Map(); // request key -> promise
-let gridRequest = null;
+// Finished trajectories are kept by size: a step record as the page holds it (its object
+// and one entry in each column) takes about RECORD_BYTES, and the cache at most CACHE_BYTES.
+const RECORD_BYTES = 600;
+const CACHE_BYTES = 64 * 2 ** 20;
+const cache = new Map(); // request key -> {traj, bytes}, least recently used first
+let cacheBytes = 0;
+const failed = new Map(); // request key -> the trajectory with a passing error (Retry asks again)
+const slots = []; // per racer: the request in flight, {key, part, n, controller}
+let gridRequest = null; // {key, controller}
 
-function remember(key, value) {
-  cache.set(key, value);
-  if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
+function remember(key, traj) {
+  forget(key);
+  const bytes = (traj.cols.n + 1) * RECORD_BYTES;
+  cache.set(key, { traj, bytes });
+  cacheBytes += bytes;
+  for (const old of cache.keys()) {
+    if (cacheBytes <= CACHE_BYTES || old === key) break;
+    forget(old);
+  }
+}
+
+function forget(key) {
+  const entry = cache.get(key);
+  if (!entry) return;
+  cache.delete(key);
+  cacheBytes -= entry.bytes;
+}
+
+/** The cached trajectory of `key` (now the most recently used), or undefined. */
+function cached(key) {
+  const entry = cache.get(key);
+  if (!entry) return undefined;
+  cache.delete(key);
+  cache.set(key, entry);
+  return entry.traj;
 }
 
 // ---- the surface grid ----------------------------------------------------------
 
+/** Fetch the scene's grid unless it is shown or asked for; a request for another grid is aborted. */
 async function refreshGrid() {
   const scene = state.scene;
   const key = gridKey(scene);
   if (state.runtime.grid && state.runtime.grid.key === key) return;
   if (gridRequest && gridRequest.key === key) return;
-  const request = { key };
-  gridRequest = request;
+  if (gridRequest) gridRequest.controller.abort();
+  const mine = { key, controller: new AbortController() };
+  gridRequest = mine;
+  setRuntime({ gridError: null });
   try {
-    const g = await getGrid(surfaceSpec(scene), GRID_N);
-    if (gridRequest === request) setRuntime({ grid: { key, ...g }, gridError: null });
+    const g = await getGrid(surfaceSpec(scene), GRID_N, mine.controller.signal);
+    if (gridRequest === mine) setRuntime({ grid: { key, ...g } });
   } catch (err) {
-    if (gridRequest === request) setRuntime({ gridError: err.message });
+    if (gridRequest === mine) setRuntime({ gridError: { key, message: err.message, status: err.status } });
   } finally {
-    if (gridRequest === request) gridRequest = null;
+    if (gridRequest === mine) gridRequest = null;
   }
 }
+
+/** Retry on the map: ask for the scene's grid again. */
+export const retryGrid = refreshGrid;
 
 // ---- trajectories by REST --------------------------------------------------------
 
@@ -49,64 +83,90 @@ function fromResult(key, result) {
   return { key, cols: columns(result.steps), summary: result.summary, status: result.status, error: null, live: false };
 }
 
-function fetchTrajectory(key) {
-  if (inflight.has(key)) return inflight.get(key);
-  const promise = computeTrajectory(JSON.parse(key))
-    .then((result) => fromResult(key, result))
-    .catch((err) => ({
-      key, cols: emptyColumns(), summary: null, status: "failed", error: err.message, live: false,
-      permanent: err.status === 422, // the same request would fail again; others may not
-    }))
-    .then((traj) => {
-      inflight.delete(key);
-      if (!traj.error || traj.permanent) remember(key, traj);
-      return traj;
-    });
-  inflight.set(key, promise);
-  return promise;
+const failure = (key, err) => ({ key, cols: emptyColumns(), summary: null, status: "failed", error: err.message, live: false });
+
+/**
+ * Racer `i` wants trajectory `key`. One request per racer at a time: while its own settings
+ * move (a slider being dragged), the request in flight lands and is drawn while the latest
+ * settings compute next. A request that can no longer be drawn (the racers, the surface or
+ * the run settings changed) is aborted.
+ */
+function request(i, key, part, n) {
+  const slot = slots[i];
+  if (slot) {
+    if (slot.key === key || (slot.part === part && slot.n === n)) return;
+    slot.controller.abort();
+  }
+  const mine = { key, part, n, controller: new AbortController() };
+  slots[i] = mine;
+  computeTrajectory(JSON.parse(key), mine.controller.signal).then(
+    (result) => {
+      const traj = fromResult(key, result);
+      remember(key, traj);
+      landed(i, mine, traj);
+    },
+    (err) => {
+      if (err.name === "AbortError") return;
+      const traj = failure(key, err);
+      if (err.status === 422) remember(key, traj); // the same request would fail again
+      else failed.set(key, { ...traj, passing: true }); // the server restarting, a dropped connection: Retry
+      landed(i, mine, failed.get(key) || traj);
+    },
+  );
 }
 
-const slotBusy = new Set(); // racer slots with a request in flight
+function landed(i, mine, traj) {
+  if (slots[i] !== mine) return;
+  slots[i] = null;
+  // An answer for settings the racer has moved on from is its nearest path yet: draw it.
+  if (!traj.error && !state.scene.live && state.runtime.traj.length === mine.n && racerKey(state.scene, i) !== traj.key) {
+    const next = [...state.runtime.traj];
+    next[i] = traj;
+    setRuntime({ traj: next });
+  }
+  syncTrajectories();
+}
+
+function abortAll(from = 0) {
+  for (let i = from; i < slots.length; i++) {
+    if (slots[i]) slots[i].controller.abort();
+    slots[i] = null;
+  }
+}
 
 /** Bring runtime.traj up to date with the scene, fetching what is missing. */
 export function syncTrajectories() {
   if (!state.runtime.catalogue || state.scene.live) return;
   const scene = state.scene;
+  const part = scenePart(scene);
+  const n = scene.racers.length;
   const old = state.runtime.traj;
+  const wanted = new Set();
   const traj = [];
   const pending = [];
   scene.racers.forEach((_, i) => {
     const key = racerKey(scene, i);
-    const hit = cache.get(key);
-    if (hit) {
-      traj.push(hit);
+    wanted.add(key);
+    const done = cached(key) || failed.get(key);
+    if (done) {
+      traj.push(done);
       pending.push(false);
       return;
     }
     // Keep drawing the old path until the new one arrives.
-    traj.push(old.length === scene.racers.length && old[i] && !old[i].live ? old[i] : null);
+    traj.push(old.length === n && old[i] && !old[i].live && !old[i].error ? old[i] : null);
     pending.push(true);
-    // One request per racer slot at a time: while a slot waits, further changes only move
-    // its target; the next request starts when the current one lands.
-    if (slotBusy.has(i)) return;
-    slotBusy.add(i);
-    fetchTrajectory(key).then((result) => {
-      slotBusy.delete(i);
-      if (result.error && !result.permanent) {
-        // A transient failure (server restarting): show it, retry on the next change.
-        const next = [...state.runtime.traj];
-        if (i < next.length && i < state.scene.racers.length && racerKey(state.scene, i) === key) {
-          next[i] = result;
-          const p = [...state.runtime.pending];
-          p[i] = false;
-          setRuntime({ traj: next, pending: p });
-        }
-        return;
-      }
-      syncTrajectories();
-    });
+    request(i, key, part, n);
   });
+  abortAll(n); // racers removed
+  for (const key of failed.keys()) if (!wanted.has(key)) failed.delete(key);
   setRuntime({ traj, pending });
+}
+
+/** Retry on a card: ask again for the trajectories that failed for a passing reason. */
+export function retryTrajectories() {
+  failed.clear();
+  syncTrajectories();
 }
 
 // ---- live runs over the websocket --------------------------------------------------------
@@ -196,8 +256,10 @@ export function initCompute() {
     if (keys.has("surface") || keys.has("expr") || keys.has("domain") || keys.has("catalogue")) refreshGrid();
     if (TRAJECTORY_KEYS.some((k) => keys.has(k))) {
       if (keys.has("live")) stopLive();
-      if (state.scene.live) setRuntime({ liveStale: liveIsStale() });
-      else syncTrajectories();
+      if (state.scene.live) {
+        abortAll();
+        setRuntime({ liveStale: liveIsStale() });
+      } else syncTrajectories();
     }
   });
   refreshGrid();

@@ -1,8 +1,10 @@
-// Start-up: load the catalogues, create the views, and connect everything to the store.
+// Start-up: load the catalogues (Retry when they fail), create the views, and connect
+// everything to the store.
 // Views render in one batch per animation frame, whatever changed.
 
 import { getOptimizers, getSchedules } from "../shared/api.js";
 import { invalidate, nextFrame } from "../shared/frame.js";
+import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
 import { waitForPlotly } from "../shared/plots.js";
 import { initAnalysis, tuneRace } from "./analysis.js";
@@ -17,7 +19,7 @@ import { addRacer, createRacersView } from "./views/racers.js";
 import { createReadout } from "./views/readout.js";
 import { createSettingsView } from "./views/settings.js";
 import { createStage } from "./views/stage.js";
-import { createTopbar, toast } from "./views/topbar.js";
+import { createTopbar } from "./views/topbar.js";
 import { createTransport } from "./views/transport.js";
 
 const FIRST_LESSON = "momentum_ravine";
@@ -36,10 +38,26 @@ function probeWebGL() {
   }
 }
 
+/** The catalogues into the store; when they cannot be loaded, a panel says so, with Retry. */
+async function loadCatalogues() {
+  try {
+    const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(), getOptimizers(), getSchedules()]);
+    setRuntime({ catalogue: { surfaces, optimizers, schedules } });
+  } catch (err) {
+    await new Promise((retry) => pageFailure(state.scene.lang, "catalogue_failed", err.message, retry));
+    await loadCatalogues();
+  }
+}
+
 async function main() {
   useStrings(STRINGS);
   const firstVisit = !location.search;
-  await waitForPlotly();
+  try {
+    await waitForPlotly();
+  } catch (err) {
+    pageFailure(state.scene.lang, "plotly_failed", err.message, () => location.reload());
+    return;
+  }
   const $ = (id) => document.getElementById(id);
   const stage = createStage();
   const topbar = createTopbar({ contourPng: stage.contourPng });
@@ -99,13 +117,7 @@ async function main() {
   initCompute();
   initAnalysis();
   invalidate("ui", renderAll);
-  try {
-    const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(), getOptimizers(), getSchedules()]);
-    setRuntime({ catalogue: { surfaces, optimizers, schedules } });
-  } catch (err) {
-    toast(`${err.message}`);
-    return;
-  }
+  await loadCatalogues();
 
   // A small, documented hook for tests and the console: read-only use, please.
   window.descent = { state, setScene, maxStep, nextFrame, flushUrl, ready: true };

@@ -3,7 +3,7 @@
 
 import { createStore } from "../shared/store.js";
 import { decodeScene, encodeScene } from "./codec.js";
-import { runBody, surfaceSpec } from "./spec.js";
+import { runBody, startOf, surfaceSpec } from "./spec.js";
 
 const RUNTIME = {
   catalogue: null, // {surfaces, optimizers, schedules} from the API
@@ -40,6 +40,11 @@ export function surfaceInfo(scene = state.scene) {
 
 /** The key of the scene's surface grid (the grid's request, as JSON). */
 export const gridKey = (scene) => JSON.stringify(surfaceSpec(scene));
+
+/** What every racer's request shares (surface, start, budget, stopping rules, seed), as JSON. */
+export function scenePart(scene) {
+  return JSON.stringify([surfaceSpec(scene), startOf(scene, surfaceInfo(scene)), scene.steps, scene.stop, scene.seed]);
+}
 
 /** Request key of racer `i` (the request body itself, as JSON). */
 export function racerKey(scene, i) {

@@ -27,7 +27,7 @@ export const STRINGS = {
     fair_caveat:
       "Fair race: each lr was picked from {trials} log-spaced values in [{lo}, {hi}] by the lowest final loss after {steps} steps from ({sx}, {sy}), seed {seed}; ties go to fewer steps. Tuned for this start only; every other setting as shown.",
     fair_changed: "changed by hand since tuning",
-    fair_failed: "not tunable here",
+    fair_failed: "not tuned",
     settings: "Run",
     start_point: "start (x, y)",
     start_hint: "click the map to move it",
@@ -125,7 +125,7 @@ export const STRINGS = {
     fair_caveat:
       "Честная гонка: lr каждого выбран из {trials} значений, равномерных в логарифмической шкале на [{lo}, {hi}], по наименьшей итоговой ошибке за {steps} шагов из точки ({sx}, {sy}), seed {seed}; при равенстве — по меньшему числу шагов. Подобрано только для этой стартовой точки; остальные настройки — как показано.",
     fair_changed: "изменён вручную после подбора",
-    fair_failed: "здесь не подбирается",
+    fair_failed: "не подобран",
     settings: "Запуск",
     start_point: "старт (x, y)",
     start_hint: "щёлкните по карте, чтобы сдвинуть",

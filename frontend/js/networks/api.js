@@ -12,7 +12,7 @@ export const getModels = () => request("/api/models");
 export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });
 
 /** The finished landscape with its faithfulness report and the init → final interpolation. */
-export const getLandscape = (id) => request(`${runPath(id)}/landscape`);
+export const getLandscape = (id, signal) => request(`${runPath(id)}/landscape`, { signal });
 /** Survey an ended run's landscape again from its stored checkpoints (other directions, grid). */
 export const surveyAgain = (id, body) => request(`${runPath(id)}/landscape`, { method: "POST", body });
 export const landscapeExportUrl = (id) => `${runPath(id)}/landscape/export`;

@@ -3,10 +3,12 @@
 // and an epoch slider (and a replay button) over its snapshots.
 
 import { fill, h } from "../shared/dom.js";
+import { failureNote } from "../shared/failure.js";
 import { t } from "../shared/i18n.js";
 import { theme } from "../shared/plots.js";
 import { createBoundary, frameLabel } from "./plots/boundary.js";
 import { classColor, drawGallery, drawPreview, SPLITS, SYMBOL_TEXT } from "./plots/preview.js";
+import { retryPreview } from "./data.js";
 import { previewBody } from "./spec.js";
 import { setRuntime, state } from "./state.js";
 
@@ -86,8 +88,12 @@ export function createDataView() {
       if (drawn !== p.key) drawGallery(gallery, data.images);
       drawn = p.key;
     } else if (mode === "note") {
-      note.textContent = p && p.error ? `${t(lang, "error")}: ${p.error}` : p && p.missing ? t(lang, "csv_needed") : data ? t(lang, "no_2d", { n: data.n_features }) : "";
-      drawn = null;
+      const key = `note|${p ? p.key : ""}|${lang}`;
+      if (drawn !== key) {
+        if (p && p.error) fill(note, failureNote(lang, p.error, retryPreview));
+        else note.textContent = p && p.missing ? t(lang, "csv_needed") : data ? t(lang, "no_2d", { n: data.n_features }) : "";
+      }
+      drawn = key;
     } else {
       const last = run.boundaries.length - 1;
       const k = runtime.frame === null ? last : Math.min(runtime.frame, last);

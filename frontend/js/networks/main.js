@@ -1,8 +1,9 @@
-// Start-up of the networks page: load the catalogues, create the views, and render them
-// once per animation frame whatever changed in the store.
+// Start-up of the networks page: load the catalogues (Retry when they fail), create the
+// views, and render them once per animation frame whatever changed in the store.
 
 import { getOptimizers, getSchedules } from "../shared/api.js";
 import { invalidate, nextFrame } from "../shared/frame.js";
+import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
 import { theme, waitForPlotly } from "../shared/plots.js";
 import { getDatasets, getModels } from "./api.js";
@@ -16,7 +17,7 @@ import { createSettings } from "./settings.js";
 import { setRuntime, state, subscribe } from "./state.js";
 import { STRINGS } from "./strings.js";
 import { createSummary } from "./summary.js";
-import { createTopbar, toast } from "./topbar.js";
+import { createTopbar } from "./topbar.js";
 import { createTrainBar } from "./trainbar.js";
 
 /** The bottom tabs: the chosen one shown, its plots resized to their (new) boxes. */
@@ -37,10 +38,26 @@ function createTabs() {
   };
 }
 
+/** The four catalogues into the store; when they cannot be loaded, a panel says so, with Retry. */
+async function loadCatalogues() {
+  try {
+    const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(), getModels(), getOptimizers(), getSchedules()]);
+    setRuntime({ catalogue: { datasets, models, optimizers, schedules } });
+  } catch (err) {
+    await new Promise((retry) => pageFailure(state.scene.lang, "catalogue_failed", err.message, retry));
+    await loadCatalogues();
+  }
+}
+
 async function main() {
   useStrings(STRINGS);
   window.networks = { state, ready: false, nextFrame };
-  await waitForPlotly();
+  try {
+    await waitForPlotly();
+  } catch (err) {
+    pageFailure(state.scene.lang, "plotly_failed", err.message, () => location.reload());
+    return;
+  }
   const $ = (id) => document.getElementById(id);
   const topbar = createTopbar();
   const lessonCard = createLessonCard($("lesson-card"));
@@ -81,13 +98,7 @@ async function main() {
   openLinkedLesson(location.search);
   initPreview();
   invalidate("ui", renderAll);
-  try {
-    const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(), getModels(), getOptimizers(), getSchedules()]);
-    setRuntime({ catalogue: { datasets, models, optimizers, schedules } });
-  } catch (err) {
-    toast(err.message);
-    return;
-  }
+  await loadCatalogues();
   await nextFrame();
   // A small, documented hook for tests and the console: read-only use, please.
   window.networks.ready = true;

@@ -12,6 +12,7 @@ import { streamRun } from "./stream.js";
 const MAX_COMPARED = 6;
 const COMPARABLE = new Set(["finished", "early_stopped", "converged"]);
 let closeStream = null;
+let reportRequest = null; // the AbortController of the landscape report in flight
 
 /**
  * The server names a field by its path through tagged unions ("network.optimizer.sgd.lr",
@@ -36,6 +37,7 @@ export async function train() {
     return;
   }
   if (closeStream) closeStream();
+  if (reportRequest) reportRequest.abort(); // the run before is no longer on screen
   const run = emptyRun(created.id, body);
   run.status = created.status === "running" ? "running" : "queued";
   // Training-split size for the step axis: the preview of these very settings, if shown.
@@ -69,12 +71,14 @@ async function finish(id) {
   const run = state.runtime.run;
   if (!run || run.id !== id) return;
   if (run.body.landscape && COMPARABLE.has(run.status)) {
+    reportRequest = new AbortController();
     try {
-      const report = await getLandscape(id);
+      const report = await getLandscape(id, reportRequest.signal);
       updateRun(id, (r) => {
         r.report = report;
       });
     } catch (err) {
+      if (err.name === "AbortError") return;
       updateRun(id, (r) => {
         r.error = r.error || err.message;
       });

@@ -6,7 +6,7 @@ import { createDisplayControls, createToast } from "../shared/display.js";
 import { createLessonMenu } from "./lessons.js";
 import { setRuntime, setScene, shareUrl, state } from "./state.js";
 
-export const toast = createToast(setRuntime);
+const toast = createToast(setRuntime);
 
 export function createTopbar() {
   const $ = (id) => document.getElementById(id);

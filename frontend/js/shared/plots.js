@@ -3,9 +3,20 @@
 
 import { contourScale } from "./palette.js";
 
-/** Resolves once the deferred /vendor/plotly.min.js has loaded. */
-export async function waitForPlotly() {
-  while (!window.Plotly) await new Promise((r) => setTimeout(r, 20));
+/**
+ * Resolves once the deferred /vendor/plotly.min.js has run; rejects when the page has
+ * loaded without it (the script failed to load or to run).
+ */
+export function waitForPlotly() {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (window.Plotly) resolve();
+      else reject(new Error("/vendor/plotly.min.js did not load"));
+    };
+    // Deferred scripts run before "load"; module scripts may start before or after it.
+    if (document.readyState === "complete") check();
+    else window.addEventListener("load", check, { once: true });
+  });
 }
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';

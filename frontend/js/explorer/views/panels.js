@@ -2,6 +2,7 @@
 // controls of each map and a note that states what was computed.
 
 import { h, options } from "../../shared/dom.js";
+import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
@@ -29,7 +30,7 @@ export function createPanels(root) {
     if (role === "n") setScene({ basins: { ...b, n: Number(ev.target.value) } });
   });
   basinsControls.addEventListener("click", (ev) => {
-    if (ev.target.dataset.role === "compute") computeBasins();
+    if (ev.target.dataset.role === "compute") computeBasins(true);
   });
 
   regimeControls.addEventListener("change", (ev) => {
@@ -58,7 +59,7 @@ export function createPanels(root) {
     setScene({ regime: g });
   });
   regimeControls.addEventListener("click", (ev) => {
-    if (ev.target.dataset.role === "compute") computeRegime();
+    if (ev.target.dataset.role === "compute") computeRegime(true);
   });
 
   function renderTabs(scene) {
@@ -96,7 +97,7 @@ export function createPanels(root) {
       h("span", {}, h("span", { class: "swatch", style: { background: BASIN_NONE } }), t(lang, "basins_legend_none")),
       h("span", {}, h("span", { class: "swatch", style: { background: BASIN_DIVERGED } }), t(lang, "basins_legend_diverged")),
     ];
-    const note = b && b.error ? [h("span", { class: "error-text" }, b.error)] : [b ? t(lang, "basins_note", { steps: b.steps, n: b.n }) : t(lang, "computing")];
+    const note = b && b.error ? [failureNote(lang, b.error, () => computeBasins(true))] : [b ? t(lang, "basins_note", { steps: b.steps, n: b.n }) : t(lang, "computing")];
     if (!minima.length) note.push(" ", t(lang, "basins_no_minima"));
     basinsNote.replaceChildren(h("div", { class: "legend-row" }, legend), ...note);
   }
@@ -141,7 +142,7 @@ export function createPanels(root) {
     const s0 = scene.start || start;
     let note;
     if (racer.opt === "lbfgs") note = h("span", { class: "error-text" }, t(lang, "regime_lbfgs"));
-    else if (r && r.error) note = h("span", { class: "error-text" }, r.error);
+    else if (r && r.error) note = failureNote(lang, r.error, () => computeRegime(true));
     else if (r) note = t(lang, "regime_note", { nx: r.x.length, ny: r.y ? r.y.length : 1, opt: info ? info.name : racer.opt, sx: fmt(s0[0]), sy: fmt(s0[1]), steps: scene.steps });
     else note = t(lang, "computing");
     regimeNote.replaceChildren(note);

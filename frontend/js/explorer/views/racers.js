@@ -3,12 +3,14 @@
 // run's status in words. Cards are rebuilt only when their structure changes; while a
 // slider is dragged, only values are synced, so the drag is never interrupted.
 
-import { h, options, syncValue } from "../../shared/dom.js";
+import { fill, h, options, syncValue } from "../../shared/dom.js";
+import { failureNote } from "../../shared/failure.js";
 import { findInfo, racerLabel, SLIDER_STEPS } from "../../shared/hyper.js";
 import { hpRows, parseNumber, readHp, syncHp } from "../../shared/hyperform.js";
 import { statusWord, t } from "../../shared/i18n.js";
 import { racerColor } from "../../shared/palette.js";
 import { defaultRacer } from "../codec.js";
+import { retryTrajectories, startLive } from "../compute.js";
 import { stopMessage } from "../outcome.js";
 import { setScene, state, surfaceInfo, updateRacer } from "../state.js";
 
@@ -187,24 +189,34 @@ function syncCard(el, i, racer, cat, scene, runtime) {
   if (noiseSlider) syncValue(noiseSlider, Math.round((Math.min(racer.noise, 2) / 2) * SLIDER_STEPS));
   const clip = el.querySelector('[data-role="clip"]');
   if (clip && racer.clip !== null) syncValue(clip, racer.clip);
-  const status = el.querySelector('[data-role="status"]');
-  const tr = runtime.traj[i];
+  renderStatus(el.querySelector('[data-role="status"]'), runtime.traj[i], runtime.pending[i], scene, runtime.liveStale);
+}
+
+/** The run's state in words; an error says what failed and, when trying again can help, offers Retry. */
+function renderStatus(el, tr, pending, scene, liveStale) {
   const lang = scene.lang;
-  status.className = "racer-status";
-  if (scene.live && runtime.liveStale) {
-    status.textContent = t(lang, "live_hint");
-  } else if (tr && tr.link === "reconnecting") {
-    status.classList.add("reconnecting");
-    status.textContent = `${t(lang, "reconnecting")} · ${t(lang, "step")} ${Math.max(0, tr.cols.n - 1)}`;
+  const steps = tr ? `${t(lang, "step")} ${Math.max(0, tr.cols.n - 1)}` : "";
+  let cls = "";
+  let text;
+  let retry = null;
+  if (scene.live && liveStale) text = t(lang, "live_hint");
+  else if (tr && tr.link === "reconnecting") {
+    cls = "reconnecting";
+    text = `${t(lang, "reconnecting")} · ${steps}`;
   } else if (tr && tr.error) {
-    status.classList.add("error");
-    status.textContent = `${t(lang, "error")}: ${tr.error}`;
-  } else if (!tr || (runtime.pending[i] && !tr.summary)) {
-    status.textContent = t(lang, "computing");
-  } else if (tr.summary) {
-    status.classList.add(tr.status);
-    status.textContent = `● ${statusWord(lang, tr.status)} — ${stopMessage(lang, tr.summary, scene)}${runtime.pending[i] ? ` (${t(lang, "computing")})` : ""}`;
-  } else {
-    status.textContent = `${statusWord(lang, tr.status)} · ${t(lang, "step")} ${Math.max(0, tr.cols.n - 1)}`;
-  }
+    cls = "error";
+    text = tr.error;
+    if (tr.live) retry = startLive;
+    else if (tr.passing) retry = retryTrajectories;
+  } else if (!tr || (pending && !tr.summary)) text = t(lang, "computing");
+  else if (tr.summary) {
+    cls = tr.status;
+    text = `● ${statusWord(lang, tr.status)} — ${stopMessage(lang, tr.summary, scene)}${pending ? ` (${t(lang, "computing")})` : ""}`;
+  } else text = `${statusWord(lang, tr.status)} · ${steps}`;
+  const sig = JSON.stringify([cls, text, Boolean(retry), lang]);
+  if (el.dataset.sig === sig) return;
+  el.dataset.sig = sig;
+  el.className = `racer-status ${cls}`;
+  if (cls === "error") fill(el, failureNote(lang, text, retry));
+  else el.textContent = text;
 }

@@ -3,10 +3,12 @@
 // eigenvalues / eigenvectors) with GD's stability bound 2/λmax next to the lr.
 
 import { h } from "../../shared/dom.js";
+import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
 import { racerColor } from "../../shared/palette.js";
+import { retryCurvature } from "../analysis.js";
 import { frameIndex } from "../numerics.js";
 import { state } from "../state.js";
 
@@ -70,7 +72,7 @@ export function createReadout(root) {
     ];
     if (cv && point && cv.point[0] === point[0] && cv.point[1] === point[1]) {
       children.push(h("h3", {}, t(lang, "curvature")));
-      if (cv.error) children.push(h("p", { class: "error-text" }, cv.error));
+      if (cv.error) children.push(failureNote(lang, cv.error, retryCurvature));
       else {
         const [l0, l1] = cv.eigenvalues;
         const [v0, v1] = cv.eigenvectors;

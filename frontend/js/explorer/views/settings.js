@@ -5,7 +5,7 @@ import { fill, h, syncValue } from "../../shared/dom.js";
 import { round } from "../../shared/format.js";
 import { t } from "../../shared/i18n.js";
 import { startOf } from "../spec.js";
-import { setScene, state, surfaceInfo } from "../state.js";
+import { gridKey, setScene, state, surfaceInfo } from "../state.js";
 
 const num = (value, role, attrs = {}) => h("input", { type: "number", step: "any", value: String(value), dataset: { role }, ...attrs });
 
@@ -78,7 +78,8 @@ export function createSettingsView(root) {
     syncValue(root.querySelector('[data-role="seed"]'), scene.seed);
     root.querySelector('[data-role="live"]').checked = scene.live;
     const err = root.querySelector('[data-role="grid-error"]');
-    if (err) err.textContent = runtime.gridError || "";
+    const gridError = runtime.gridError && runtime.gridError.key === gridKey(scene) ? runtime.gridError.message : "";
+    if (err) err.textContent = gridError;
   }
 
   return { render };

@@ -1,19 +1,21 @@
 // The top bar (surface and lesson menus, share, export, palette, projector, language), the
-// caption under the map, the fair-race caveat and the toast. Every text here is generated
-// from the live state.
+// caption under the map (and why the map is empty when its grid failed), the fair-race
+// caveat and the toast. Every text here is generated from the live state.
 
 import { displayQuery } from "../../shared/codec.js";
 import { createDisplayControls, createToast } from "../../shared/display.js";
-import { options } from "../../shared/dom.js";
+import { fill, options } from "../../shared/dom.js";
+import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
 import { t } from "../../shared/i18n.js";
 import { download, saveUrl, trajectoriesCsv, trajectoriesJson } from "../export.js";
 import { startOf } from "../spec.js";
-import { setRuntime, setScene, shareUrl, state, surfaceInfo } from "../state.js";
+import { retryGrid } from "../compute.js";
+import { gridKey, setRuntime, setScene, shareUrl, state, surfaceInfo } from "../state.js";
 import { createLessonMenu } from "./lesson.js";
 
 const DEFAULT_EXPR = "sin(x)*cos(y) + 0.1*(x^2 + y^2)";
-export const toast = createToast(setRuntime);
+const toast = createToast(setRuntime);
 
 export function createTopbar({ contourPng }) {
   const $ = (id) => document.getElementById(id);
@@ -64,6 +66,7 @@ export function createTopbar({ contourPng }) {
     }
     lessonMenu(scene);
     renderCaption(scene);
+    renderMapFailure(scene, runtime);
     renderFair(scene);
     const fairBtn = $("fair-btn");
     fairBtn.disabled = Boolean(runtime.busy.fair);
@@ -84,6 +87,17 @@ export function createTopbar({ contourPng }) {
     if (noisy) parts.push(`${t(lang, "noise")}: ${scene.racers.map((r) => fmt(r.noise)).join(" / ")}`);
     if (clipped) parts.push(`${t(lang, "clip")}: ${scene.racers.map((r) => (r.clip === null ? "—" : fmt(r.clip))).join(" / ")}`);
     $("caption").textContent = parts.join(" · ");
+  }
+
+  /** The surface's grid could not be loaded: say so on the map, with Retry (not for a 422). */
+  function renderMapFailure(scene, runtime) {
+    const el = $("map-failure");
+    const e = runtime.gridError;
+    const sig = e && e.key === gridKey(scene) ? JSON.stringify([e.message, scene.lang]) : "";
+    if (el.dataset.sig === sig) return;
+    el.dataset.sig = sig;
+    el.hidden = !sig;
+    fill(el, sig ? failureNote(scene.lang, e.message, e.status === 422 ? null : retryGrid) : null);
   }
 
   function renderFair(scene) {
