@@ -1,4 +1,6 @@
-// The explorer's scene <-> URL query string. Pure functions: no DOM, no globals.
+// The explorer's scene <-> URL query string. Pure functions: no DOM, no globals. Reading a
+// link checks every value (a bad one takes its default), and `fitCatalogue` drops what the
+// API's catalogues do not know.
 //
 // A racer is written as one `r` parameter:
 //   r=sgd,lr=0.02,momentum=0.9~inverse_power,power=0.3~noise=0.1,clip=1,batch=16,shuffle=0
@@ -7,6 +9,7 @@
 // are written, so links stay short and readable.
 
 import { decodeValue, encodeValue } from "../shared/codec.js";
+import { acceptedValues, findInfo } from "../shared/hyper.js";
 
 export function defaultRacer(opt = "sgd", hp = {}) {
   return { opt, hp: { ...hp }, sched: "constant", shp: {}, noise: 0, clip: null, batch: null, shuffle: true, hidden: false };
@@ -100,20 +103,17 @@ export function decodeRacer(text) {
 
 // ---- small objects (basins, regime, fair) -----------------------------------
 
+// `key:value,key:value`; a value is one query value (lists joined by ':' as everywhere), so
+// names with underscores (weight_decay) stay whole.
 function encodeObject(obj) {
-  return Object.entries(obj)
-    .map(([k, v]) => `${k}:${Array.isArray(v) ? v.map(encodeValue).join("_") : encodeValue(v)}`)
-    .join(",");
+  return Object.entries(obj).map(([k, v]) => `${k}:${encodeValue(v)}`).join(",");
 }
 
-function decodeObject(text, template) {
-  const out = { ...template };
+function decodeObject(text) {
+  const out = {};
   for (const part of text.split(",")) {
     const i = part.indexOf(":");
-    if (i <= 0) continue;
-    const key = part.slice(0, i);
-    const raw = part.slice(i + 1);
-    out[key] = raw.includes("_") ? raw.split("_").map(decodeValue) : decodeValue(raw);
+    if (i > 0) out[part.slice(0, i)] = decodeValue(part.slice(i + 1));
   }
   return out;
 }
@@ -124,7 +124,11 @@ function changed(obj, base) {
   return out;
 }
 
-const numList = (s) => s.split(",").map(Number).filter((v) => Number.isFinite(v));
+/** "1.5,-2" → [1.5, -2]; anything that is not a list of numbers → []. */
+function numList(text) {
+  const parts = text.split(",");
+  return parts.every((x) => x.trim() !== "" && Number.isFinite(Number(x))) ? parts.map(Number) : [];
+}
 
 // ---- the scene ---------------------------------------------------------------
 
@@ -171,49 +175,127 @@ function safe(v) {
     .replace(/%7E/g, "~");
 }
 
-/** The scene described by a query string; anything missing takes its default. */
+// ---- reading a link: every value checked, an invalid one replaced by its default ---------
+
+const PANELS = ["3d", "basins", "regime"];
+const SPEEDS = [0.25, 0.5, 1, 2, 4, 8];
+export const BASIN_SIZES = [30, 40, 60, 80, 100];
+const METRICS = ["loss", "steps", "status"];
+const ID = /^[a-z][\w-]*$/i; // a catalogue id or keyword name
+
+const count = (v, lo = 0, hi = Infinity) => Number.isInteger(v) && v >= lo && v <= hi;
+const finite = (v) => typeof v === "number" && Number.isFinite(v);
+const finiteList = (v, n) => Array.isArray(v) && v.length === n && v.every(finite);
+/** `value` when `ok(value)`, else `fallback`. */
+const checked = (value, ok, fallback) => (ok(value) ? value : fallback);
+
+/** Keyword values as written: names that could be keywords, values a query can hold. */
+function plainValues(values) {
+  const ok = (v) => v === null || typeof v === "boolean" || finite(v) || (typeof v === "string" && ID.test(v))
+    || (Array.isArray(v) && v.every((x) => x === null || finite(x)));
+  return Object.fromEntries(Object.entries(values).filter(([k, v]) => ID.test(k) && ok(v)));
+}
+
+function validRacer(r) {
+  const d = defaultRacer();
+  return {
+    opt: checked(r.opt, (v) => ID.test(v), d.opt),
+    hp: plainValues(r.hp),
+    sched: checked(r.sched, (v) => ID.test(v), d.sched),
+    shp: plainValues(r.shp),
+    noise: checked(r.noise, (v) => finite(v) && v >= 0, d.noise),
+    clip: checked(r.clip, (v) => v === null || (finite(v) && v > 0), d.clip),
+    batch: checked(r.batch, (v) => v === null || count(v, 1), d.batch),
+    shuffle: r.shuffle !== false,
+    hidden: r.hidden === true,
+  };
+}
+
+function validBasins(b, nRacers) {
+  return {
+    racer: checked(b.racer, (v) => count(v, 0, nRacers - 1), DEFAULT_BASINS.racer),
+    n: checked(b.n, (v) => BASIN_SIZES.includes(v), DEFAULT_BASINS.n),
+  };
+}
+
+function validRegime(g, nRacers) {
+  const d = DEFAULT_REGIME;
+  return {
+    racer: checked(g.racer, (v) => count(v, 0, nRacers - 1), d.racer),
+    x: checked(g.x, (v) => typeof v === "string" && ID.test(v), d.x),
+    y: checked(g.y, (v) => v === null || (typeof v === "string" && ID.test(v)), d.y),
+    x0: checked(g.x0, finite, d.x0),
+    x1: checked(g.x1, finite, d.x1),
+    y0: checked(g.y0, finite, d.y0),
+    y1: checked(g.y1, finite, d.y1),
+    xlog: checked(g.xlog, (v) => typeof v === "boolean", d.xlog),
+    ylog: checked(g.ylog, (v) => typeof v === "boolean", d.ylog),
+    nx: checked(g.nx, (v) => count(v, 1, 200), d.nx),
+    ny: checked(g.ny, (v) => count(v, 1, 200), d.ny),
+    metric: checked(g.metric, (v) => METRICS.includes(v), d.metric),
+  };
+}
+
+/** The fair race's terms, or null when any of them is not a number (lrs: a number or null each). */
+function validFair(f) {
+  const numbers = ["trials", "lo", "hi", "steps", "seed", "sx", "sy"].every((k) => finite(f[k]));
+  const lrs = Array.isArray(f.lrs) ? f.lrs : [f.lrs];
+  return numbers && lrs.every((v) => v === null || finite(v)) ? { ...f, lrs } : null;
+}
+
+/** The scene described by a query string; anything missing or invalid takes its default. */
 export function decodeScene(query) {
   const p = new URLSearchParams(query);
   const s = defaultScene();
+  const num = (key) => (p.has(key) ? decodeValue(p.get(key)) : undefined);
   // How the page looks travels even in a bare link (from the networks page, say).
-  s.lang = p.get("lang") || "en";
+  s.lang = p.get("lang") === "ru" ? "ru" : "en";
   s.proj = p.get("proj") === "1";
   s.cb = p.get("cb") === "1";
   if (!p.has("surface") && !p.has("r")) return s;
-  if (p.has("surface")) s.surface = p.get("surface");
-  if (p.has("expr")) s.expr = p.get("expr");
-  if (p.has("domain")) {
-    const d = numList(p.get("domain"));
-    if (d.length === 4) s.domain = d;
+  s.surface = checked(p.get("surface"), (v) => v !== null && ID.test(v), s.surface);
+  if (s.surface === "custom") {
+    s.expr = p.get("expr");
+    s.domain = checked(numList(p.get("domain") || ""), (d) => d.length === 4 && d[0] < d[1] && d[2] < d[3], null);
   }
-  if (p.has("start")) {
-    const v = numList(p.get("start"));
-    if (v.length === 2) s.start = v;
-  }
-  if (p.has("steps")) s.steps = Math.max(1, Math.round(Number(p.get("steps"))) || s.steps);
-  if (p.has("stop")) {
-    const v = numList(p.get("stop"));
-    if (v.length === 2) s.stop = v;
-  }
-  if (p.has("seed")) s.seed = Number(p.get("seed")) || 0;
-  const racers = p.getAll("r").map(decodeRacer);
+  s.start = checked(numList(p.get("start") || ""), (v) => v.length === 2, null);
+  s.steps = checked(num("steps"), (v) => count(v, 1), s.steps);
+  s.stop = checked(numList(p.get("stop") || ""), (v) => v.length === 2 && v.every((x) => x >= 0), s.stop);
+  s.seed = checked(num("seed"), (v) => count(v), s.seed);
+  const racers = p.getAll("r").map((text) => validRacer(decodeRacer(text)));
   if (racers.length) s.racers = racers;
-  s.focus = Math.min(Number(p.get("focus")) || 0, s.racers.length - 1);
-  s.t = Math.max(0, Number(p.get("t")) || 0);
-  if (p.has("speed")) s.speed = Number(p.get("speed")) || 1;
-  if (p.has("panel")) s.panel = p.get("panel");
+  const n = s.racers.length;
+  s.focus = checked(num("focus") ?? 0, (v) => count(v, 0, n - 1), 0);
+  s.t = checked(num("t") ?? 0, (v) => count(v), 0);
+  s.speed = checked(num("speed") ?? 1, (v) => SPEEDS.includes(v), 1);
+  s.panel = checked(p.get("panel") || s.panel, (v) => PANELS.includes(v), s.panel);
   if (p.has("ov")) {
     const on = new Set(p.get("ov").split(","));
     for (const k of Object.keys(s.ov)) s.ov[k] = on.has(k);
   }
-  s.lesson = p.get("lesson") || null;
+  s.lesson = checked(p.get("lesson"), (v) => v !== null && ID.test(v), null);
   s.live = p.get("live") === "1";
-  if (p.has("basins")) s.basins = decodeObject(p.get("basins"), DEFAULT_BASINS);
-  if (p.has("regime")) s.regime = decodeObject(p.get("regime"), DEFAULT_REGIME);
-  if (p.has("fair")) {
-    const f = decodeObject(p.get("fair"), {});
-    if (f.lrs !== undefined && !Array.isArray(f.lrs)) f.lrs = [f.lrs];
-    s.fair = f;
-  }
+  s.basins = validBasins({ ...DEFAULT_BASINS, ...decodeObject(p.get("basins") || "") }, n);
+  s.regime = validRegime({ ...DEFAULT_REGIME, ...decodeObject(p.get("regime") || "") }, n);
+  s.fair = p.has("fair") ? validFair(decodeObject(p.get("fair"))) : null;
   return s;
+}
+
+/**
+ * The scene with what the catalogues do not know replaced: an unknown surface, optimizer or
+ * schedule by the default, keywords the optimizer or schedule does not take (or values it
+ * does not accept) dropped, so the torch default applies. Returns only the changed parts.
+ */
+export function fitCatalogue(scene, { surfaces, optimizers, schedules }) {
+  const patch = {};
+  if (scene.surface !== "custom" && !surfaces.some((x) => x.id === scene.surface)) {
+    Object.assign(patch, { surface: defaultScene().surface, start: null });
+  }
+  const racers = scene.racers.map((r) => {
+    const opt = findInfo(optimizers, r.opt) || findInfo(optimizers, "sgd");
+    const sched = findInfo(schedules, r.sched) || findInfo(schedules, "constant");
+    return { ...r, opt: opt.id, hp: acceptedValues(r.hp, opt.hyperparameters), sched: sched.id, shp: acceptedValues(r.shp, sched.hyperparameters) };
+  });
+  if (JSON.stringify(racers) !== JSON.stringify(scene.racers)) patch.racers = racers;
+  return patch;
 }

@@ -54,8 +54,12 @@ function cached(key) {
 
 // ---- the surface grid ----------------------------------------------------------
 
-/** Fetch the scene's grid unless it is shown or asked for; a request for another grid is aborted. */
+/**
+ * Fetch the scene's grid unless it is shown or asked for (once the catalogues are in: a
+ * link's unknown surface is replaced first); a request for another grid is aborted.
+ */
 async function refreshGrid() {
+  if (!state.runtime.catalogue) return;
   const scene = state.scene;
   const key = gridKey(scene);
   if (state.runtime.grid && state.runtime.grid.key === key) return;

@@ -9,6 +9,7 @@ import { useStrings } from "../shared/i18n.js";
 import { waitForPlotly } from "../shared/plots.js";
 import { initAnalysis, tuneRace } from "./analysis.js";
 import { getSurfaces } from "./api.js";
+import { fitCatalogue } from "./codec.js";
 import { initCompute } from "./compute.js";
 import { clampPlayhead, maxStep, play } from "./playback.js";
 import { flushUrl, setRuntime, setScene, state, subscribe } from "./state.js";
@@ -42,7 +43,9 @@ function probeWebGL() {
 async function loadCatalogues() {
   try {
     const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(), getOptimizers(), getSchedules()]);
-    setRuntime({ catalogue: { surfaces, optimizers, schedules } });
+    const catalogue = { surfaces, optimizers, schedules };
+    setScene(fitCatalogue(state.scene, catalogue)); // a link's ids and keywords the API does not know go
+    setRuntime({ catalogue });
   } catch (err) {
     await new Promise((retry) => pageFailure(state.scene.lang, "catalogue_failed", err.message, retry));
     await loadCatalogues();

@@ -9,6 +9,8 @@
 // opens that lesson's scene.
 
 import { decodeValue, encodeValue } from "../shared/codec.js";
+import { acceptedValues, findInfo } from "../shared/hyper.js";
+import { modelsFor } from "./spec.js";
 
 /** What a newcomer sees: two moons, a small tanh MLP, SGD with momentum, early stopping. */
 export function defaultScene() {
@@ -75,7 +77,28 @@ export function encodeScene(scene) {
   return out.join("&");
 }
 
-/** The scene of a query string; unknown keys are ignored, missing ones take defaults. */
+// What each number may be; a value outside it is replaced by the default.
+const count = (lo) => (v) => Number.isInteger(v) && v >= lo;
+const positive = (v) => v > 0;
+const NUMBER_OK = {
+  n: (v) => v === null || count(1)(v),
+  noise: (v) => v === null || v >= 0,
+  val: (v) => v >= 0 && v <= 0.5,
+  test: (v) => v >= 0 && v <= 0.5,
+  seed: count(0),
+  batch: count(1),
+  epochs: count(1),
+  patience: count(1),
+  min_delta: (v) => v >= 0,
+  stopg: (v) => v === null || positive(v),
+  stopw: (v) => v === null || positive(v),
+  res: count(3),
+  span: positive,
+};
+const ID = /^[a-z][\w-]*$/i;
+const DIRECTIONS = ["random", "pca", "hessian"];
+
+/** The scene of a query string; unknown keys are ignored, missing or invalid ones take defaults. */
 export function decodeScene(search) {
   const q = new URLSearchParams(search);
   const scene = defaultScene();
@@ -86,14 +109,41 @@ export function decodeScene(search) {
     else if (k.startsWith("s.")) shp[k.slice(2)] = decodeValue(raw);
     else if (BOOLS.includes(k)) scene[k] = raw === "1" || raw === "true";
     else if (NUMBERS.includes(k)) {
-      const v = raw === "null" ? null : Number(raw);
-      if (v === null || Number.isFinite(v)) scene[k] = v;
-    } else if (TEXTS.includes(k)) scene[k] = raw;
+      const v = raw === "null" ? null : raw.trim() === "" ? NaN : Number(raw);
+      if (v === null ? NUMBER_OK[k](null) : Number.isFinite(v) && NUMBER_OK[k](v)) scene[k] = v;
+    } else if (k === "hidden" || k === "csv") scene[k] = raw;
+    else if (TEXTS.includes(k) && ID.test(raw)) scene[k] = raw;
   }
   if (Object.keys(hp).length || scene.opt !== defaultScene().opt) scene.hp = hp;
   scene.shp = shp;
   if (scene.lang !== "ru") scene.lang = "en";
+  if (!DIRECTIONS.includes(scene.dirs)) scene.dirs = defaultScene().dirs;
   return scene;
+}
+
+/**
+ * The scene with what the catalogues do not know replaced by defaults: the dataset, a model
+ * that does not fit it, the activation, the optimizer and schedule, and keywords they do not
+ * take (or values they do not accept). Returns only the changed parts.
+ */
+export function fitCatalogue(scene, { datasets, models, optimizers, schedules }) {
+  const d = defaultScene();
+  const patch = {};
+  const ds = findInfo(datasets, scene.ds) ? scene.ds : d.ds;
+  if (ds !== scene.ds) patch.ds = ds;
+  const fits = modelsFor({ datasets, models }, ds);
+  const model = fits.find((m) => m.id === scene.model) || fits.find((m) => m.id === d.model) || fits[0];
+  if (model.id !== scene.model) Object.assign(patch, { model: model.id, hidden: null });
+  if (model.activations.length && !model.activations.includes(scene.act)) patch.act = model.activations[0];
+  const opt = findInfo(optimizers, scene.opt) || findInfo(optimizers, d.opt);
+  if (opt.id !== scene.opt) patch.opt = opt.id;
+  const hp = acceptedValues(scene.hp, opt.hyperparameters);
+  if (JSON.stringify(hp) !== JSON.stringify(scene.hp)) patch.hp = hp;
+  const sched = findInfo(schedules, scene.sched) || findInfo(schedules, d.sched);
+  if (sched.id !== scene.sched) patch.sched = sched.id;
+  const shp = acceptedValues(scene.shp, sched.hyperparameters);
+  if (JSON.stringify(shp) !== JSON.stringify(scene.shp)) patch.shp = shp;
+  return patch;
 }
 
 /** The lesson a query names when it names no settings (null otherwise). */

@@ -7,6 +7,7 @@ import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
 import { theme, waitForPlotly } from "../shared/plots.js";
 import { getDatasets, getModels } from "./api.js";
+import { fitCatalogue } from "./codec.js";
 import { createCompareView } from "./compareview.js";
 import { initPreview } from "./data.js";
 import { createDataView } from "./dataview.js";
@@ -14,7 +15,7 @@ import { createLandView } from "./landview.js";
 import { createLessonCard, openLinkedLesson } from "./lessons.js";
 import { createCurves } from "./plots/curves.js";
 import { createSettings } from "./settings.js";
-import { setRuntime, state, subscribe } from "./state.js";
+import { setRuntime, setScene, state, subscribe } from "./state.js";
 import { STRINGS } from "./strings.js";
 import { createSummary } from "./summary.js";
 import { createTopbar } from "./topbar.js";
@@ -42,7 +43,9 @@ function createTabs() {
 async function loadCatalogues() {
   try {
     const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(), getModels(), getOptimizers(), getSchedules()]);
-    setRuntime({ catalogue: { datasets, models, optimizers, schedules } });
+    const catalogue = { datasets, models, optimizers, schedules };
+    setScene(fitCatalogue(state.scene, catalogue)); // a link's ids and keywords the API does not know go
+    setRuntime({ catalogue });
   } catch (err) {
     await new Promise((retry) => pageFailure(state.scene.lang, "catalogue_failed", err.message, retry));
     await loadCatalogues();

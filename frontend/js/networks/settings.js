@@ -7,7 +7,7 @@ import { fill, h, options, syncValue } from "../shared/dom.js";
 import { findInfo } from "../shared/hyper.js";
 import { hpRows, readHp, syncHp } from "../shared/hyperform.js";
 import { t } from "../shared/i18n.js";
-import { batchesPerEpoch } from "./spec.js";
+import { batchesPerEpoch, modelsFor } from "./spec.js";
 import { setScene, state } from "./state.js";
 
 const MINI_BATCH = 32;
@@ -18,13 +18,6 @@ const check = (role, label) => h("label", { class: "toggle" }, h("input", { type
 function field(label, ...control) {
   if (control.length === 1) control[0].setAttribute("aria-label", label);
   return [h("span", { class: "field-label" }, label), h("div", { class: "row" }, ...control)];
-}
-
-/** Models that fit the dataset: its list of datasets (cnn: digits) and its task. */
-export function modelsFor(cat, dsId) {
-  const ds = findInfo(cat.datasets, dsId);
-  return cat.models.filter((m) => (m.datasets === null || m.datasets.includes(dsId))
-    && (!ds || ds.task === "either" || m.task === "either" || m.task === ds.task));
 }
 
 function section(title, ...body) {

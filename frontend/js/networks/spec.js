@@ -1,7 +1,15 @@
-// Request bodies from the scene, and the words that name a run. Pure functions over the
-// scene and the API's catalogues; the server validates, and its messages reach the user.
+// Request bodies from the scene, the models that fit a dataset, and the words that name a
+// run. Pure functions over the scene and the API's catalogues; the server validates, and
+// its messages reach the user.
 
 import { findInfo, racerLabel } from "../shared/hyper.js";
+
+/** Models that fit the dataset: its list of datasets (cnn: digits) and its task. */
+export function modelsFor(cat, dsId) {
+  const ds = findInfo(cat.datasets, dsId);
+  return cat.models.filter((m) => (m.datasets === null || m.datasets.includes(dsId))
+    && (!ds || ds.task === "either" || m.task === "either" || m.task === ds.task));
+}
 
 /**
  * Hidden widths as typed ("32, 32") → a list; tokens that are not integers go through as

@@ -1,10 +1,11 @@
 // What both pages' links share: one value in a query string (lists joined by ':', null as
 // `null`), and the query that carries only how a page looks to the other page.
 
-/** One value in a query string: numbers, booleans, null, words; lists joined by ":". */
+/** One value in a query string: numbers, booleans, null, words; lists joined by ":" (a list of
+ * one ends in ":", the empty list is ":"). */
 export function encodeValue(v) {
   if (v === null || v === undefined) return "null";
-  if (Array.isArray(v)) return v.length === 1 ? `${encodeValue(v[0])}:` : v.map(encodeValue).join(":");
+  if (Array.isArray(v)) return v.length <= 1 ? `${v.map(encodeValue).join("")}:` : v.map(encodeValue).join(":");
   if (typeof v === "boolean") return v ? "true" : "false";
   return String(v);
 }

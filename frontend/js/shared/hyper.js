@@ -1,6 +1,7 @@
-// Hyperparameters as the API describes them: the value in effect, slider scales, which to
-// show first, and an optimizer with its schedule in torch's own words. Pure functions over
-// the catalogue entries; the list of hyperparameters always comes from the API.
+// Hyperparameters as the API describes them: the value in effect, which values a keyword
+// takes, slider scales, which to show first, and an optimizer with its schedule in torch's
+// own words. Pure functions over the catalogue entries; the list of hyperparameters always
+// comes from the API.
 
 import { fmtValue, round } from "./format.js";
 
@@ -12,6 +13,31 @@ export const findInfo = (list, id) => (list || []).find((o) => o.id === id);
 /** The value in effect: what the racer set, else the torch default. */
 export function valueOf(set, h) {
   return Object.prototype.hasOwnProperty.call(set, h.name) ? set[h.name] : h.default;
+}
+
+/** Whether keyword `h` takes value `v`: its type, inside its range, null only where allowed. */
+export function accepts(h, v) {
+  if (v === null) return Boolean(h.nullable) || (h.choices || []).includes(null);
+  const inRange = (x) => typeof x === "number" && Number.isFinite(x)
+    && (h.min === null || h.min === undefined || (h.exclusive_min ? x > h.min : x >= h.min))
+    && (h.max === null || h.max === undefined || (h.exclusive_max ? x < h.max : x <= h.max));
+  if (h.type === "float") return inRange(v);
+  if (h.type === "int") return Number.isInteger(v) && inRange(v);
+  if (h.type === "bool") return typeof v === "boolean";
+  if (h.type === "choice") return h.choices.includes(v);
+  if (h.type === "pair") return Array.isArray(v) && v.length === 2 && v.every((x) => (x === null ? h.nullable : inRange(x)));
+  if (h.type === "int_list") return Array.isArray(v) && v.every((x) => Number.isInteger(x) && inRange(x));
+  return false;
+}
+
+/** The entries of `values` that keywords `hps` take (unknown names and invalid values go). */
+export function acceptedValues(values, hps) {
+  const out = {};
+  for (const [name, v] of Object.entries(values)) {
+    const h = hps.find((x) => x.name === name);
+    if (h && accepts(h, v)) out[name] = v;
+  }
+  return out;
 }
 
 /**

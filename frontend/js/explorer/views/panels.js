@@ -8,6 +8,7 @@ import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
 import { BASIN_DIVERGED, BASIN_NONE, basinColor } from "../../shared/palette.js";
 import { computeBasins, computeRegime } from "../analysis.js";
+import { BASIN_SIZES } from "../codec.js";
 import { setScene, state, surfaceInfo } from "../state.js";
 import { sweepableParams, sweepRange, sweepValue } from "../sweep.js";
 
@@ -78,7 +79,7 @@ export function createPanels(root) {
     if (sig !== basinsSig) {
       basinsSig = sig;
       const n = h("select", { dataset: { role: "n" }, "aria-label": "grid" });
-      options(n, [30, 40, 60, 80, 100].map((v) => ({ value: String(v), label: `${v}×${v}` })));
+      options(n, BASIN_SIZES.map((v) => ({ value: String(v), label: `${v}×${v}` })));
       basinsControls.replaceChildren(
         h("label", { class: "field" }, t(lang, "basins_optimizer"), h("select", { dataset: { role: "racer" }, "aria-label": "basin optimizer" })),
         h("label", { class: "field" }, t(lang, "basins_grid"), n),
@@ -86,7 +87,7 @@ export function createPanels(root) {
       );
     }
     options(basinsControls.querySelector('[data-role="racer"]'), racerItems(scene, cat), Math.min(scene.basins.racer, scene.racers.length - 1));
-    options(basinsControls.querySelector('[data-role="n"]'), [30, 40, 60, 80, 100].map((v) => ({ value: String(v), label: `${v}×${v}` })), scene.basins.n);
+    options(basinsControls.querySelector('[data-role="n"]'), BASIN_SIZES.map((v) => ({ value: String(v), label: `${v}×${v}` })), scene.basins.n);
     const b = runtime.basins;
     const busy = Boolean(runtime.busy.basins);
     basinsControls.querySelector('[data-role="compute"]').classList.toggle("busy", busy);
