@@ -11,21 +11,9 @@ import torch
 
 from backend.surfaces.catalogue import SURFACES
 from tests.conftest import Server, strict_json
+from tests.unit.test_optimizers import TORCH_CLASSES
 
-OPTIMIZER_CLASSES = {
-    "sgd": torch.optim.SGD,
-    "adagrad": torch.optim.Adagrad,
-    "rmsprop": torch.optim.RMSprop,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "nadam": torch.optim.NAdam,
-    "radam": torch.optim.RAdam,
-    "adamax": torch.optim.Adamax,
-    "adadelta": torch.optim.Adadelta,
-    "rprop": torch.optim.Rprop,
-    "asgd": torch.optim.ASGD,
-    "lbfgs": torch.optim.LBFGS,
-}
+OPTIMIZER_CLASSES = TORCH_CLASSES  # the torch class of each id, named in the tests
 # Keywords that pick an implementation (or the parameters themselves), not the algorithm.
 NOT_HYPERPARAMETERS = {"params", "foreach", "fused", "capturable", "differentiable", "maximize"}
 SCHEDULE_IDS = ["constant", "step", "exponential", "cosine", "onecycle", "linear", "inverse_power",

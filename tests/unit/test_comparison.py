@@ -3,6 +3,7 @@ interpolation line and the shared plane, against direct evaluation."""
 
 import pytest
 import torch
+from sklearn.decomposition import PCA
 
 from backend.networks import comparison, training
 from backend.networks import landscape as L
@@ -74,4 +75,14 @@ def test_compare_draws_each_path_from_the_shared_start_on_one_plane() -> None:
         assert entry["epochs"] == weights.epochs and entry["true_loss"][0] == pytest.approx(start_loss)
         reach = [abs(c) for point in entry["trajectory"] for c in point]
         assert max(reach) <= max(abs(plane["a"][0]), abs(plane["b"][0]))  # the grid frames every path
-    assert 0 < sum(plane["explained_variance"]) <= 1 + 1e-9
+    # The plane is the top two principal components of every checkpoint (sklearn's PCA, which
+    # centres the rows): the same shares of the variance, and each path's coordinates are its
+    # offsets from the shared start along those components (up to each axis's sign).
+    rows = torch.cat([w.checkpoints for w in stored]).double()
+    pca = PCA(n_components=2).fit(rows.numpy())
+    assert plane["explained_variance"] == pytest.approx(pca.explained_variance_ratio_.tolist(), rel=1e-4)
+    components = torch.from_numpy(pca.components_)  # (2, n), orthonormal
+    for entry, weights in zip(plane["runs"], stored, strict=True):
+        offsets = (weights.checkpoints.double() - rows[0]) @ components.T  # (m, 2)
+        got = torch.tensor(entry["trajectory"], dtype=torch.float64)
+        torch.testing.assert_close(got.abs(), offsets.abs(), rtol=1e-3, atol=1e-4)

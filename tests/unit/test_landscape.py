@@ -79,6 +79,34 @@ def test_random_directions_are_seeded_filter_normalised_vectors() -> None:
 # --- batched grids against the per-point loop ----------------------------------------------
 
 
+def per_point_grid(model: nn.Module, data: L.EvalData, origin: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+                   a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The oracle, written here: for each grid point, the flat w* + a·u + b·v cut into the
+    model's parameters in `named_parameters()` order (the documented layout) and the model
+    called with them (`functional_call`), in eval mode; the mean loss (cross-entropy, or MSE
+    of the single output) and the accuracy, as `loss[iy, ix]`."""
+    named = [(name, p.shape, p.numel()) for name, p in model.named_parameters()]
+    loss = torch.empty(len(b), len(a))
+    accuracy = torch.empty(len(b), len(a)) if data.classification else None
+    model.eval()
+    with torch.no_grad():
+        for iy, bv in enumerate(b.tolist()):
+            for ix, av in enumerate(a.tolist()):
+                flat, params, offset = origin + av * u + bv * v, {}, 0
+                for name, shape, size in named:
+                    params[name] = flat[offset:offset + size].view(shape)
+                    offset += size
+                assert offset == len(flat)
+                out = torch.func.functional_call(model, params, (data.x,))
+                if data.classification:
+                    loss[iy, ix] = nn.functional.cross_entropy(out, data.y)
+                    assert accuracy is not None
+                    accuracy[iy, ix] = (out.argmax(-1) == data.y).double().mean()
+                else:
+                    loss[iy, ix] = ((out[:, 0] - data.y) ** 2).mean()
+    return loss, accuracy
+
+
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "gelu"])
 @pytest.mark.parametrize("budget", [stacked.ACTIVATION_BUDGET, 1000])  # 1000: samples in blocks of 64
 def test_batched_grid_equals_per_point_loop_on_a_non_square_grid(
@@ -90,9 +118,22 @@ def test_batched_grid_equals_per_point_loop_on_a_non_square_grid(
     u, v = directions(model)
     a, b = L.axis(1.0, 7), L.axis(0.6, 4)  # nx = 7, ny = 4
     loss, acc = L.loss_grid(model, data, w, u, v, a, b, chunk=5)  # chunks straddle rows
-    ref_loss, ref_acc = L.loss_grid_loop(model, data, w, u, v, a, b)
+    ref_loss, ref_acc = per_point_grid(model, data, w, u, v, a, b)
     assert loss.shape == (4, 7)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+    assert acc is not None and ref_acc is not None
+    torch.testing.assert_close(acc, ref_acc)
+    torch.testing.assert_close(L.weights_of(model), w)  # the grid left the model's weights as they were
+
+
+def test_the_reference_loop_of_the_bench_equals_the_oracle() -> None:
+    model, data = mlp("relu"), moons_data()
+    w = L.weights_of(model)
+    u, v = directions(model)
+    a, b = L.axis(1.0, 5), L.axis(0.5, 3)
+    loss, acc = L.loss_grid_loop(model, data, w, u, v, a, b)
+    ref_loss, ref_acc = per_point_grid(model, data, w, u, v, a, b)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-6, atol=1e-7)
     assert acc is not None and ref_acc is not None
     torch.testing.assert_close(acc, ref_acc)
     torch.testing.assert_close(L.weights_of(model), w)  # the loop restored the weights
@@ -119,7 +160,7 @@ def test_regression_grid_equals_loop() -> None:
     u, v = directions(model)
     a, b = L.axis(2.0, 5), L.axis(1.0, 3)
     loss, acc = L.loss_grid(model, data, w, u, v, a, b)
-    ref, _ = L.loss_grid_loop(model, data, w, u, v, a, b)
+    ref, _ = per_point_grid(model, data, w, u, v, a, b)
     assert acc is None
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-6)
 
@@ -140,7 +181,7 @@ def test_cnn_stacked_grid_equals_the_loop(hidden: list[int], chunk: int | None, 
     u, v = directions(model)
     a, b = L.axis(0.5, 3), L.axis(0.5, 4)
     loss, acc = L.loss_grid(model, data, w, u, v, a, b, chunk=chunk)
-    ref_loss, ref_acc = L.loss_grid_loop(model, data, w, u, v, a, b)
+    ref_loss, ref_acc = per_point_grid(model, data, w, u, v, a, b)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(acc, ref_acc)
 

@@ -44,6 +44,23 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("lbfgs", {"lr": 1.0, "line_search_fn": "strong_wolfe"}, 5),
 ]
 SURFACE_IDS = ["rosenbrock", "himmelblau", "ravine_rotated"]
+# The torch class each registry id must run, named here (not read from the registry), so the
+# plain loop is an oracle of its own: a registry entry pointing at the wrong class fails parity.
+TORCH_CLASSES: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adagrad": torch.optim.Adagrad,
+    "rmsprop": torch.optim.RMSprop,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
+    "adamax": torch.optim.Adamax,
+    "adadelta": torch.optim.Adadelta,
+    "rprop": torch.optim.Rprop,
+    "asgd": torch.optim.ASGD,
+    "adafactor": torch.optim.Adafactor,
+    "lbfgs": torch.optim.LBFGS,
+}
 
 
 def case_id(case: tuple[str, dict[str, Any], int]) -> str:
@@ -63,7 +80,7 @@ def plain_loop(name: str, kwargs: dict[str, Any], surface: str, steps: int,
     """What a user writes: one (2,) parameter, zero_grad / backward / step."""
     fn = SURFACES[surface].fn
     w = torch.tensor(start, dtype=DTYPE, requires_grad=True)
-    optimizer = OPTIMIZERS[name].cls([w], **kwargs)
+    optimizer = TORCH_CLASSES[name]([w], **kwargs)
     path = [w.detach().clone()]
     for _ in range(steps):
         if isinstance(optimizer, torch.optim.LBFGS):
@@ -119,6 +136,12 @@ def test_batched_rows_equal_separate_runs(case: tuple[str, dict[str, Any], int])
     for b, start in enumerate(starts):
         alone = plain_loop(name, kwargs, "rosenbrock", steps, start)
         torch.testing.assert_close(together[:, b], alone, rtol=1e-10, atol=1e-10)
+
+
+def test_every_torch_optim_entry_is_covered_by_the_parity_cases() -> None:
+    from_torch = {i for i, info in OPTIMIZERS.items() if info.cls.__module__.startswith("torch.optim")}
+    assert set(TORCH_CLASSES) == from_torch
+    assert {name for name, _, _ in CASES} == from_torch
 
 
 def test_every_offered_class_keyword_is_described_or_an_implementation_detail() -> None:

@@ -97,32 +97,67 @@ def test_shuffle_changes_the_order_every_epoch_reproducibly() -> None:
 # --- parity with a hand-written loop -------------------------------------------------------
 
 
-def test_sgd_trajectory_equals_a_plain_torch_loop() -> None:
-    fields = {"optimizer": {"name": "sgd", "lr": 0.2, "momentum": 0.9}, "batch_size": 7, "epochs": 4}
-    result, recorder = run(**fields)
-    request = NetworkRun.model_validate(BASE | fields)
+PLAIN_LOOPS: list[Any] = [  # (the run's optimizer and batch size, the torch class a user would write)
+    pytest.param({"name": "sgd", "lr": 0.2, "momentum": 0.9}, 7,
+                 lambda ps: torch.optim.SGD(ps, lr=0.2, momentum=0.9), id="sgd-momentum"),
+    pytest.param({"name": "adam", "lr": 0.02}, 7, lambda ps: torch.optim.Adam(ps, lr=0.02), id="adam"),
+    pytest.param({"name": "rmsprop", "lr": 0.01, "centered": True}, 7,
+                 lambda ps: torch.optim.RMSprop(ps, lr=0.01, centered=True), id="rmsprop-centered"),
+    pytest.param({"name": "lbfgs", "lr": 0.5, "max_iter": 4}, 5000,
+                 lambda ps: torch.optim.LBFGS(ps, lr=0.5, max_iter=4), id="lbfgs-full-batch"),
+]
 
-    # The plain loop: the same data and initial model (prepare), the documented shuffle stream.
-    prep = training.prepare(request, CPU)
-    model, x, y = prep.model, prep.train.x, prep.train.y
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
-    g = torch.Generator().manual_seed(training.sub_seed(0, "shuffle"))
-    losses, checkpoints = [], [L.weights_of(model)]
-    for _ in range(4):
-        order = torch.randperm(len(x), generator=g)
-        for start in range(0, len(x), 7):
-            index = order[start:start + 7]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        checkpoints.append(L.weights_of(model))
 
+@pytest.mark.parametrize(("optimizer", "batch_size", "make"), PLAIN_LOOPS)
+def test_trajectory_equals_a_plain_torch_loop(optimizer: dict[str, Any], batch_size: int, make: Any) -> None:
+    """The run against a loop written from the documentation alone: the seed streams
+    (seed·5 + data 0, split 1, init 2, shuffle 3), torch's default initialisation of the
+    written-out model, a fresh permutation per epoch when batches are smaller than the
+    training split, and the recorded loss of a step being its batch's loss before the update
+    (for LBFGS, its closure's first evaluation)."""
+    seed, epochs = 0, 4
+    result, recorder = run(optimizer=optimizer, batch_size=batch_size, epochs=epochs)
+
+    data = datasets.load("moons", 50, 0.2, None, torch.Generator().manual_seed(5 * seed + 0))
+    (train_split, _, _), _ = datasets.split(data, 0.2, 0.2, torch.Generator().manual_seed(5 * seed + 1))
+    x, y = train_split.x, train_split.y
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5 * seed + 2)
+        model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    opt = make(list(model.parameters()))
+    shuffle = torch.Generator().manual_seed(5 * seed + 3)
+
+    def flat() -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    losses, checkpoints = [], [flat()]
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=shuffle) if batch_size < len(x) else torch.arange(len(x))
+        for start in range(0, len(x), batch_size):
+            index = order[start:start + batch_size]
+            evaluations: list[float] = []
+
+            def closure(index: torch.Tensor = index, evaluations: list[float] = evaluations) -> torch.Tensor:
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+                loss.backward()
+                evaluations.append(loss.item())
+                return loss
+
+            if isinstance(opt, torch.optim.LBFGS):
+                opt.step(closure)
+            else:
+                closure()
+                opt.step()
+            losses.append(evaluations[0])
+        checkpoints.append(flat())
+
+    assert result.status == Ending.FINISHED
+    assert len(losses) == epochs * math.ceil(30 / min(batch_size, 30))
     assert [s["loss"] for s in recorder.records("steps")] == losses
-    assert result.checkpoints is not None
-    assert torch.equal(result.checkpoints, torch.stack(checkpoints))
-    assert result.final_weights is not None and torch.equal(result.final_weights, checkpoints[-1])
+    assert result.checkpoints is not None and result.final_weights is not None
+    torch.testing.assert_close(result.checkpoints, torch.stack(checkpoints), rtol=0, atol=0)
+    torch.testing.assert_close(result.final_weights, checkpoints[-1], rtol=0, atol=0)
 
 
 def test_step_records_carry_lr_and_gradient_norm() -> None:
@@ -284,14 +319,35 @@ def test_the_global_rng_is_left_alone_and_runs_repeat() -> None:
     assert not torch.equal(a.checkpoints[0], c.checkpoints[0])
 
 
+def written_out(name: str) -> torch.nn.Sequential:
+    """The models of the docstring for 64 features and 10 classes, written layer by layer
+    (their constructors initialise them from the global RNG, as torch does)."""
+    nn = torch.nn
+    if name == "mlp":  # hidden [16, 8]
+        return nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 10))
+    if name == "cnn":  # hidden [4, 8]: 8×8 → 4×4 → 2×2 pixels
+        return nn.Sequential(nn.Unflatten(1, (1, 8, 8)),
+                             nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(8 * 2 * 2, 10))
+    assert name == "logistic"
+    return nn.Sequential(nn.Linear(64, 10))
+
+
 @pytest.mark.parametrize(("name", "hidden"), [("mlp", [16, 8]), ("cnn", [4, 8]), ("logistic", [])])
 def test_initialisation_is_torchs_default_drawn_from_the_runs_generator(name: str, hidden: list[int]) -> None:
     shape = datasets.Shape(100, 64, 10)
     ours = models.build(name, hidden, "relu", shape, torch.Generator().manual_seed(7))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)
-        torchs = models.architecture(name, hidden, "relu", shape)  # reset_parameters, global RNG
+        torchs = written_out(name)  # reset_parameters, global RNG
+    assert repr(ours) == repr(torchs)  # the same layers, in the same order
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+        (n, p.shape) for n, p in torchs.named_parameters()]
     assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), torchs.parameters(), strict=True))
+    x = torch.randn(5, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), torchs(x), rtol=0, atol=0)
 
 
 def test_concurrent_runs_with_one_seed_start_from_the_same_weights() -> None:
