@@ -19,6 +19,14 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(TEST_STAMP)
 
+# axe-core for the browser tests' accessibility audits: from the npm registry into .venv,
+# injected into the page from that file (tests/browser/conftest.py), never from a CDN.
+AXE_VERSION := 4.14.1
+AXE_STAMP := $(VENV)/.installed-axe-$(AXE_VERSION)
+$(AXE_STAMP): $(STAMP)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe-core axe-core@$(AXE_VERSION)
+	touch $(AXE_STAMP)
+
 install: $(STAMP)
 
 run: $(STAMP)
@@ -26,7 +34,7 @@ run: $(STAMP)
 
 # The browser tests run in a process of their own: Playwright's sync API keeps an
 # event loop running in the main thread, which the asyncio-based tests cannot share.
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(AXE_STAMP)
 	$(BIN)/python -m pytest -q tests/unit tests/api tests/integration
 	$(BIN)/python -m pytest -q tests/browser
 

@@ -233,6 +233,28 @@ def lab(context: Any, server: str) -> Iterator[Lab]:
         page.close()
 
 
+AXE = ROOT / ".venv" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"  # `make test` installs it
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, Any]]:
+    """axe-core's audit of the page as it is now (the script injected from the local file):
+    the violations of the given impacts, each with its rule, help text and offending nodes."""
+    if not AXE.exists():
+        message = f"{AXE} is missing: `make test` installs axe-core from the npm registry"
+        if os.environ.get("REQUIRE_SYSTEM_DEPS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]][:6]}
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
+
+
 def api_post(server: str, path: str, body: dict[str, Any]) -> Any:
     """POST JSON to the app (the oracle the page is checked against)."""
     req = urllib.request.Request(

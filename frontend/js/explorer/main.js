@@ -14,6 +14,7 @@ import { initCompute } from "./compute.js";
 import { clampPlayhead, maxStep, play } from "./playback.js";
 import { flushUrl, setRuntime, setScene, state, subscribe } from "./state.js";
 import { STRINGS } from "./strings.js";
+import { createPlotTexts } from "./views/alt.js";
 import { applyLesson, createLessonView } from "./views/lesson.js";
 import { createPanels } from "./views/panels.js";
 import { addRacer, createRacersView } from "./views/racers.js";
@@ -70,6 +71,7 @@ async function main() {
   const readout = createReadout($("readout"));
   const panels = createPanels(document.querySelector(".side-panel"));
   const lesson = createLessonView($("lesson-card"));
+  const plotTexts = createPlotTexts();
 
   $("add-racer").addEventListener("click", addRacer);
   $("fair-btn").addEventListener("click", tuneRace);
@@ -83,11 +85,13 @@ async function main() {
     readout.render();
     panels.render();
     lesson.render();
+    plotTexts.render();
   };
   // While playing, only the playhead moves: render just what shows it.
   const renderPlayhead = () => {
     transport.render();
     readout.render();
+    plotTexts.render();
   };
   const PLAYHEAD_KEYS = new Set(["t", "curvature", "playing"]);
   let layoutKey = null;

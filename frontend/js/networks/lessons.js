@@ -248,7 +248,7 @@ export function createLessonCard(root) {
     }
     fill(root,
       h("div", { class: "card-head" }, h("h2", {}, lesson.title[lang]),
-        h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, "✕")),
+        h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, h("span", { "aria-hidden": "true" }, "✕"))),
       lesson.text[lang].map((p) => h("p", {}, p)),
       h("h3", {}, t(lang, "lesson_try")),
       h("ul", { class: "try-list" }, lesson.try[lang].map((s) => h("li", {}, s))));

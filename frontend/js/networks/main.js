@@ -6,8 +6,10 @@ import { invalidate, nextFrame } from "../shared/frame.js";
 import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
 import { theme, waitForPlotly } from "../shared/plots.js";
+import { createTabs } from "../shared/tabs.js";
 import { getDatasets, getModels } from "./api.js";
 import { fitCatalogue } from "./codec.js";
+import { createPlotTexts } from "./alt.js";
 import { createCompareView } from "./compareview.js";
 import { initPreview } from "./data.js";
 import { createDataView } from "./dataview.js";
@@ -22,18 +24,16 @@ import { createTopbar } from "./topbar.js";
 import { createTrainBar } from "./trainbar.js";
 
 /** The bottom tabs: the chosen one shown, its plots resized to their (new) boxes. */
-function createTabs() {
-  const tabs = [...document.querySelectorAll(".nets-bottom [data-tab]")];
+function createBottomTabs() {
   const bodies = [...document.querySelectorAll(".nets-bottom [data-body]")];
-  for (const b of tabs) b.addEventListener("click", () => setRuntime({ tab: b.dataset.tab }));
+  const render = createTabs(document.querySelector(".nets-bottom [role='tablist']"), bodies, (tab) => setRuntime({ tab }));
   let shown = null;
-  return function render() {
+  return function renderTabs() {
     const tab = state.runtime.tab;
     if (tab === shown) return;
     shown = tab;
-    for (const b of tabs) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
+    render(tab);
     for (const body of bodies) {
-      body.hidden = body.dataset.body !== tab;
       if (!body.hidden) for (const gd of body.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(gd);
     }
   };
@@ -71,7 +71,8 @@ async function main() {
   const summary = createSummary($("summary"));
   const landView = createLandView();
   const compareView = createCompareView();
-  const tabs = createTabs();
+  const tabs = createBottomTabs();
+  const plotTexts = createPlotTexts();
 
   const renderAll = () => {
     const { scene, runtime } = state;
@@ -86,6 +87,7 @@ async function main() {
     summary.render();
     landView.render();
     compareView.render();
+    plotTexts.render();
   };
   let layout = null;
   subscribe(() => {

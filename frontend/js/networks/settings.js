@@ -3,7 +3,7 @@
 // early stopping and the landscape. The form is rebuilt only when its structure changes;
 // otherwise values are synced, so typing and dragging are never interrupted.
 
-import { fill, h, options, syncValue } from "../shared/dom.js";
+import { fill, h, keepFocus, options, syncValue } from "../shared/dom.js";
 import { findInfo } from "../shared/hyper.js";
 import { hpRows, readHp, syncHp } from "../shared/hyperform.js";
 import { t } from "../shared/i18n.js";
@@ -12,7 +12,7 @@ import { setScene, state } from "./state.js";
 
 const MINI_BATCH = 32;
 
-const num = (role, attrs = {}) => h("input", { type: "number", step: "any", dataset: { role }, "aria-label": role, ...attrs });
+const num = (role, attrs = {}) => h("input", { type: "number", step: "any", dataset: { role }, ...attrs });
 const check = (role, label) => h("label", { class: "toggle" }, h("input", { type: "checkbox", dataset: { role } }), label);
 /** A labelled row of the grid; a lone control is named by the label for screen readers. */
 function field(label, ...control) {
@@ -30,13 +30,13 @@ function build(root, scene, cat) {
   const model = findInfo(cat.models, scene.model);
   const opt = findInfo(cat.optimizers, scene.opt);
   const sched = findInfo(cat.schedules, scene.sched);
-  const sel = (role, items, value) => {
-    const s = h("select", { dataset: { role }, "aria-label": role });
+  const sel = (role, items, value, label) => {
+    const s = h("select", { dataset: { role }, "aria-label": label });
     options(s, items, value);
     return s;
   };
-  const [optRows, optMore] = opt ? hpRows("hp", opt.hyperparameters, scene.hp, { moreLabel: t(lang, "more") }) : [[], null];
-  const [schedRows] = sched ? hpRows("shp", sched.hyperparameters, scene.shp) : [[]];
+  const [optRows, optMore] = opt ? hpRows(lang, "hp", opt.hyperparameters, scene.hp, { more: true }) : [[], null];
+  const [schedRows] = sched ? hpRows(lang, "shp", sched.hyperparameters, scene.shp) : [[]];
   const takesHidden = model && model.max_layers > 0 && model.default_hidden.length > 0;
   const generated = ds && ds.default_noise !== null;
 
@@ -46,27 +46,27 @@ function build(root, scene, cat) {
         field(t(lang, "dataset"), sel("ds", cat.datasets.map((d) => ({ value: d.id, label: d.name })), scene.ds)),
         field(t(lang, "n_samples"), num("n", { min: 1, step: 1, placeholder: ds && ds.default_samples !== null ? String(ds.default_samples) : "all" })),
         generated ? field(t(lang, "noise"), num("noise", { min: 0, placeholder: String(ds.default_noise) })) : null,
-        field(t(lang, "split"), num("val", { min: 0, max: 0.5, step: 0.05 }), num("test", { min: 0, max: 0.5, step: 0.05 })),
+        field(t(lang, "split"), num("val", { min: 0, max: 0.5, step: 0.05, "aria-label": t(lang, "split_val") }), num("test", { min: 0, max: 0.5, step: 0.05, "aria-label": t(lang, "split_test") })),
         field(t(lang, "seed"), num("seed", { min: 0, step: 1 }))),
       scene.ds === "csv"
         ? h("div", { class: "sub" },
             h("label", { class: "hint" }, t(lang, "csv_text")),
-            h("textarea", { rows: 4, spellcheck: false, dataset: { role: "csv" }, placeholder: "x0,x1,y\n0.1,2.3,0\n…", "aria-label": "csv" }),
+            h("textarea", { rows: 4, spellcheck: false, dataset: { role: "csv" }, placeholder: "x0,x1,y\n0.1,2.3,0\n…", "aria-label": t(lang, "csv_text") }),
             h("label", { class: "hint" }, t(lang, "csv_file"), " ", h("input", { type: "file", accept: ".csv,text/csv,text/plain", dataset: { role: "csv-file" } })))
         : null,
       h("p", { class: "hint desc" }, ds ? ds.description : "")),
     section(t(lang, "model"),
       h("div", { class: "settings-grid" },
         field(t(lang, "model_kind"), sel("model", modelsFor(cat, scene.ds).map((m) => ({ value: m.id, label: m.name })), scene.model)),
-        takesHidden ? field(t(lang, scene.model === "cnn" ? "hidden_cnn" : "hidden"), h("input", { type: "text", dataset: { role: "hidden" }, placeholder: model.default_hidden.join(","), "aria-label": "hidden" })) : null,
+        takesHidden ? field(t(lang, scene.model === "cnn" ? "hidden_cnn" : "hidden"), h("input", { type: "text", dataset: { role: "hidden" }, placeholder: model.default_hidden.join(",") })) : null,
         takesHidden && model.activations.length ? field(t(lang, "activation"), sel("act", model.activations.map((a) => ({ value: a, label: a })), scene.act)) : null),
       h("p", { class: "hint desc" }, model ? model.description : "")),
     section(t(lang, "optimizer"),
-      sel("opt", cat.optimizers.map((o) => ({ value: o.id, label: o.name })), scene.opt),
+      sel("opt", cat.optimizers.map((o) => ({ value: o.id, label: o.name })), scene.opt, t(lang, "optimizer")),
       h("div", { class: "sub" }, optRows),
       optMore,
       h("div", { class: "hp bool" }, h("span", {}, t(lang, "schedule")),
-        sel("sched", cat.schedules.map((s) => ({ value: s.id, label: s.name })), scene.sched)),
+        sel("sched", cat.schedules.map((s) => ({ value: s.id, label: s.name })), scene.sched, t(lang, "schedule"))),
       h("div", { class: "sub" }, schedRows)),
     section(t(lang, "training_box"),
       h("div", { class: "settings-grid" },
@@ -186,7 +186,7 @@ export function createSettings(root) {
     const sig = JSON.stringify([scene.lang, scene.ds, scene.model, scene.opt, scene.sched, scene.es, scene.ls, scene.dirs]);
     if (sig !== signature) {
       signature = sig;
-      build(root, scene, cat);
+      keepFocus(root, () => build(root, scene, cat));
     }
     const p = runtime.preview;
     sync(root, scene, cat, p && p.data ? p.data.n_train : null);

@@ -1,5 +1,6 @@
 // What both pages' top bars share: the share-link button, the palette, projector and language
-// toggles, the page's fixed texts in the chosen language, and the toast.
+// toggles, the page's fixed texts in the chosen language (text, title, aria-label: the
+// data-i18n, data-i18n-title and data-i18n-label attributes name their keys), and the toast.
 
 import { t } from "./i18n.js";
 
@@ -42,6 +43,7 @@ export function createDisplayControls({ state, setScene, shareUrl, toast }) {
       el.title = t(lang, el.dataset.i18nTitle);
       el.setAttribute("aria-label", el.title);
     }
+    for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(lang, el.dataset.i18nLabel));
     $("cb-toggle").setAttribute("aria-pressed", String(scene.cb));
     $("proj-toggle").setAttribute("aria-pressed", String(scene.proj));
     const el = $("toast");

@@ -1,5 +1,5 @@
 // Tiny DOM helpers: build elements without innerHTML (values from links and the API are
-// never parsed as HTML).
+// never parsed as HTML), and keep the keyboard focus when a view rebuilds its controls.
 
 /** h("div", {class: "x", onclick: fn}, child, "text", [more]) */
 export function h(tag, attrs = {}, ...children) {
@@ -60,4 +60,19 @@ export function template(text, values) {
   });
   out.push(text.slice(last));
   return out;
+}
+
+/**
+ * Run `rebuild()`, which replaces the children of `root`, and give the keyboard focus back
+ * to the new control that stands where the focused one stood (the same data-* attributes),
+ * so changing a menu with the arrow keys does not drop the focus to the page.
+ */
+export function keepFocus(root, rebuild) {
+  const el = document.activeElement;
+  const had = el && el !== root && root.contains(el) ? Object.entries(el.dataset) : null;
+  rebuild();
+  if (!had || !had.length) return;
+  const selector = had.map(([k, v]) => `[data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${CSS.escape(v)}"]`).join("");
+  const again = root.querySelector(selector);
+  if (again) again.focus();
 }

@@ -7,21 +7,22 @@
 
 import { fmtValue } from "./format.js";
 import { h, options, syncValue } from "./dom.js";
+import { t } from "./i18n.js";
 import { isPrimary, SLIDER_STEPS, sliderScale, valueOf } from "./hyper.js";
 
 const shown = (v) => (v === null || v === undefined ? "" : String(v));
 
-function floatControls(info, value, data, comp = null) {
+function floatControls(lang, info, value, data, comp = null) {
   const scale = sliderScale(info, comp);
-  const suffix = comp === null ? "" : `[${comp}]`;
+  const name = comp === null ? info.name : `${info.name}[${comp}]`;
   return [
-    h("input", { type: "range", min: 0, max: SLIDER_STEPS, step: 1, value: String(scale.toPos(value ?? 0)), dataset: data("slider", comp), "aria-label": `${info.name}${suffix}` }),
-    h("input", { type: "number", step: "any", value: shown(value), placeholder: "None", dataset: data("num", comp), "aria-label": `${info.name}${suffix} value` }),
+    h("input", { type: "range", min: 0, max: SLIDER_STEPS, step: 1, value: String(scale.toPos(value ?? 0)), dataset: data("slider", comp), "aria-label": name }),
+    h("input", { type: "number", step: "any", value: shown(value), placeholder: "None", dataset: data("num", comp), "aria-label": t(lang, "hp_value", { name }) }),
   ];
 }
 
-function row(kind, info, value, extra) {
-  const title = `${info.description}${info.default !== undefined ? ` · default ${fmtValue(info.default)}` : ""}`;
+function row(lang, kind, info, value, extra) {
+  const title = `${info.description}${info.default !== undefined ? ` · ${t(lang, "default_is", { value: fmtValue(info.default) })}` : ""}`;
   const data = (role, comp = null) => ({ ...extra, kind, name: info.name, role, comp: comp ?? "" });
   const name = h("span", { title }, info.name);
   if (info.type === "bool") {
@@ -34,11 +35,11 @@ function row(kind, info, value, extra) {
   }
   if (info.type === "pair") {
     const v = value || [null, null];
-    const [s0, n0] = floatControls(info, v[0], data, 0);
-    const [s1, n1] = floatControls(info, v[1], data, 1);
+    const [s0, n0] = floatControls(lang, info, v[0], data, 0);
+    const [s1, n1] = floatControls(lang, info, v[1], data, 1);
     return h("div", { class: "hp pair", title }, name, h("div", { class: "pair-sliders" }, s0, s1), h("div", { class: "pair-numbers" }, n0, n1));
   }
-  if (info.type === "float") return h("div", { class: "hp", title }, name, ...floatControls(info, value, data));
+  if (info.type === "float") return h("div", { class: "hp", title }, name, ...floatControls(lang, info, value, data));
   // int, int_list: a text box (lists as 100, 200)
   const text = Array.isArray(value) ? value.join(", ") : shown(value);
   return h("div", { class: "hp", title }, name, h("span"),
@@ -46,18 +47,18 @@ function row(kind, info, value, extra) {
 }
 
 /**
- * The rows of keywords `hps` with `values` set, as `[shown, more]`. Given `moreLabel`, the
- * keywords that are not primary go in `more`, a collapsed box that names them; otherwise
- * every row is shown and `more` is null. `data` goes into every input's dataset.
+ * The rows of keywords `hps` with `values` set, as `[shown, more]`, in language `lang`. With
+ * `more`, the keywords that are not primary go in a collapsed box that names them;
+ * otherwise every row is shown and `more` is null. `data` goes into every input's dataset.
  */
-export function hpRows(kind, hps, values, { moreLabel = null, data = {} } = {}) {
-  const rowOf = (x) => row(kind, x, valueOf(values, x), data);
-  if (moreLabel === null) return [hps.map(rowOf), null];
+export function hpRows(lang, kind, hps, values, { more = false, data = {} } = {}) {
+  const rowOf = (x) => row(lang, kind, x, valueOf(values, x), data);
+  if (!more) return [hps.map(rowOf), null];
   const rest = hps.filter((x) => !isPrimary(x));
-  const more = rest.length
-    ? h("details", { class: "more" }, h("summary", {}, `${moreLabel} (${rest.map((x) => x.name).join(", ")})`), h("div", { class: "sub" }, rest.map(rowOf)))
+  const box = rest.length
+    ? h("details", { class: "more" }, h("summary", {}, `${t(lang, "more")} (${rest.map((x) => x.name).join(", ")})`), h("div", { class: "sub" }, rest.map(rowOf)))
     : null;
-  return [hps.filter(isPrimary).map(rowOf), more];
+  return [hps.filter(isPrimary).map(rowOf), box];
 }
 
 /** A number as typed: undefined when it is not one (`None` or empty is null if allowed). */

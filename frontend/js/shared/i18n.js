@@ -33,6 +33,11 @@ export const COMMON = {
     status_diverged: "diverged",
     status_cancelled: "cancelled",
     status_failed: "failed",
+    optimizer: "Optimizer",
+    hp_value: "{name}, value",
+    default_is: "default {value}",
+    views: "Views",
+    controls: "Settings",
   },
   ru: {
     title: "Descent Lab",
@@ -63,6 +68,11 @@ export const COMMON = {
     status_diverged: "разошёлся",
     status_cancelled: "отменён",
     status_failed: "ошибка",
+    optimizer: "Оптимизатор",
+    hp_value: "{name}, значение",
+    default_is: "по умолчанию {value}",
+    views: "Виды",
+    controls: "Настройки",
   },
 };
 

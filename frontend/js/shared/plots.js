@@ -1,5 +1,5 @@
 // What every plot of both pages shares: Plotly itself (a deferred script the modules wait
-// for), the theme (projector mode, palette) and Plotly's config.
+// for), the theme (projector mode, palette), a plot's text alternative and Plotly's config.
 
 import { contourScale } from "./palette.js";
 
@@ -41,13 +41,25 @@ export function theme(scene) {
   };
 }
 
+/**
+ * A plot's text alternative: the graph is a figure named by `text` (what it shows and its
+ * numbers now), so a screen reader says that instead of reading Plotly's SVG. (A figure, not
+ * an image: Plotly's mode-bar buttons inside it stay reachable.)
+ */
+export function describePlot(el, text) {
+  if (el.getAttribute("aria-label") === text) return;
+  el.setAttribute("role", "figure");
+  el.setAttribute("aria-label", text);
+}
+
 /** Plotly config: no logo, no cloud, PNG export at double resolution. */
 export function config(filename) {
   return {
     displaylogo: false,
     responsive: true,
     scrollZoom: false,
-    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
+    // Plotly's cloud button would send the chart to a server: the page stays offline.
+    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines", "sendChartToCloud"],
     toImageButtonOptions: { format: "png", filename, scale: 2 },
   };
 }

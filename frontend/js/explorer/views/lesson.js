@@ -49,7 +49,7 @@ function tokenValue(token, scene, runtime) {
 
 export function createLessonView(root) {
   root.addEventListener("click", (ev) => {
-    if (ev.target.dataset.role === "close-lesson") applyLesson(null);
+    if (ev.target.closest('[data-role="close-lesson"]')) applyLesson(null);
   });
 
   function render() {
@@ -63,7 +63,7 @@ export function createLessonView(root) {
     for (const [, token] of text.matchAll(/\{([\w.]+)\}/g)) values[token] = h("span", { class: "value" }, tokenValue(token, scene, runtime));
     root.replaceChildren(
       h("div", { class: "card-head" }, h("h2", {}, lesson.title[lang] || lesson.title.en),
-        h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, "✕")),
+        h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, h("span", { "aria-hidden": "true" }, "✕"))),
       ...text.split("\n\n").map((para) => h("p", {}, template(para, values))),
     );
   }

@@ -6,6 +6,7 @@ import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
+import { createTabs } from "../../shared/tabs.js";
 import { BASIN_DIVERGED, BASIN_NONE, basinColor } from "../../shared/palette.js";
 import { computeBasins, computeRegime } from "../analysis.js";
 import { BASIN_SIZES } from "../codec.js";
@@ -13,16 +14,13 @@ import { setScene, state, surfaceInfo } from "../state.js";
 import { sweepableParams, sweepRange, sweepValue } from "../sweep.js";
 
 export function createPanels(root) {
-  const tabs = root.querySelectorAll("[data-panel]");
-  const bodies = root.querySelectorAll("[data-body]");
+  const renderTabs = createTabs(root.querySelector('[role="tablist"]'), [...root.querySelectorAll("[data-body]")], (panel) => setScene({ panel }));
   const basinsControls = root.querySelector("#basins-controls");
   const regimeControls = root.querySelector("#regime-controls");
   const basinsNote = root.querySelector("#basins-note");
   const regimeNote = root.querySelector("#regime-note");
   let basinsSig = null;
   let regimeSig = null;
-
-  for (const tab of tabs) tab.addEventListener("click", () => setScene({ panel: tab.dataset.panel }));
 
   basinsControls.addEventListener("change", (ev) => {
     const role = ev.target.dataset.role;
@@ -63,11 +61,6 @@ export function createPanels(root) {
     if (ev.target.dataset.role === "compute") computeRegime(true);
   });
 
-  function renderTabs(scene) {
-    for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.panel === scene.panel));
-    for (const b of bodies) b.hidden = b.dataset.body !== scene.panel;
-  }
-
   function racerItems(scene, cat) {
     return scene.racers.map((r, i) => ({ value: String(i), label: `${i + 1}. ${findInfo(cat.optimizers, r.opt)?.name || r.opt}${r.hp.momentum ? ` μ=${r.hp.momentum}` : ""}${r.hp.lr !== undefined ? ` lr=${r.hp.lr}` : ""}` }));
   }
@@ -78,10 +71,10 @@ export function createPanels(root) {
     const sig = JSON.stringify([lang]);
     if (sig !== basinsSig) {
       basinsSig = sig;
-      const n = h("select", { dataset: { role: "n" }, "aria-label": "grid" });
+      const n = h("select", { dataset: { role: "n" } });
       options(n, BASIN_SIZES.map((v) => ({ value: String(v), label: `${v}×${v}` })));
       basinsControls.replaceChildren(
-        h("label", { class: "field" }, t(lang, "basins_optimizer"), h("select", { dataset: { role: "racer" }, "aria-label": "basin optimizer" })),
+        h("label", { class: "field" }, t(lang, "basins_optimizer"), h("select", { dataset: { role: "racer" } })),
         h("label", { class: "field" }, t(lang, "basins_grid"), n),
         h("button", { type: "button", class: "btn", dataset: { role: "compute" } }, t(lang, "basins_compute")),
       );
@@ -113,14 +106,14 @@ export function createPanels(root) {
     const sig = JSON.stringify([lang, params]);
     if (sig !== regimeSig) {
       regimeSig = sig;
-      const numIn = (role) => h("input", { type: "number", step: "any", dataset: { role }, "aria-label": role });
+      const numIn = (role) => h("input", { type: "number", step: "any", dataset: { role }, "aria-label": t(lang, `regime_${role}`) });
       regimeControls.replaceChildren(
-        h("label", { class: "field" }, t(lang, "basins_optimizer"), h("select", { dataset: { role: "racer" }, "aria-label": "regime optimizer" })),
-        h("label", { class: "field" }, t(lang, "regime_metric"), h("select", { dataset: { role: "metric" }, "aria-label": "metric" })),
+        h("label", { class: "field" }, t(lang, "basins_optimizer"), h("select", { dataset: { role: "racer" } })),
+        h("label", { class: "field" }, t(lang, "regime_metric"), h("select", { dataset: { role: "metric" } })),
         h("button", { type: "button", class: "btn", dataset: { role: "compute" } }, t(lang, "regime_compute")),
-        h("div", { class: "row axis-row" }, "x", h("select", { dataset: { role: "x" }, "aria-label": "x parameter" }), numIn("x0"), "…", numIn("x1"),
+        h("div", { class: "row axis-row" }, "x", h("select", { dataset: { role: "x" }, "aria-label": t(lang, "regime_x") }), numIn("x0"), "…", numIn("x1"),
           h("label", { class: "toggle" }, h("input", { type: "checkbox", dataset: { role: "xlog" } }), t(lang, "regime_log"))),
-        h("div", { class: "row axis-row" }, "y", h("select", { dataset: { role: "y" }, "aria-label": "y parameter" }), numIn("y0"), "…", numIn("y1"),
+        h("div", { class: "row axis-row" }, "y", h("select", { dataset: { role: "y" }, "aria-label": t(lang, "regime_y") }), numIn("y0"), "…", numIn("y1"),
           h("label", { class: "toggle" }, h("input", { type: "checkbox", dataset: { role: "ylog" } }), t(lang, "regime_log"))),
       );
     }
@@ -152,7 +145,7 @@ export function createPanels(root) {
   function render() {
     const { scene, runtime } = state;
     if (!runtime.catalogue) return;
-    renderTabs(scene);
+    renderTabs(scene.panel);
     if (scene.panel === "basins") renderBasins(scene, runtime);
     if (scene.panel === "regime") renderRegime(scene, runtime);
     root.querySelector("#webgl-notice").hidden = runtime.webgl;

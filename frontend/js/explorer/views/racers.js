@@ -3,7 +3,7 @@
 // run's status in words. Cards are rebuilt only when their structure changes; while a
 // slider is dragged, only values are synced, so the drag is never interrupted.
 
-import { fill, h, options, syncValue } from "../../shared/dom.js";
+import { fill, h, keepFocus, options, syncValue } from "../../shared/dom.js";
 import { failureNote } from "../../shared/failure.js";
 import { findInfo, racerLabel, SLIDER_STEPS } from "../../shared/hyper.js";
 import { hpRows, parseNumber, readHp, syncHp } from "../../shared/hyperform.js";
@@ -21,38 +21,41 @@ const MAX_RACERS = 8;
 function card(i, racer, cat, lang, color, surface) {
   const opt = findInfo(cat.optimizers, racer.opt);
   const sched = findInfo(cat.schedules, racer.sched);
-  const optSel = h("select", { dataset: { i, kind: "opt", role: "opt" }, "aria-label": "optimizer" });
+  const optSel = h("select", { dataset: { i, kind: "opt", role: "opt" }, "aria-label": t(lang, "optimizer") });
   options(optSel, cat.optimizers.map((o) => ({ value: o.id, label: `${o.name}${o.batched ? "" : " " + t(lang, "not_batched")}` })), racer.opt);
-  const [primary, more] = hpRows("hp", opt ? opt.hyperparameters : [], racer.hp, { moreLabel: t(lang, "more"), data: { i } });
-  const schedSel = h("select", { dataset: { i, kind: "sched", role: "sched" }, "aria-label": "schedule" });
+  const [primary, more] = hpRows(lang, "hp", opt ? opt.hyperparameters : [], racer.hp, { more: true, data: { i } });
+  const schedSel = h("select", { dataset: { i, kind: "sched", role: "sched" }, "aria-label": t(lang, "schedule") });
   options(schedSel, cat.schedules.map((s) => ({ value: s.id, label: s.id === "constant" ? s.name : `${s.name} (${s.class.split(".").pop()})` })), racer.sched);
-  const [schedRows] = hpRows("shp", sched ? sched.hyperparameters : [], racer.shp, { data: { i } });
+  const [schedRows] = hpRows(lang, "shp", sched ? sched.hyperparameters : [], racer.shp, { data: { i } });
 
   const extras = [
     h("div", { class: "hp", title: "gradient_noise" }, h("span", {}, t(lang, "noise")),
-      h("input", { type: "range", min: 0, max: SLIDER_STEPS, value: String(Math.round((Math.min(racer.noise, 2) / 2) * SLIDER_STEPS)), dataset: { i, kind: "noise", role: "noise-slider" }, "aria-label": "gradient noise" }),
-      h("input", { type: "number", min: 0, step: "any", value: String(racer.noise), dataset: { i, kind: "noise", role: "noise" }, "aria-label": "gradient noise value" })),
+      h("input", { type: "range", min: 0, max: SLIDER_STEPS, value: String(Math.round((Math.min(racer.noise, 2) / 2) * SLIDER_STEPS)), dataset: { i, kind: "noise", role: "noise-slider" }, "aria-label": t(lang, "noise") }),
+      h("input", { type: "number", min: 0, step: "any", value: String(racer.noise), dataset: { i, kind: "noise", role: "noise" }, "aria-label": t(lang, "hp_value", { name: t(lang, "noise") }) })),
     h("div", { class: "hp", title: "clip_grad_norm" },
       h("label", { class: "toggle" }, h("input", { type: "checkbox", checked: racer.clip !== null, dataset: { i, kind: "clip", role: "clip-on" } }), h("span", {}, t(lang, "clip_on"))),
       h("span", { class: "hint" }, t(lang, "clip")),
-      h("input", { type: "number", min: 0, step: "any", value: racer.clip === null ? "1" : String(racer.clip), disabled: racer.clip === null, dataset: { i, kind: "clip", role: "clip" }, "aria-label": "clip value" })),
+      h("input", { type: "number", min: 0, step: "any", value: racer.clip === null ? "1" : String(racer.clip), disabled: racer.clip === null, dataset: { i, kind: "clip", role: "clip" }, "aria-label": t(lang, "clip") })),
   ];
   if (surface && surface.n_samples) {
     const sizes = [];
     for (let b = 1; b < surface.n_samples; b *= 2) sizes.push(b);
-    const batchSel = h("select", { dataset: { i, kind: "batch", role: "batch" }, "aria-label": "batch size" });
+    const batchSel = h("select", { dataset: { i, kind: "batch", role: "batch" }, "aria-label": t(lang, "batch") });
     options(batchSel, [{ value: "", label: `${t(lang, "full_batch")} (${surface.n_samples})` }, ...sizes.map((b) => ({ value: String(b), label: String(b) })), ...(racer.batch && !sizes.includes(racer.batch) && racer.batch !== null ? [{ value: String(racer.batch), label: String(racer.batch) }] : [])], racer.batch === null ? "" : racer.batch);
     extras.push(h("div", { class: "hp bool" }, h("span", {}, t(lang, "batch")),
       h("div", { class: "row" }, batchSel, h("label", { class: "toggle" }, h("input", { type: "checkbox", checked: racer.shuffle !== false, dataset: { i, kind: "shuffle", role: "shuffle" } }), t(lang, "shuffle")))));
   }
 
-  const el = h("div", { class: "racer", style: { borderLeftColor: color }, dataset: { card: i } },
+  const glyph = (role, label, text) => h("button", { type: "button", class: "icon-btn", title: label, "aria-label": label, dataset: { i, role } }, h("span", { "aria-hidden": "true" }, text));
+  // A card is a group named by its number; its label opens it (the controls of the other
+  // cards are folded away), as focusing any of its controls does.
+  const el = h("div", { class: "racer", role: "group", "aria-label": t(lang, "racer_n", { n: i + 1 }), style: { borderLeftColor: color }, dataset: { card: i } },
     h("div", { class: "racer-head" },
       h("span", { class: "swatch", style: { background: color } }),
       optSel,
-      h("button", { type: "button", class: "icon-btn", title: racer.hidden ? t(lang, "show") : t(lang, "hide"), dataset: { i, role: "hide" } }, racer.hidden ? "◌" : "◉"),
-      h("button", { type: "button", class: "icon-btn", title: t(lang, "remove"), dataset: { i, role: "remove" }, disabled: false }, "✕")),
-    h("div", { class: "racer-label", dataset: { role: "label" } }, racerLabel(racer, opt, sched)),
+      glyph("hide", racer.hidden ? t(lang, "show") : t(lang, "hide"), racer.hidden ? "◌" : "◉"),
+      glyph("remove", t(lang, "remove"), "✕")),
+    h("button", { type: "button", class: "racer-label", "aria-expanded": "false", dataset: { role: "label" } }, racerLabel(racer, opt, sched)),
     h("div", { class: "sub" }, primary,
       h("div", { class: "hp bool" }, h("span", {}, t(lang, "schedule")), schedSel), schedRows),
     h("div", { class: "sub extras" }, extras),
@@ -115,6 +118,14 @@ function onChange(ev) {
   else if (role === "shuffle") updateRacer(i, (r) => ({ ...r, shuffle: el.checked }));
 }
 
+/** Keyboard focus entering a card makes its racer the focused one (its controls unfold). */
+function onFocusIn(ev) {
+  const cardEl = ev.target.closest("[data-card]");
+  if (!cardEl || ev.target.dataset.role === "remove" || rebuilding) return;
+  const i = Number(cardEl.dataset.card);
+  if (i !== state.scene.focus && state.scene.racers[i]) setScene({ focus: i });
+}
+
 function onClick(ev) {
   const el = ev.target.closest("[data-role]");
   const cardEl = ev.target.closest("[data-card]");
@@ -150,6 +161,7 @@ export function createRacersView(root) {
   root.addEventListener("input", onInput);
   root.addEventListener("change", onChange);
   root.addEventListener("click", onClick);
+  root.addEventListener("focusin", onFocusIn);
   let signature = null;
 
   function render() {
@@ -162,7 +174,7 @@ export function createRacersView(root) {
       signature = sig;
       rebuilding = true;
       try {
-        root.replaceChildren(...scene.racers.map((r, i) => card(i, r, cat, scene.lang, racerColor(i, scene.cb), surface)));
+        keepFocus(root, () => root.replaceChildren(...scene.racers.map((r, i) => card(i, r, cat, scene.lang, racerColor(i, scene.cb), surface))));
       } finally {
         rebuilding = false;
       }
@@ -178,6 +190,7 @@ function syncCard(el, i, racer, cat, scene, runtime) {
   el.classList.toggle("focus", i === scene.focus && scene.racers.length > 1);
   // Only the focused card shows its controls; click another card to edit it.
   el.classList.toggle("collapsed", i !== scene.focus);
+  el.querySelector('[data-role="label"]').setAttribute("aria-expanded", String(i === scene.focus));
   const opt = findInfo(cat.optimizers, racer.opt);
   const sched = findInfo(cat.schedules, racer.sched);
   el.querySelector('[data-role="label"]').textContent = racerLabel(racer, opt, sched);

@@ -1,5 +1,6 @@
 // Play / pause / single-step / scrub / speed, the overlay switches, and the keyboard:
-// Space plays or pauses, ←/→ step (Shift: 10 steps), Home/End jump.
+// Space plays or pauses, ←/→ step (Shift: 10 steps), Home/End jump — unless the focused
+// control uses that key itself (a field, a menu, a tab; Space on a button presses it).
 
 import { h } from "../../shared/dom.js";
 import { t } from "../../shared/i18n.js";
@@ -18,6 +19,18 @@ const ICONS = {
 };
 
 const OVERLAYS = [["ghost", "ov_ghost"], ["grad", "ov_grad"], ["mom", "ov_mom"], ["eff", "ov_eff"], ["eig", "ov_eig"]];
+
+/**
+ * Whether the focused element uses `key` itself, so the page's shortcut must leave it:
+ * fields, menus, sliders and tabs keep every key (the scrubber lends Space to play);
+ * buttons, links and menus' summaries keep Space and Enter.
+ */
+function ownsKey(el, key) {
+  if (!(el instanceof Element)) return false;
+  if (el.matches('input, select, textarea, [contenteditable="true"], [role="tab"]')) return !(el.id === "scrub" && key === " ");
+  if (el.matches("button, a[href], summary")) return key === " " || key === "Enter";
+  return false;
+}
 
 export function createTransport(root) {
   const $ = (id) => root.querySelector(`#${id}`);
@@ -42,10 +55,7 @@ export function createTransport(root) {
   });
 
   document.addEventListener("keydown", (ev) => {
-    const el = ev.target;
-    const typing = el && (el.tagName === "INPUT" || el.tagName === "SELECT" || el.tagName === "TEXTAREA" || el.isContentEditable);
-    if (typing && !(el.id === "scrub" && ev.key === " ")) return; // sliders keep their arrow keys
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ownsKey(ev.target, ev.key) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const big = ev.shiftKey ? 10 : 1;
     if (ev.key === " ") toggle();
     else if (ev.key === "ArrowRight") stepBy(big);
@@ -70,8 +80,8 @@ export function createTransport(root) {
     const end = maxStep();
     scrub.max = String(end);
     if (Number(scrub.value) !== scene.t) scrub.value = String(scene.t);
-    out.value = `${t(scene.lang, "step")} ${scene.t} / ${end}`;
-    out.textContent = out.value;
+    out.textContent = `${t(scene.lang, "step")} ${scene.t} / ${end}`;
+    scrub.setAttribute("aria-valuetext", t(scene.lang, "step_of", { k: scene.t, n: end }));
     const icon = runtime.playing ? "pause" : "play";
     if (playBtn.dataset.icon !== icon) {
       playBtn.dataset.icon = icon;
