@@ -101,14 +101,34 @@ def test_keywords_are_the_classes_own(info: ScheduleInfo) -> None:
             assert name in {h.name for h in info.hyperparameters}, (info.id, name)
 
 
+# η after 49 steps of a 50-step run from η₀ = 0.1 with each schedule's defaults, from the
+# update rules (t = 49); ReduceLROnPlateau sees a constant loss: ×0.1 after every 21 steps
+# (patience 20), twice by step 49.
+LR_AFTER_49: dict[str, float] = {
+    "constant": 0.1,
+    "step": 0.1,  # step_size 100: no decay yet
+    "multistep": 0.1,  # milestones (100, 200)
+    "exponential": 0.1 * 0.99**49,
+    "cosine": 0.05 * (1 + math.cos(math.pi * 49 / 50)),  # T_max: the run's 50 steps
+    "cosine_warm_restarts": 0.05 * (1 + math.cos(math.pi * 49 / 100)),  # T_0 = 100
+    "onecycle": 0.1 / 25 / 1e4,  # the end of the cycle: max_lr / (div_factor · final_div_factor)
+    "linear": 0.1 * (0.1 + 0.9 * 49 / 50),  # start_factor 0.1 over total_iters 50
+    "polynomial": 0.1 * (1 - 49 / 500),  # total_iters 500, power 1
+    "inverse_power": 0.1 / 50**0.3,  # η_i = η₀ / i^0.3, i = t + 1
+    "cyclic": 0.01 + (0.1 - 0.01) * 49 / 100,  # base η₀/10 rising to η₀ over step_size_up 100
+    "plateau": 0.1 * 0.1**2,
+}
+
+
 @pytest.mark.parametrize("info", list(SCHEDULES.values()), ids=list(SCHEDULES))
-def test_defaults_build_and_step(info: ScheduleInfo) -> None:
+def test_defaults_give_the_update_rules_value(info: ScheduleInfo) -> None:
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1, momentum=0.9)
     scheduler = info.build(optimizer, defaults(info), total_steps=50)
-    for _ in range(50):
+    for _ in range(49):
         optimizer.step()
-        if info.monitors_loss:
-            scheduler.step(1.0)
-        elif hasattr(scheduler, "step"):
-            scheduler.step()
-    assert math.isfinite(optimizer.param_groups[0]["lr"])
+        info.step(scheduler, 1.0)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(LR_AFTER_49[info.id], rel=1e-9, abs=1e-15)
+
+
+def test_every_schedule_has_an_expected_value() -> None:
+    assert set(LR_AFTER_49) == set(SCHEDULES)
