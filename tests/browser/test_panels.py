@@ -84,8 +84,16 @@ def test_curvature_readout_shows_the_stability_bound(lab: Lab) -> None:
     text = lab.page.inner_text("#readout")
     assert "λmax · v" in text and "50 · (0, 1)" in text
     assert "0.041 > 2/λmax = 0.04" in text
-    # The Hessian's axes are drawn at the point (green: curving up).
+    # The Hessian's axes are drawn at the point (green: curving up): the ravine curves up along
+    # both (λ = 1 and 50), so both axes are in the green trace, as two segments, and none in the red.
     lab.page.wait_for_function("() => document.getElementById('contour-paths').data.at(-2).x.length > 0")
+    up, down = lab.page.evaluate("""() => document.getElementById('contour-paths').data.slice(-2)
+        .map((t) => ({color: t.line.color, points: Array.from(t.x).length}))""")
+    red, green, blue = (int(up["color"][i:i + 2], 16) for i in (1, 3, 5))
+    assert green > max(red, blue), up["color"]
+    assert up["points"] == 5 and down["points"] == 0  # two segments with a gap between them
+    red, green, blue = (int(down["color"][i:i + 2], 16) for i in (1, 3, 5))
+    assert red > max(green, blue), down["color"]  # where one curves down, it is drawn red
     lab.shot("06-curvature.png")
 
 
