@@ -88,12 +88,17 @@ def test_curvature_readout_shows_the_stability_bound(lab: Lab) -> None:
     # both (λ = 1 and 50), so both axes are in the green trace, as two segments, and none in the red.
     lab.page.wait_for_function("() => document.getElementById('contour-paths').data.at(-2).x.length > 0")
     up, down = lab.page.evaluate("""() => document.getElementById('contour-paths').data.slice(-2)
-        .map((t) => ({color: t.line.color, points: Array.from(t.x).length}))""")
-    red, green, blue = (int(up["color"][i:i + 2], 16) for i in (1, 3, 5))
-    assert green > max(red, blue), up["color"]
+        .map((t) => {
+          const c = t.line.color;  // #rrggbb or rgb(r, g, b)
+          const rgb = c.startsWith('#') ? [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16))
+                                        : c.match(/[0-9.]+/g).slice(0, 3).map(Number);
+          return {rgb, points: Array.from(t.x).length};
+        })""")
+    red, green, blue = up["rgb"]
+    assert green > max(red, blue), up
     assert up["points"] == 5 and down["points"] == 0  # two segments with a gap between them
-    red, green, blue = (int(down["color"][i:i + 2], 16) for i in (1, 3, 5))
-    assert red > max(green, blue), down["color"]  # where one curves down, it is drawn red
+    red, green, blue = down["rgb"]
+    assert red > max(green, blue), down  # where one curves down, it is drawn red
     lab.shot("06-curvature.png")
 
 
