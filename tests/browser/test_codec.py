@@ -46,11 +46,14 @@ def value(h: dict[str, Any]) -> st.SearchStrategy[Any]:
         s = st.booleans()
     elif kind == "choice":
         return st.sampled_from(h["choices"])
-    elif kind == "pair":
+    elif kind in ("pair", "triple"):
         part = st.none() | bounded(h) if h["nullable"] else bounded(h)
-        return st.lists(part, min_size=2, max_size=2)
-    else:  # int_list
+        size = 2 if kind == "pair" else 3
+        return st.lists(part, min_size=size, max_size=size)
+    elif kind == "int_list":
         s = st.lists(st.integers(int(h["min"] or 0), 100_000), max_size=4)
+    else:
+        raise AssertionError(f"a keyword type the links do not know: {kind} ({h['name']})")
     return st.none() | s if h["nullable"] else s
 
 

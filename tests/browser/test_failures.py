@@ -83,12 +83,22 @@ def test_without_plotly_the_page_says_so(lab: Lab) -> None:
     assert "plotting library" in panel.inner_text()
 
 
+# Notes every request whose AbortSignal fires (the page's own account of what it aborted).
+RECORD_ABORTS = """() => {
+    window.__aborted = [];
+    const fetch0 = window.fetch;
+    window.fetch = (url, init = {}) => {
+        if (init.signal) init.signal.addEventListener('abort', () => window.__aborted.push(String(url)));
+        return fetch0(url, init);
+    };
+}"""
+
+
 def test_requests_for_a_scene_left_behind_are_aborted(lab: Lab) -> None:
+    lab.page.add_init_script(f"({RECORD_ABORTS})()")
     lab.open("?surface=quadratic&steps=30&r=sgd,lr=0.1&r=adam,lr=0.1&t=0")
     held: list[Any] = []
     lab.page.route("**/api/trajectories", lambda route: held.append(route))
-    aborted: list[str] = []
-    lab.page.on("requestfailed", lambda r: aborted.append(r.url) if r.url.endswith("/api/trajectories") else None)
     lab.page.fill("[data-role='steps']", "40")
     lab.page.dispatch_event("[data-role='steps']", "change")
     lab.page.wait_for_function("() => window.descent.state.runtime.pending.every(Boolean)")
@@ -102,6 +112,7 @@ def test_requests_for_a_scene_left_behind_are_aborted(lab: Lab) -> None:
             route.continue_()
         except Exception:  # noqa: BLE001 — the page aborted it: nothing to continue
             pass
+    aborted = lab.page.evaluate("window.__aborted.filter((u) => u.endsWith('/api/trajectories'))")
     assert len(aborted) == 2
     assert lab.scene()["surface"] == "booth"
 

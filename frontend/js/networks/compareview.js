@@ -117,7 +117,7 @@ export function createCompareView() {
     const b = runtime.between;
     $("between-plot").hidden = !(b && b.data);
     if (b && b.data && stale(drawnBetween, b, themeKey)) {
-      drawInterpolation($("between-plot"), b.data, th, lang, cb, [shortLabel(b.from).split(" ")[0], shortLabel(b.to).split(" ")[0]]);
+      drawInterpolation($("between-plot"), b.data, th, lang, [shortLabel(b.from).split(" ")[0], shortLabel(b.to).split(" ")[0]]);
       drawnBetween = [b, themeKey];
     }
   }

@@ -124,11 +124,11 @@ export function createLandView() {
     $("ls-faith").hidden = !report;
     $("interp-plot").hidden = !report;
     if (faithKey !== drawnFaith && report && runtime.tab === "faith") {
-      drawFaithfulness($("ls-faith"), report, th, lang, cb);
+      drawFaithfulness($("ls-faith"), report, th, lang);
       drawnFaith = faithKey;
     }
     if (faithKey !== drawnInterp && report && runtime.tab === "interp") {
-      drawInterpolation($("interp-plot"), report.interpolation, th, lang, cb, [t(lang, "interp_init"), t(lang, "interp_final")]);
+      drawInterpolation($("interp-plot"), report.interpolation, th, lang, [t(lang, "interp_init"), t(lang, "interp_final")]);
       drawnInterp = faithKey;
     }
   }

@@ -38,6 +38,7 @@ export function createDisplayControls({ state, setScene, shareUrl, toast }) {
     const lang = scene.lang;
     document.documentElement.lang = lang;
     document.body.classList.toggle("projector", scene.proj);
+    document.body.classList.toggle("cb", scene.cb);
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
     for (const el of document.querySelectorAll("[data-i18n-title]")) {
       el.title = t(lang, el.dataset.i18nTitle);

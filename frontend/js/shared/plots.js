@@ -1,7 +1,7 @@
 // What every plot of both pages shares: Plotly itself (a deferred script the modules wait
 // for), the theme (projector mode, palette), a plot's text alternative and Plotly's config.
 
-import { contourScale } from "./palette.js";
+import { palette } from "./palette.js";
 
 /**
  * Resolves once the deferred /vendor/plotly.min.js has run; rejects when the page has
@@ -21,23 +21,28 @@ export function waitForPlotly() {
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-/** Sizes and colours for the current display mode. */
+/**
+ * Sizes and colours for the current display mode: `c` is the palette (every named colour,
+ * shared/palette.js); the most used ones are repeated at the top level.
+ */
 export function theme(scene) {
   const proj = Boolean(scene.proj);
+  const c = palette(scene.cb, proj);
   return {
     proj,
     colorBlind: Boolean(scene.cb),
-    font: { family: FONT, size: proj ? 16 : 12, color: proj ? "#000000" : "#1f2937" },
+    c,
+    font: { family: FONT, size: proj ? 16 : 12, color: c.text },
     small: proj ? 14 : 11,
-    paper: "#ffffff",
-    grid: proj ? "#9ca3af" : "#e5e7eb",
-    axis: proj ? "#111827" : "#6b7280",
+    paper: c.paper,
+    grid: c.grid,
+    axis: c.axis,
+    ink: c.ink,
+    contourLine: c.contourLine,
+    colorscale: c.surface,
     lineWidth: proj ? 4 : 2.4,
     ghostWidth: proj ? 2 : 1.3,
     headSize: proj ? 18 : 13,
-    contourLine: proj ? "rgba(0,0,0,0.55)" : "rgba(30,41,59,0.30)",
-    colorscale: contourScale(scene.cb, proj),
-    ink: proj ? "#000000" : "#111827",
   };
 }
 

@@ -1,6 +1,7 @@
 // The contour map: surface (log-spaced levels), known minima and saddles, the start, and per
 // racer a ghost of the whole path, the trail so far, a fading comet and the head; overlays
-// (−∇L, momentum, per-axis step, Hessian axes) for the focused racer.
+// (−∇L, momentum, per-axis step, Hessian axes: solid where f curves up, dashed where it
+// curves down) for the focused racer.
 //
 // Two stacked Plotly graphs with identical axes: the map (contour, minima, saddles, start)
 // is drawn once per scene; the transparent layer on top holds everything that moves, so a
@@ -64,12 +65,12 @@ export function createContour(container, { onPick, labels }) {
       },
       {
         type: "scatter", mode: "markers", name: labels.minima, x: minima.map((m) => m.x), y: minima.map((m) => m.y),
-        marker: { symbol: "star", size: th.proj ? 20 : 15, color: "#facc15", line: { color: "#111827", width: 1.2 } },
+        marker: { symbol: "star", size: th.proj ? 20 : 15, color: th.c.minimum, line: { color: th.ink, width: 1.2 } },
         hovertemplate: `${labels.minimum}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`, showlegend: false,
       },
       {
         type: "scatter", mode: "markers", name: labels.saddles, x: saddles.map((m) => m.x), y: saddles.map((m) => m.y),
-        marker: { symbol: "x-thin-open", size: th.proj ? 16 : 12, color: "#111827", line: { width: 2.5 } },
+        marker: { symbol: "x-thin-open", size: th.proj ? 16 : 12, color: th.ink, line: { width: 2.5 } },
         hovertemplate: `${labels.saddle}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`, showlegend: false,
       },
       {
@@ -98,7 +99,7 @@ export function createContour(container, { onPick, labels }) {
       },
       {
         type: "scatter", mode: "markers", x: [], y: [], name: p.label, showlegend: true, visible: !p.hidden,
-        marker: { color: p.color, size: th.headSize, line: { color: "#ffffff", width: 2 } },
+        marker: { color: p.color, size: th.headSize, line: { color: th.paper, width: 2 } },
         hovertemplate: `${p.label}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       },
     ];
@@ -112,10 +113,10 @@ export function createContour(container, { onPick, labels }) {
     });
     return [
       arrow(th.ink, "solid", "−∇L"),
-      arrow("#7c3aed", "solid", "momentum"),
-      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: "#0f766e", width: th.proj ? 3 : 2 }, fill: "toself", fillcolor: "rgba(15,118,110,0.12)" },
-      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: "#15803d", width: th.proj ? 3 : 2 } },
-      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: "#b91c1c", width: th.proj ? 3 : 2 } },
+      arrow(th.c.momentum, "solid", "momentum"),
+      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: th.c.effective, width: th.proj ? 3 : 2 }, fill: "toself", fillcolor: th.c.effectiveFill },
+      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: th.c.curvingUp, width: th.proj ? 3 : 2 } },
+      { type: "scatter", mode: "lines", x: [], y: [], hoverinfo: "skip", showlegend: false, line: { color: th.c.curvingDown, width: th.proj ? 3 : 2, dash: "dash" } },
     ];
   }
 
@@ -152,11 +153,11 @@ export function createContour(container, { onPick, labels }) {
     data.push(...overlayTraces(th));
     const layout = {
       ...base, ...axes(s, false),
-      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+      paper_bgcolor: th.c.clear, plot_bgcolor: th.c.clear,
       showlegend: true,
       legend: {
         orientation: "v", x: 0.99, y: 0.99, xanchor: "right", yanchor: "top",
-        bgcolor: "rgba(255,255,255,0.82)", bordercolor: "rgba(0,0,0,0.12)", borderwidth: 1,
+        bgcolor: th.c.veil, bordercolor: th.c.veilLine, borderwidth: 1,
         font: { size: th.small },
       },
       hovermode: "closest", dragmode: "zoom",

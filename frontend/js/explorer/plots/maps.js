@@ -2,7 +2,7 @@
 // and the regime map (final loss / steps / outcome over two hyperparameters).
 
 import { fmt } from "../../shared/format.js";
-import { BASIN_DIVERGED, BASIN_NONE, basinColor, REGIME_GAP, REGIME_SCALE } from "../../shared/palette.js";
+import { basinColor } from "../../shared/palette.js";
 import { config } from "../../shared/plots.js";
 import { eventToData, transformed } from "./common.js";
 
@@ -22,7 +22,7 @@ export function createBasins(gd, { onPick, labels }) {
   function draw(s) {
     const { basins, grid, surface, start, th } = s;
     const minima = (surface && surface.minima) || [];
-    const colors = [BASIN_DIVERGED, BASIN_NONE, ...minima.map((_, i) => basinColor(i, th.colorBlind))];
+    const colors = [th.c.basinDiverged, th.c.basinNone, ...minima.map((_, i) => basinColor(i, th.colorBlind))];
     const names = [labels.diverged, labels.none, ...minima.map((m, i) => `${labels.minimum} ${i + 1}: (${fmt(m.x)}, ${fmt(m.y)})`)];
     // code: 0 diverged, 1 no minimum, 2 + i minimum i; z[iy][ix]
     const n = basins.n;
@@ -49,12 +49,12 @@ export function createBasins(gd, { onPick, labels }) {
       {
         type: "contour", x: grid.x, y: grid.y, z: tr.zt, showscale: false, hoverinfo: "skip",
         contours: { coloring: "lines", start: tr.t0, end: tr.t1, size: (tr.t1 - tr.t0) / 16 },
-        line: { width: 0.7, color: "rgba(15,23,42,0.35)" }, colorscale: [[0, "#000"], [1, "#000"]],
+        line: { width: 0.7, color: th.contourLine }, colorscale: [[0, th.ink], [1, th.ink]],
       },
       {
         type: "scatter", mode: "markers+text", x: minima.map((m) => m.x), y: minima.map((m) => m.y),
         text: minima.map((_, i) => String(i + 1)), textposition: "top center", textfont: { size: th.small, color: th.ink },
-        marker: { symbol: "star", size: th.proj ? 18 : 13, color: "#facc15", line: { color: "#111827", width: 1.2 } },
+        marker: { symbol: "star", size: th.proj ? 18 : 13, color: th.c.minimum, line: { color: th.ink, width: 1.2 } },
         hoverinfo: "skip", showlegend: false,
       },
       {
@@ -95,19 +95,19 @@ export function createRegime(gd, { onPick, labels }) {
     const y = regime.y || [0];
     let z;
     let colorbar;
-    let colorscale = REGIME_SCALE;
+    let colorscale;
     let zmin;
     let zmax;
     if (metric === "status") {
       const code = { converged: 2, finished: 1, diverged: 0 };
       z = regime.status.map((row) => row.map((v) => code[v] ?? 0));
-      colorscale = discreteScale([REGIME_GAP, "#93c5fd", "#22c55e"]);
+      colorscale = discreteScale([th.c.regimeGap, th.c.regimeFinished, th.c.regimeConverged]);
       zmin = -0.5;
       zmax = 2.5;
       colorbar = { tickvals: [0, 1, 2], ticktext: [labels.diverged, labels.finished, labels.converged], thickness: 10 };
     } else if (metric === "steps") {
       z = regime.steps.map((row, iy) => row.map((v, ix) => (regime.status[iy][ix] === "diverged" ? null : v)));
-      colorscale = "Viridis";
+      colorscale = th.c.regimeSteps;
       colorbar = { title: { text: labels.steps, side: "right" }, thickness: 10 };
     } else {
       z = regime.final_loss.map((row, iy) => row.map((v, ix) => (v === null || regime.status[iy][ix] === "diverged" ? null : Math.log10(Math.max(v - s.fStar, 1e-16)))));
@@ -117,7 +117,7 @@ export function createRegime(gd, { onPick, labels }) {
       const ticks = [];
       for (let k = Math.ceil(lo); k <= Math.floor(hi); k += Math.max(1, Math.ceil((hi - lo) / 6))) ticks.push(k);
       colorbar = { title: { text: labels.loss, side: "right" }, thickness: 10, tickvals: ticks, ticktext: ticks.map((k) => fmt(10 ** k, 1)) };
-      colorscale = [[0, "#fde725"], [0.5, "#21918c"], [1, "#440154"]]; // bright = low loss
+      colorscale = th.c.regimeLoss;
     }
     const text = regime.status.map((row, iy) => row.map((st, ix) => `${labels.status[st] || st} · ${labels.loss} ${fmt(regime.final_loss[iy][ix])} · ${labels.steps} ${regime.steps[iy][ix]}`));
     const data = [
@@ -128,13 +128,13 @@ export function createRegime(gd, { onPick, labels }) {
       },
       {
         type: "scatter", mode: "markers", x: [current[0]], y: [regime.y ? current[1] : 0], hoverinfo: "skip", showlegend: false,
-        marker: { symbol: "circle-open", size: th.proj ? 20 : 15, color: "#ef4444", line: { width: 3 } },
+        marker: { symbol: "circle-open", size: th.proj ? 20 : 15, color: th.c.current, line: { width: 3 } },
       },
     ];
     const layout = {
       // Cells without a value (diverged runs) show the background: a light grey, unlike any
       // colour of the scale.
-      margin: { l: 52, r: 8, t: 6, b: 40 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: REGIME_GAP,
+      margin: { l: 52, r: 8, t: 6, b: 40 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.c.regimeGap,
       xaxis: { type: xlog ? "log" : "linear", title: { text: xName, standoff: 2 }, showgrid: false, zeroline: false },
       yaxis: { type: ylog ? "log" : "linear", title: { text: regime.y ? yName : "", standoff: 2 }, showgrid: false, zeroline: false, visible: rows > 1 || Boolean(regime.y) },
       showlegend: false, hovermode: "closest", uirevision: s.key,

@@ -1,6 +1,6 @@
 // Geometry of the overlays drawn at the focused racer's head, in data coordinates:
 // −∇L and the first moment as arrows on one shared scale, the per-axis effective step as an
-// axis-aligned ellipse, and the Hessian's eigen-directions (green: curving up, red: down).
+// axis-aligned ellipse, and the Hessian's eigen-directions (curving up, and curving down).
 
 import { arrowEnd, ellipse } from "../numerics.js";
 

@@ -69,11 +69,11 @@ export function createSeries(gd, labels) {
       spans.push(lo <= hi ? [lo, hi] : [0, 1]);
       data.push({
         type: "scatter", mode: "lines", x: [], y: [], xaxis: k ? `x${k + 1}` : "x", yaxis: k ? `y${k + 1}` : "y",
-        showlegend: false, hoverinfo: "skip", line: { color: "rgba(17,24,39,0.45)", width: 1, dash: "dot" },
+        showlegend: false, hoverinfo: "skip", line: { color: th.c.rule, width: 1, dash: "dot" },
       });
       data.push({
         type: "scatter", mode: "markers", x: [], y: [], xaxis: k ? `x${k + 1}` : "x", yaxis: k ? `y${k + 1}` : "y",
-        showlegend: false, hoverinfo: "skip", marker: { size: th.proj ? 11 : 8, color: paths.map((p) => p.color), line: { color: "#fff", width: 1.5 } },
+        showlegend: false, hoverinfo: "skip", marker: { size: th.proj ? 11 : 8, color: paths.map((p) => p.color), line: { color: th.paper, width: 1.5 } },
       });
     }
     const layout = {

@@ -49,7 +49,7 @@ export function createSurface3d(gd, labels, { slow = () => false } = {}) {
       {
         type: "scatter3d", mode: "markers", x: minima.map((m) => m.x), y: minima.map((m) => m.y),
         z: minima.map((m) => height(tr, m.value)), hoverinfo: "skip", showlegend: false,
-        marker: { symbol: "diamond", size: th.proj ? 8 : 5, color: "#facc15", line: { color: "#111827", width: 1 } },
+        marker: { symbol: "diamond", size: th.proj ? 8 : 5, color: th.c.minimum, line: { color: th.ink, width: 1 } },
       },
     ];
     for (const p of paths) {
@@ -59,7 +59,7 @@ export function createSurface3d(gd, labels, { slow = () => false } = {}) {
       });
       data.push({
         type: "scatter3d", mode: "markers", x: [], y: [], z: [], visible: !p.hidden, showlegend: false,
-        marker: { color: p.color, size: th.proj ? 9 : 6, line: { color: "#ffffff", width: 1 } }, hoverinfo: "skip",
+        marker: { color: p.color, size: th.proj ? 9 : 6, line: { color: th.paper, width: 1 } }, hoverinfo: "skip",
       });
     }
     const axis = (title, range) => ({

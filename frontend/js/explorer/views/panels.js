@@ -7,7 +7,7 @@ import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
 import { createTabs } from "../../shared/tabs.js";
-import { BASIN_DIVERGED, BASIN_NONE, basinColor } from "../../shared/palette.js";
+import { basinColor, palette } from "../../shared/palette.js";
 import { computeBasins, computeRegime } from "../analysis.js";
 import { BASIN_SIZES } from "../codec.js";
 import { setScene, state, surfaceInfo } from "../state.js";
@@ -88,8 +88,8 @@ export function createPanels(root) {
     const minima = (surface && surface.minima) || [];
     const legend = [
       ...minima.map((m, i) => h("span", {}, h("span", { class: "swatch", style: { background: basinColor(i, scene.cb) } }), `${i + 1}: (${fmt(m.x)}, ${fmt(m.y)})`)),
-      h("span", {}, h("span", { class: "swatch", style: { background: BASIN_NONE } }), t(lang, "basins_legend_none")),
-      h("span", {}, h("span", { class: "swatch", style: { background: BASIN_DIVERGED } }), t(lang, "basins_legend_diverged")),
+      h("span", {}, h("span", { class: "swatch", style: { background: palette(scene.cb).basinNone } }), t(lang, "basins_legend_none")),
+      h("span", {}, h("span", { class: "swatch", style: { background: palette(scene.cb).basinDiverged } }), t(lang, "basins_legend_diverged")),
     ];
     const note = b && b.error ? [failureNote(lang, b.error, () => computeBasins(true))] : [b ? t(lang, "basins_note", { steps: b.steps, n: b.n }) : t(lang, "computing")];
     if (!minima.length) note.push(" ", t(lang, "basins_no_minima"));

@@ -7,7 +7,7 @@ import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
-import { racerColor } from "../../shared/palette.js";
+import { palette, racerColor } from "../../shared/palette.js";
 import { retryCurvature } from "../analysis.js";
 import { frameIndex } from "../numerics.js";
 import { state } from "../state.js";
@@ -92,9 +92,10 @@ export function createReadout(root) {
     }
     if (scene.ov.grad || scene.ov.mom || scene.ov.eff) {
       const keys = [];
-      if (scene.ov.grad) keys.push(h("span", {}, h("span", { class: "key", style: { background: "#111827" } }), "−∇L  "));
-      if (scene.ov.mom) keys.push(h("span", {}, h("span", { class: "key", style: { background: "#7c3aed" } }), `${t(lang, "ov_mom")}  `));
-      if (scene.ov.eff) keys.push(h("span", {}, h("span", { class: "key", style: { background: "#0f766e" } }), t(lang, "ov_eff")));
+      const c = palette(scene.cb, scene.proj);
+      if (scene.ov.grad) keys.push(h("span", {}, h("span", { class: "key", style: { background: c.ink } }), "−∇L  "));
+      if (scene.ov.mom) keys.push(h("span", {}, h("span", { class: "key", style: { background: c.momentum } }), `${t(lang, "ov_mom")}  `));
+      if (scene.ov.eff) keys.push(h("span", {}, h("span", { class: "key", style: { background: c.effective } }), t(lang, "ov_eff")));
       children.push(h("p", { class: "hint" }, keys, h("br"), t(lang, "arrows_note")));
     }
     root.replaceChildren(...children);

@@ -7,21 +7,17 @@
 
 import { t } from "../../shared/i18n.js";
 import { config } from "../../shared/plots.js";
-import { classColor, dataLayout, pointTraces, VALUE_SCALE } from "./preview.js";
-
-/** "#rrggbb" → "rgba(r,g,b,a)" */
-function tint(hex, alpha) {
-  const n = parseInt(hex.slice(1), 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
-}
+import { tint } from "../../shared/palette.js";
+import { classColor, dataLayout, pointTraces } from "./preview.js";
 
 /**
  * Heat-map colours: class 0 → white → class 1 for a probability, one tint per class, or
  * the targets' own colour scale and range for a regression (prediction and data compare).
  */
-function colours(kind, nClasses, cb, labels) {
+function colours(kind, nClasses, th, labels) {
+  const cb = th.colorBlind;
   if (kind === "probability") {
-    return { colorscale: [[0, tint(classColor(0, cb), 0.55)], [0.5, "rgba(255,255,255,0.6)"], [1, tint(classColor(1, cb), 0.55)]], zmin: 0, zmax: 1 };
+    return { colorscale: [[0, tint(classColor(0, cb), 0.55)], [0.5, th.c.boundaryMiddle], [1, tint(classColor(1, cb), 0.55)]], zmin: 0, zmax: 1 };
   }
   if (kind === "class") {
     const k = Math.max(2, nClasses);
@@ -32,14 +28,14 @@ function colours(kind, nClasses, cb, labels) {
     return { colorscale: scale, zmin: -0.5, zmax: k - 0.5 };
   }
   const finite = labels.filter(Number.isFinite);
-  return { colorscale: VALUE_SCALE, opacity: 0.55, zmin: Math.min(...finite), zmax: Math.max(...finite) };
+  return { colorscale: th.c.values, opacity: 0.55, zmin: Math.min(...finite), zmax: Math.max(...finite) };
 }
 
 export function createBoundary(gd) {
   let drawnKey = null;
 
   function drawScene(snap, points, task, nClasses, th, lang, cb, names) {
-    const c = colours(snap.z_kind, nClasses, cb, points.label);
+    const c = colours(snap.z_kind, nClasses, th, points.label);
     const data = [
       {
         type: "heatmap", x: snap.x, y: snap.y, z: snap.z, ...c, showscale: false, hoverinfo: "skip", zsmooth: "best", showlegend: false,

@@ -15,7 +15,7 @@ export function drawComparison(gd, data, runs, th, lang, value) {
     traces.push({
       type: "scatter", mode: "lines+markers+text", name: info.label, x: path.map((p) => p[0]), y: path.map((p) => p[1]),
       text: epochLabels(r.epochs), textposition: "top right", textfont: { size: th.small - 1, color: info.color }, customdata: r.epochs,
-      line: { color: info.color, width: th.lineWidth }, marker: { color: info.color, size: th.proj ? 7 : 5, line: { color: "#ffffff", width: 1 } },
+      line: { color: info.color, width: th.lineWidth }, marker: { color: info.color, size: th.proj ? 7 : 5, line: { color: th.paper, width: 1 } },
       hovertemplate: `${info.label}<br>${t(lang, "epoch")} %{customdata}<extra></extra>`,
     });
   });

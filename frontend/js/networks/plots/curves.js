@@ -10,6 +10,7 @@
 import { fill, h } from "../../shared/dom.js";
 import { fmt } from "../../shared/format.js";
 import { t } from "../../shared/i18n.js";
+import { palette } from "../../shared/palette.js";
 import { config } from "../../shared/plots.js";
 import { batchesPerEpoch } from "../spec.js";
 
@@ -23,20 +24,17 @@ const TRAIN_ACC = 3;
 const VAL_ACC = 4;
 
 const pos = (v) => (v === null || !(v > 0) ? null : v);
-const BATCH_COLOR = "rgba(100,116,139,0.45)";
-const gradColor = (cb) => (cb ? "#cc79a7" : "#9333ea");
-const colors = (cb) => ({ train: cb ? "#0072b2" : "#2563eb", val: cb ? "#d55e00" : "#e4572e" });
 
 /** The key to the lines, as page elements (a Plotly legend would crowd the small plot). */
 export function drawLegend(root, lang, cb, classify) {
-  const c = colors(cb);
+  const c = palette(cb);
   const key = (label, color, style) => h("span", {}, h("span", { class: "line-key", style: { borderTopColor: color, borderTopStyle: style } }), label);
   fill(
     root,
-    key(t(lang, "batch_loss"), BATCH_COLOR, "solid"),
+    key(t(lang, "batch_loss"), c.batch, "solid"),
     key(t(lang, "train_loss"), c.train, "solid"),
     key(t(lang, "val_loss"), c.val, "solid"),
-    classify ? key(t(lang, "accuracy"), "#6b7280", "dotted") : null,
+    classify ? key(t(lang, "accuracy"), c.muted, "dotted") : null,
   );
 }
 
@@ -72,10 +70,10 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const e = run ? run.epochs : { epoch: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
     // Accuracy axis: once epochs say so; before, as the data's task says.
     const classify = run && run.epochs.epoch.length ? run.epochs.trainAcc.some((v) => v !== null) : task === "classification";
-    const { train, val } = colors(cb);
+    const { train, val, batch, gradNorm } = th.c;
     const w = th.lineWidth;
     const data = [
-      { type: "scatter", mode: "lines", name: t(lang, "batch_loss"), x: sp.x, y: sp.loss, customdata: sp.step, line: { color: BATCH_COLOR, width: 0.8 }, hovertemplate: `${t(lang, "step")} %{customdata}: %{y:.4g}<extra></extra>` },
+      { type: "scatter", mode: "lines", name: t(lang, "batch_loss"), x: sp.x, y: sp.loss, customdata: sp.step, line: { color: batch, width: 0.8 }, hovertemplate: `${t(lang, "step")} %{customdata}: %{y:.4g}<extra></extra>` },
       { type: "scatter", mode: "lines+markers", name: t(lang, "train_loss"), x: e.epoch.slice(), y: e.trainLoss.map(pos), line: { color: train, width: w }, marker: { size: th.proj ? 6 : 4 } },
       { type: "scatter", mode: "lines+markers", name: t(lang, "val_loss"), x: e.epoch.slice(), y: e.valLoss.map(pos), line: { color: val, width: w }, marker: { size: th.proj ? 6 : 4 } },
       { type: "scatter", mode: "lines", name: t(lang, "train_acc"), x: e.epoch.slice(), y: e.trainAcc.slice(), yaxis: "y2", visible: classify, line: { color: train, width: w * 0.7, dash: "dot" } },
@@ -96,14 +94,14 @@ export function createCurves(lossGd, lrGd, legendEl) {
     }, config("descent-lab-curves"));
     Plotly.react(lrGd, [
       { type: "scatter", mode: "lines", name: "lr", x: sp.step, y: sp.lr, line: { color: th.ink, width: th.proj ? 2.4 : 1.5, shape: "hv" }, hovertemplate: `${t(lang, "step")} %{x}: lr = %{y:.4g}<extra></extra>` },
-      { type: "scatter", mode: "lines", name: "‖∇L‖", x: sp.step, y: sp.grad, yaxis: "y2", line: { color: gradColor(cb), width: th.proj ? 1.6 : 0.9 }, opacity: 0.8, hovertemplate: `${t(lang, "step")} %{x}: ‖∇L‖ = %{y:.4g}<extra></extra>` },
+      { type: "scatter", mode: "lines", name: "‖∇L‖", x: sp.step, y: sp.grad, yaxis: "y2", line: { color: gradNorm, width: th.proj ? 1.6 : 0.9 }, opacity: 0.8, hovertemplate: `${t(lang, "step")} %{x}: ‖∇L‖ = %{y:.4g}<extra></extra>` },
     ], {
       margin: { l: 52, r: 58, t: 4, b: 30 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
       xaxis: { ...axis, title: { text: t(lang, "step"), font: { size: th.small }, standoff: 2 }, range: [0, Math.max(1, total)] },
       yaxis: { ...axis, title: { text: "lr", font: { size: th.small }, standoff: 2 }, rangemode: "tozero", nticks: 3, showticklabels: Boolean(run) },
       yaxis2: {
         ...axis, overlaying: "y", side: "right", type: "log", nticks: 3, tickformat: ".1g", showgrid: false, showticklabels: Boolean(run),
-        title: { text: "‖∇L‖", font: { size: th.small, color: gradColor(cb) }, standoff: 2 },
+        title: { text: "‖∇L‖", font: { size: th.small, color: gradNorm }, standoff: 2 },
       },
       showlegend: false,
     }, config("descent-lab-lr"));
@@ -142,20 +140,20 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const rule = (name, x, color, text, dash, ay) => {
       const right = x > 0.6 * zoom; // the label on the side with room
       shapes.push({ type: "line", name, xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: th.proj ? 3 : 2, dash } });
-      annotations.push({ name, x, xref: "x", y: ay, yref: "paper", text, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: "rgba(255,255,255,0.8)" });
+      annotations.push({ name, x, xref: "x", y: ay, yref: "paper", text, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: th.c.veil });
     };
     if (summary.best_epoch !== null && summary.best_epoch !== undefined && summary.n_val > 0) {
       const text = `${t(lang, "best_mark", { epoch: summary.best_epoch })} · val ${fmt(summary.best_val_loss, 3)}`;
-      rule("best", summary.best_epoch, "#15803d", text, "dash", 0.93);
+      rule("best", summary.best_epoch, th.c.best, text, "dash", 0.93);
     }
-    if (summary.stopped_early) rule("stop", summary.epochs_run, "#b45309", t(lang, "stop_mark", { epoch: summary.epochs_run }), "dot", 0.8);
+    if (summary.stopped_early) rule("stop", summary.epochs_run, th.c.stopped, t(lang, "stop_mark", { epoch: summary.epochs_run }), "dot", 0.8);
     if (summary.diverged_at_step !== null && summary.diverged_at_step !== undefined) {
       const x = drawn.bpe ? summary.diverged_at_step / drawn.bpe : summary.epochs_run;
-      rule("diverged", x, "#b91c1c", t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid", 0.8);
+      rule("diverged", x, th.c.diverged, t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid", 0.8);
     }
     if (summary.converged_at_step !== null && summary.converged_at_step !== undefined) {
       const x = drawn.bpe ? summary.converged_at_step / drawn.bpe : summary.epochs_run;
-      rule("converged", x, "#047857", t(lang, "converged_mark", { step: summary.converged_at_step }), "dot", 0.8);
+      rule("converged", x, th.c.converged, t(lang, "converged_mark", { step: summary.converged_at_step }), "dashdot", 0.8);
     }
     // A run that ended far short of its epochs (cancelled, diverged, stopped early): zoom in.
     Plotly.relayout(lossGd, { shapes, annotations, "xaxis.range": [0, zoom] });

@@ -6,15 +6,14 @@
 import { t } from "../../shared/i18n.js";
 import { config } from "../../shared/plots.js";
 
-export function drawFaithfulness(gd, report, th, lang, cb) {
+export function drawFaithfulness(gd, report, th, lang) {
   const x = report.checkpoint_epochs;
-  const trueColor = cb ? "#0072b2" : "#2563eb";
-  const sliceColor = cb ? "#e69f00" : "#f59e0b";
+  const { train: trueColor, slice: sliceColor, residual } = th.c;
   const axis = { gridcolor: th.grid, zerolinecolor: th.grid, tickfont: { size: th.small }, linecolor: th.axis, automargin: true };
   Plotly.react(gd, [
     { type: "scatter", mode: "lines+markers", name: t(lang, "faith_true"), x, y: report.true_loss, line: { color: trueColor, width: th.lineWidth }, marker: { size: th.proj ? 7 : 5 } },
     { type: "scatter", mode: "lines+markers", name: t(lang, "faith_slice"), x, y: report.slice_loss, line: { color: sliceColor, width: th.lineWidth, dash: "dash" }, marker: { size: th.proj ? 7 : 5, symbol: "diamond" } },
-    { type: "bar", name: t(lang, "faith_residual"), x, y: report.residual, yaxis: "y2", marker: { color: "rgba(100,116,139,0.35)" } },
+    { type: "bar", name: t(lang, "faith_residual"), x, y: report.residual, yaxis: "y2", marker: { color: residual } },
   ], {
     margin: { l: 52, r: 52, t: 6, b: 34 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
     xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 2 } },

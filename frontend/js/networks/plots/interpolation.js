@@ -6,14 +6,13 @@ import { t } from "../../shared/i18n.js";
 import { config } from "../../shared/plots.js";
 
 /** `ends`: the names of α = 0 and α = 1. */
-export function drawInterpolation(gd, data, th, lang, cb, ends) {
-  const lossColor = cb ? "#0072b2" : "#2563eb";
-  const accColor = cb ? "#009e73" : "#17a34a";
+export function drawInterpolation(gd, data, th, lang, ends) {
+  const { train: lossColor, accuracy: accColor } = th.c;
   const hasAcc = Array.isArray(data.accuracy) && data.accuracy.some((v) => v !== null);
   const axis = { gridcolor: th.grid, zerolinecolor: th.grid, tickfont: { size: th.small }, linecolor: th.axis, automargin: true };
   const rule = (x, text) => ({
     shape: { type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color: th.axis, width: 1.2, dash: "dot" } },
-    note: { x, xref: "x", y: 1, yref: "paper", yanchor: "top", xanchor: "left", xshift: 2, text, showarrow: false, font: { size: th.small, color: th.ink }, bgcolor: "rgba(255,255,255,0.8)" },
+    note: { x, xref: "x", y: 1, yref: "paper", yanchor: "top", xanchor: "left", xshift: 2, text, showarrow: false, font: { size: th.small, color: th.ink }, bgcolor: th.c.veil },
   });
   const rules = [rule(0, ends[0]), rule(1, ends[1])];
   Plotly.react(gd, [

@@ -119,12 +119,12 @@ export function createLandscape(contourGd, surfaceGd) {
       {
         type: "scatter", mode: "lines+markers+text", name: t(lang, "path"), x: path.map((p) => p[0]), y: path.map((p) => p[1]),
         text: epochLabels(epochs), textposition: "top right", textfont: { size: th.small, color: th.ink }, customdata: epochs,
-        line: { color, width: th.lineWidth }, marker: { color, size: th.proj ? 8 : 6, line: { color: "#ffffff", width: 1 } },
+        line: { color, width: th.lineWidth }, marker: { color, size: th.proj ? 8 : 6, line: { color: th.paper, width: 1 } },
         hovertemplate: `${t(lang, "epoch")} %{customdata}<br>(%{x:.3g}, %{y:.3g})<extra></extra>`,
       },
       {
         type: "scatter", mode: "markers", name: t(lang, "final_weights"), x: [0], y: [0],
-        marker: { symbol: "star", size: th.proj ? 20 : 15, color: "#facc15", line: { color: "#111827", width: 1.2 } },
+        marker: { symbol: "star", size: th.proj ? 20 : 15, color: th.c.minimum, line: { color: th.ink, width: 1.2 } },
         hovertemplate: `${t(lang, "final_weights")}<extra></extra>`,
       },
     ], { ...landscapeAxes(th), showlegend: false, uirevision: run.id }, config("descent-lab-landscape"));

@@ -10,13 +10,12 @@ import { config } from "../../shared/plots.js";
 export const SPLITS = ["train", "val", "test"];
 const SYMBOLS = { train: "circle", val: "triangle-up", test: "square" };
 export const SYMBOL_TEXT = { train: "●", val: "▲", test: "■" }; // the same shapes in the page's legend
-export const VALUE_SCALE = "Viridis";
 
 /** The colour of class `k`. */
 export const classColor = (k, cb) => racerColor(k, cb);
 
 /** One scatter trace per split: per-point colours by class (or a colour scale by value). */
-export function pointTraces(points, task, th, lang, cb, { outline = "#ffffff" } = {}) {
+export function pointTraces(points, task, th, lang, cb) {
   const traces = [];
   const finite = points.label.filter(Number.isFinite);
   const range = [Math.min(...finite), Math.max(...finite)]; // one colour scale over all splits
@@ -32,8 +31,8 @@ export function pointTraces(points, task, th, lang, cb, { outline = "#ffffff" } 
       type: "scatter", mode: "markers", name: t(lang, `split_${split}`), showlegend: false,
       x: idx.map((i) => points.x0[i]), y: idx.map((i) => points.x1[i]), customdata: labels,
       marker: {
-        symbol: SYMBOLS[split], size: th.proj ? 9 : 7, color, line: { color: outline, width: 0.8 },
-        ...(task === "regression" ? { colorscale: VALUE_SCALE, cmin: range[0], cmax: range[1], showscale: split === "train", colorbar: { thickness: 8, len: 0.8, tickfont: { size: th.small } } } : {}),
+        symbol: SYMBOLS[split], size: th.proj ? 9 : 7, color, line: { color: th.paper, width: 0.8 },
+        ...(task === "regression" ? { colorscale: th.c.values, cmin: range[0], cmax: range[1], showscale: split === "train", colorbar: { thickness: 8, len: 0.8, tickfont: { size: th.small } } } : {}),
       },
       hovertemplate: `${t(lang, `split_${split}`)} · ${task === "regression" ? "y" : "class"} %{customdata}<br>(%{x:.3g}, %{y:.3g})<extra></extra>`,
     });
