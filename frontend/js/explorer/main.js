@@ -92,6 +92,7 @@ async function main() {
     transport.render();
     readout.render();
     plotTexts.render();
+    lesson.render(); // its curvature numbers follow the playhead
   };
   const PLAYHEAD_KEYS = new Set(["t", "curvature", "playing"]);
   let layoutKey = null;

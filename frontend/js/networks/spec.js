@@ -63,6 +63,20 @@ export function runBody(scene, catalogue) {
   };
 }
 
+/**
+ * The weights and biases of the scene's model on data of this shape (a preview): the fully
+ * connected layers of a linear / logistic model or an MLP (null for the CNN, or hidden
+ * widths that are not integers yet).
+ */
+export function parameterCount(scene, catalogue, data) {
+  const model = findInfo(catalogue.models, scene.model);
+  if (!model || !data || scene.model === "cnn") return null;
+  const hidden = model.max_layers > 0 ? parseHidden(scene.hidden) ?? model.default_hidden : [];
+  if (!hidden.every(Number.isInteger)) return null;
+  const dims = [data.n_features, ...hidden, data.task === "regression" ? 1 : data.n_classes];
+  return dims.slice(1).reduce((sum, d, i) => sum + dims[i] * d + d, 0);
+}
+
 /** Steps per epoch for a training split of `nTrain` samples. */
 export function batchesPerEpoch(nTrain, batch) {
   if (!nTrain) return 1;

@@ -143,6 +143,8 @@ export const STRINGS = {
     alt_lr: "The learning rate and the batch gradient norm at each of {steps} steps.",
     alt_landscape: "Loss landscape: a {n}×{n} slice through weight space around the final weights (the star), with the training path.",
     alt_compare: "The paths of {n} runs projected onto one shared plane, over its loss contours.",
+    drift_ds: "the dataset",
+    drift_model: "the model",
   },
   ru: {
     page: "Нейросети",
@@ -285,6 +287,8 @@ export const STRINGS = {
     alt_lr: "Скорость обучения и норма градиента батча на каждом из {steps} шагов.",
     alt_landscape: "Ландшафт потерь: срез {n}×{n} пространства весов вокруг итоговых весов (звезда) с путём обучения.",
     alt_compare: "Пути {n} запусков, спроецированные на одну общую плоскость, поверх изолиний потерь.",
+    drift_ds: "набор данных",
+    drift_model: "модель",
   },
 };
 

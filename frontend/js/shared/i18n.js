@@ -38,6 +38,8 @@ export const COMMON = {
     default_is: "default {value}",
     views: "Views",
     controls: "Settings",
+    lesson_drift: "Changed since the lesson ({what}): its text may not fit the screen.",
+    lesson_reset: "Reset the lesson",
   },
   ru: {
     title: "Descent Lab",
@@ -73,6 +75,8 @@ export const COMMON = {
     default_is: "по умолчанию {value}",
     views: "Виды",
     controls: "Настройки",
+    lesson_drift: "Изменено после урока ({what}): текст может не совпадать с экраном.",
+    lesson_reset: "Вернуть урок",
   },
 };
 
