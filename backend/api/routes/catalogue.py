@@ -1,6 +1,7 @@
 """Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 import torch
@@ -9,6 +10,17 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ExecutorDep, SettingsDep
 from backend.api.errors import NOT_FOUND, not_found, unprocessable
+from backend.api.i18n import (
+    KEYWORDS,
+    OPTIMIZER_DESCRIPTIONS,
+    SCHEDULE_DESCRIPTIONS,
+    SURFACE_DESCRIPTIONS,
+    SURFACE_NAMES,
+    UPDATE_RULES,
+    Lang,
+    LangDep,
+    text,
+)
 from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.catalogue import (
     Grid,
@@ -57,18 +69,18 @@ async def health(executor: ExecutorDep) -> HealthOut:
 
 
 @router.get("/surfaces")
-async def list_surfaces() -> list[SurfaceInfo]:
+async def list_surfaces(lang: LangDep) -> list[SurfaceInfo]:
     return [
         SurfaceInfo(
             id=s.id,
-            name=s.name,
+            name=text(lang, SURFACE_NAMES, s.id, s.name),
             formula=s.formula,
             domain={"x": s.domain[0], "y": s.domain[1]},
             minima=[PointValue(x=m.x, y=m.y, value=m.value) for m in s.minima],
             saddles=[PointValue(x=m.x, y=m.y, value=m.value) for m in s.saddles],
             start=s.start,
             tags=list(s.tags),
-            description=s.description,
+            description=text(lang, SURFACE_DESCRIPTIONS, s.id, s.description),
             n_samples=len(s.samples.targets) if s.samples is not None else None,
         )
         for s in SURFACES.values()
@@ -126,34 +138,37 @@ async def surface_grid(
     return _grid(surface.fn, n, x, y)
 
 
-def _catalogue_entry(info: Any, **extra: Any) -> OptimizerInfoOut:
-    """An optimizer or schedule registry entry as the API shows it."""
+def _catalogue_entry(info: Any, lang: Lang, descriptions: dict[str, str], **extra: Any) -> OptimizerInfoOut:
+    """An optimizer or schedule registry entry as the API shows it, its texts in `lang`."""
+    ru = descriptions.get(info.id) or getattr(info, "description_ru", None)
     return OptimizerInfoOut.model_validate(
         {
             "id": info.id,
             "name": info.name,
             "class": info.class_path,
-            "hyperparameters": list(info.hyperparameters),
-            "update_rule": info.update_rule,
-            "description": info.description,
+            "hyperparameters": [replace(h, description=text(lang, KEYWORDS, h.description, h.description))
+                                for h in info.hyperparameters],
+            "update_rule": text(lang, UPDATE_RULES, info.id, info.update_rule),
+            "description": ru if lang == "ru" and ru else info.description,
             **extra,
         }
     )
 
 
 @router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
-async def list_optimizers() -> list[OptimizerInfoOut]:
+async def list_optimizers(lang: LangDep) -> list[OptimizerInfoOut]:
     return [
         _catalogue_entry(
-            o, batched=o.batched, effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id)
+            o, lang, OPTIMIZER_DESCRIPTIONS,
+            batched=o.batched, effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id)
         )
         for o in optimizers.OPTIMIZERS.values()
     ]
 
 
 @router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
-async def list_schedules() -> list[OptimizerInfoOut]:
-    return [_catalogue_entry(s) for s in schedules.SCHEDULES.values()]
+async def list_schedules(lang: LangDep) -> list[OptimizerInfoOut]:
+    return [_catalogue_entry(s, lang, SCHEDULE_DESCRIPTIONS) for s in schedules.SCHEDULES.values()]
 
 
 @router.get("/limits")

@@ -11,6 +11,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, SettingsDep, StoreDep
 from backend.api.errors import CONFLICT, NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
+from backend.api.i18n import (
+    DATASET_DESCRIPTIONS,
+    DATASET_NAMES,
+    MODEL_DESCRIPTIONS,
+    MODEL_NAMES,
+    LangDep,
+    text,
+)
 from backend.api.json import JSON, StrictJSONRoute
 from backend.api.schemas.networks import (
     CompareRequest,
@@ -37,9 +45,11 @@ COMPARABLE = (Status.FINISHED, Status.EARLY_STOPPED, Status.CONVERGED)
 
 
 @router.get("/datasets", response_model=list[DatasetInfoOut])
-async def list_datasets(settings: SettingsDep) -> list[DatasetInfoOut]:
+async def list_datasets(settings: SettingsDep, lang: LangDep) -> list[DatasetInfoOut]:
     most = settings.network_max_samples
-    return [DatasetInfoOut(**{**d.__dict__, "description": d.description.format(max_samples=most)},
+    return [DatasetInfoOut(**{**d.__dict__, "name": text(lang, DATASET_NAMES, d.id, d.name),
+                              "description": text(lang, DATASET_DESCRIPTIONS, d.id, d.description).format(
+                                  max_samples=most)},
                            max_samples=most if d.id != "digits" else datasets.DIGITS_SAMPLES)
             for d in datasets.DATASETS.values()]
 
@@ -52,11 +62,12 @@ def _layers(settings: Settings) -> dict[str, tuple[int, int]]:
 
 
 @router.get("/models", response_model=list[ModelInfoOut])
-async def list_models(settings: SettingsDep) -> list[ModelInfoOut]:
+async def list_models(settings: SettingsDep, lang: LangDep) -> list[ModelInfoOut]:
     """Linear and logistic regression take no hidden layers (and so no activation)."""
     layers = _layers(settings)
     return [
-        ModelInfoOut(id=m.id, name=m.name, description=m.description, task=m.task,
+        ModelInfoOut(id=m.id, name=text(lang, MODEL_NAMES, m.id, m.name),
+                     description=text(lang, MODEL_DESCRIPTIONS, m.id, m.description), task=m.task,
                      default_hidden=list(m.default_hidden),
                      datasets=None if m.datasets is None else list(m.datasets),
                      activations=list(models.ACTIVATIONS) if layers[m.id][0] else [],

@@ -4,7 +4,7 @@
 
 import { request } from "../shared/api.js";
 
-export const getSurfaces = () => request("/api/surfaces");
+export const getSurfaces = (lang) => request(`/api/surfaces?lang=${lang}`);
 
 /** z[iy][ix] over the domain; `surface` is a catalogue id or {expression, domain}. */
 export function getGrid(surface, n, signal) {

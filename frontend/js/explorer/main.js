@@ -40,10 +40,18 @@ function probeWebGL() {
   }
 }
 
-/** The catalogues into the store; when they cannot be loaded, a panel says so, with Retry. */
+let catalogueLang = null; // the language of the catalogues asked for last
+
+/**
+ * The catalogues, their texts in the page's language, into the store (again when the
+ * language changes); when they cannot be loaded, a panel says so, with Retry.
+ */
 async function loadCatalogues() {
+  const lang = state.scene.lang;
+  catalogueLang = lang;
   try {
-    const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(), getOptimizers(), getSchedules()]);
+    const [surfaces, optimizers, schedules] = await Promise.all([getSurfaces(lang), getOptimizers(lang), getSchedules(lang)]);
+    if (catalogueLang !== lang) return; // the language changed meanwhile: its own load follows
     const catalogue = { surfaces, optimizers, schedules };
     setScene(fitCatalogue(state.scene, catalogue)); // a link's ids and keywords the API does not know go
     setRuntime({ catalogue });
@@ -107,6 +115,7 @@ async function main() {
       });
     }
     stage.update(keys);
+    if (keys.has("lang") && state.runtime.catalogue) loadCatalogues();
     if (keys.has("traj") || keys.has("pending")) clampPlayhead();
     const lk = `${state.scene.proj}|${state.scene.panel}`;
     if (lk !== layoutKey) {

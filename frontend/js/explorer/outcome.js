@@ -1,6 +1,6 @@
-// A run's outcome in words, from its summary: English is the server's message ("‖∇L‖ <
-// 1e-08 at step 412"); Russian is built from the same structured fields (strings.js,
-// `outcome_<stop reason>`).
+// A run's outcome in words, from its summary's structured fields, in the page's language
+// (strings.js, `outcome_<stop reason>`): "‖∇L‖ < 1e-8 at step 412", "‖∇L‖ < 1e-8 на шаге 412".
+// Only a reason the table does not know falls back to the server's (English) message.
 
 import { fmt } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
@@ -11,7 +11,6 @@ export function stopMessage(lang, summary, scene) {
   if (!summary) return "";
   if (!REASONS.includes(summary.stop_reason)) return summary.message;
   return t(lang, `outcome_${summary.stop_reason}`, {
-    message: summary.message,
     k: summary.stop_step ?? summary.steps,
     steps: summary.steps,
     grad_norm: fmt(scene.stop[0]),

@@ -1,6 +1,6 @@
 // The explorer's own interface text in English and Russian (the strings both pages show are
-// in shared/i18n.js). A run's outcome in English is the server's message; in Russian it is
-// built from the summary's fields (`outcome_<stop reason>`).
+// in shared/i18n.js). A run's outcome is built from the summary's fields in either language
+// (`outcome_<stop reason>`), not taken from the server's English message.
 
 export const STRINGS = {
   en: {
@@ -94,11 +94,11 @@ export const STRINGS = {
     caption_stop: "stop when",
     or: "or",
     not_batched: "(not batched)",
-    outcome_grad_norm: "{message}",
-    outcome_step_norm: "{message}",
-    outcome_diverged: "{message}",
-    outcome_budget: "{message}",
-    outcome_cancelled: "{message}",
+    outcome_grad_norm: "‖∇L‖ < {grad_norm} at step {k}",
+    outcome_step_norm: "‖Δw‖ < {step_norm} at step {k}",
+    outcome_diverged: "diverged at step {k}",
+    outcome_budget: "step budget of {steps} used up",
+    outcome_cancelled: "cancelled at step {k}",
     ends_at: "ends at",
     playhead: "playhead (step)",
     step_of: "step {k} of {n}",
@@ -132,6 +132,8 @@ export const STRINGS = {
     colour_effective_cb: "green",
     colour_curving_up: "green where f curves up, dashed red where it curves down",
     colour_curving_up_cb: "blue where f curves up, dashed vermilion where it curves down",
+    saddle: "saddle",
+    batch_loss_short: "batch loss",
   },
   ru: {
     surface: "Поверхность",
@@ -228,7 +230,7 @@ export const STRINGS = {
     outcome_step_norm: "‖Δw‖ < {step_norm} на шаге {k}",
     outcome_diverged: "разошёлся на шаге {k}",
     outcome_budget: "бюджет в {steps} шагов исчерпан",
-    outcome_cancelled: "отменён",
+    outcome_cancelled: "отменён на шаге {k}",
     ends_at: "итог",
     playhead: "текущий шаг",
     step_of: "шаг {k} из {n}",
@@ -262,5 +264,7 @@ export const STRINGS = {
     colour_effective_cb: "зелёный",
     colour_curving_up: "зелёные там, где f выгнута вверх, красные пунктирные — где вниз",
     colour_curving_up_cb: "синие там, где f выгнута вверх, киноварные пунктирные — где вниз",
+    saddle: "седло",
+    batch_loss_short: "потери батча",
   },
 };

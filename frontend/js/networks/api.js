@@ -5,8 +5,8 @@ import { request } from "../shared/api.js";
 
 const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 
-export const getDatasets = () => request("/api/datasets");
-export const getModels = () => request("/api/models");
+export const getDatasets = (lang) => request(`/api/datasets?lang=${lang}`);
+export const getModels = (lang) => request(`/api/models?lang=${lang}`);
 
 /** The data a run would train on, split as it would be: points (2-D) or images (digits). */
 export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });

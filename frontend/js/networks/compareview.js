@@ -85,7 +85,7 @@ export function createCompareView() {
           h("input", { type: "checkbox", checked: selected.includes(r.id), dataset: { run: r.id } }),
           h("span", { class: "swatch", style: { background: colorOf(r.id, cb) } }),
           h("span", { class: "run-label" }, `#${runs.indexOf(r) + 1} ${r.label}`)),
-        h("span", { class: "hint" }, ` ${statusWord(lang, r.status)}${r.summary && r.summary.test_accuracy !== null ? ` · test ${fmt(100 * r.summary.test_accuracy, 3)}%` : ""}`)))),
+        h("span", { class: "hint" }, ` ${statusWord(lang, r.status)}${r.summary && r.summary.test_accuracy !== null ? ` · ${t(lang, "split_test")} ${fmt(100 * r.summary.test_accuracy, 3)}%` : ""}`)))),
       h("div", { class: "row" },
         h("button", { type: "button", class: "btn primary", dataset: { role: "compare" }, disabled: selected.length < 2 || selected.length > 6 || busy.compare }, busy.compare ? t(lang, "computing") : t(lang, "compare_paths")),
         h("button", { type: "button", class: "btn", dataset: { role: "between" }, disabled: selected.length !== 2 || busy.between, title: t(lang, "compare_pick") }, busy.between ? t(lang, "computing") : t(lang, "interpolate_two"))),

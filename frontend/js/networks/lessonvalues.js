@@ -6,13 +6,14 @@
 
 import { fmt } from "../shared/format.js";
 import { findInfo } from "../shared/hyper.js";
+import { locale } from "../shared/i18n.js";
 import { defaultScene } from "./codec.js";
 import { batchesPerEpoch, parameterCount, runBody } from "./spec.js";
 
 const MINI_BATCH = 32; // the "mini-batch (32)" button
 const COMPARED = ["dataset", "model", "optimizer", "schedule", "batch_size", "epochs", "shuffle", "split", "early_stopping", "stop", "seed"];
 
-const count = (v, lang) => (v === null || v === undefined ? "…" : Number(v).toLocaleString(lang === "ru" ? "ru-RU" : "en-US"));
+const count = (v, lang) => (v === null || v === undefined ? "…" : Number(v).toLocaleString(locale(lang)));
 const pct = (v) => (v === null || v === undefined ? "…" : `${(100 * v).toFixed(1)}%`);
 
 /** A result of run `run` (a summary field, or one derived from them), as written in the text. */

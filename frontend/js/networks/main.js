@@ -39,10 +39,18 @@ function createBottomTabs() {
   };
 }
 
-/** The four catalogues into the store; when they cannot be loaded, a panel says so, with Retry. */
+let catalogueLang = null; // the language of the catalogues asked for last
+
+/**
+ * The four catalogues, their texts in the page's language, into the store (again when the
+ * language changes); when they cannot be loaded, a panel says so, with Retry.
+ */
 async function loadCatalogues() {
+  const lang = state.scene.lang;
+  catalogueLang = lang;
   try {
-    const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(), getModels(), getOptimizers(), getSchedules()]);
+    const [datasets, models, optimizers, schedules] = await Promise.all([getDatasets(lang), getModels(lang), getOptimizers(lang), getSchedules(lang)]);
+    if (catalogueLang !== lang) return; // the language changed meanwhile: its own load follows
     const catalogue = { datasets, models, optimizers, schedules };
     setScene(fitCatalogue(state.scene, catalogue)); // a link's ids and keywords the API does not know go
     setRuntime({ catalogue });
@@ -90,8 +98,9 @@ async function main() {
     plotTexts.render();
   };
   let layout = null;
-  subscribe(() => {
+  subscribe((keys) => {
     invalidate("ui", renderAll);
+    if (keys.has("lang") && state.runtime.catalogue) loadCatalogues();
     // Projector mode changes the boxes: every plot takes its new size.
     if (layout !== state.scene.proj) {
       layout = state.scene.proj;

@@ -44,7 +44,7 @@ function build(root, scene, cat) {
     section(t(lang, "data"),
       h("div", { class: "settings-grid" },
         field(t(lang, "dataset"), sel("ds", cat.datasets.map((d) => ({ value: d.id, label: d.name })), scene.ds)),
-        field(t(lang, "n_samples"), num("n", { min: 1, step: 1, placeholder: ds && ds.default_samples !== null ? String(ds.default_samples) : "all" })),
+        field(t(lang, "n_samples"), num("n", { min: 1, step: 1, placeholder: ds && ds.default_samples !== null ? String(ds.default_samples) : t(lang, "all") })),
         generated ? field(t(lang, "noise"), num("noise", { min: 0, placeholder: String(ds.default_noise) })) : null,
         field(t(lang, "split"), num("val", { min: 0, max: 0.5, step: 0.05, "aria-label": t(lang, "split_val") }), num("test", { min: 0, max: 0.5, step: 0.05, "aria-label": t(lang, "split_test") })),
         field(t(lang, "seed"), num("seed", { min: 0, step: 1 }))),
@@ -178,14 +178,17 @@ export function createSettings(root) {
     setScene({ batch: b.dataset.batch === "gd" ? nTrain : Number(b.dataset.batch) });
   });
   let signature = null;
+  let builtFrom = null;
 
   function render() {
     const { scene, runtime } = state;
     const cat = runtime.catalogue;
     if (!cat) return;
     const sig = JSON.stringify([scene.lang, scene.ds, scene.model, scene.opt, scene.sched, scene.es, scene.ls, scene.dirs]);
-    if (sig !== signature) {
+    // Rebuilt too when the catalogue is another (its texts came in another language).
+    if (sig !== signature || cat !== builtFrom) {
       signature = sig;
+      builtFrom = cat;
       keepFocus(root, () => build(root, scene, cat));
     }
     const p = runtime.preview;

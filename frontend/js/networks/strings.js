@@ -67,7 +67,6 @@ export const STRINGS = {
     accuracy_dotted: "accuracy (dotted)",
     train_acc: "train accuracy",
     val_acc: "val accuracy",
-    epoch: "epoch",
     loss: "loss",
     accuracy: "accuracy",
     lr: "lr",
@@ -145,6 +144,8 @@ export const STRINGS = {
     alt_compare: "The paths of {n} runs projected onto one shared plane, over its loss contours.",
     drift_ds: "the dataset",
     drift_model: "the model",
+    class: "class",
+    all: "all",
   },
   ru: {
     page: "Нейросети",
@@ -211,7 +212,6 @@ export const STRINGS = {
     accuracy_dotted: "точность (пунктир)",
     train_acc: "точность (обуч.)",
     val_acc: "точность (вал.)",
-    epoch: "эпоха",
     loss: "потери",
     accuracy: "точность",
     lr: "lr",
@@ -289,6 +289,8 @@ export const STRINGS = {
     alt_compare: "Пути {n} запусков, спроецированные на одну общую плоскость, поверх изолиний потерь.",
     drift_ds: "набор данных",
     drift_model: "модель",
+    class: "класс",
+    all: "все",
   },
 };
 

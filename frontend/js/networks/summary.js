@@ -4,7 +4,7 @@
 
 import { fill, h } from "../shared/dom.js";
 import { fmt } from "../shared/format.js";
-import { statusWord, t } from "../shared/i18n.js";
+import { locale, statusWord, t } from "../shared/i18n.js";
 import { state } from "./state.js";
 
 const given = (v) => v !== null && v !== undefined;
@@ -24,7 +24,7 @@ function rows(s, lang) {
     line("steps", String(s.steps)),
     line("batches", `${s.batch_size}${s.full_batch ? " (GD)" : s.batch_size === 1 ? " (SGD)" : ""} · ${s.batches_per_epoch}/${t(lang, "epoch")}`),
     line("sizes", `${s.n_train} / ${s.n_val} / ${s.n_test}`),
-    line("parameters", s.parameters.toLocaleString("en-US")),
+    line("parameters", s.parameters.toLocaleString(locale(lang))),
     given(s.sharpness_initial) ? line("sharpness", startEnd(s.sharpness_initial, s.sharpness_final, (v) => fmt(v, 3)), "sharpness") : null,
     given(s.sharpness_initial) ? line("stable_lr", startEnd(s.sharpness_initial, s.sharpness_final, stableLr), "stable-lr") : null,
     line("device", s.device),

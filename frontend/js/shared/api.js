@@ -47,8 +47,9 @@ export async function request(path, { method = "GET", body, signal } = {}) {
   return data;
 }
 
-export const getOptimizers = () => request("/api/optimizers");
-export const getSchedules = () => request("/api/schedules");
+// The catalogues' texts (names, descriptions, what each keyword means) come in `lang`.
+export const getOptimizers = (lang) => request(`/api/optimizers?lang=${lang}`);
+export const getSchedules = (lang) => request(`/api/schedules?lang=${lang}`);
 
 /** Store and queue a run (a surface run or a network run): the run object with its id. */
 export const createRun = (body) => request("/api/runs", { method: "POST", body });

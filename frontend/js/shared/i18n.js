@@ -40,6 +40,7 @@ export const COMMON = {
     controls: "Settings",
     lesson_drift: "Changed since the lesson ({what}): its text may not fit the screen.",
     lesson_reset: "Reset the lesson",
+    epoch: "epoch",
   },
   ru: {
     title: "Descent Lab",
@@ -77,6 +78,7 @@ export const COMMON = {
     controls: "Настройки",
     lesson_drift: "Изменено после урока ({what}): текст может не совпадать с экраном.",
     lesson_reset: "Вернуть урок",
+    epoch: "эпоха",
   },
 };
 
@@ -94,6 +96,9 @@ export function t(lang, key, vars = {}) {
   const text = lookup(lang, key) ?? lookup("en", key) ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
+
+/** The locale that writes numbers in `lang` (1,797 or 1 797). */
+export const locale = (lang) => (lang === "ru" ? "ru-RU" : "en-US");
 
 /** The translated status word (converged, diverged, ...). */
 export function statusWord(lang, status) {

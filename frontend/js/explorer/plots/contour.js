@@ -64,12 +64,12 @@ export function createContour(container, { onPick, labels }) {
         },
       },
       {
-        type: "scatter", mode: "markers", name: labels.minima, x: minima.map((m) => m.x), y: minima.map((m) => m.y),
+        type: "scatter", mode: "markers", x: minima.map((m) => m.x), y: minima.map((m) => m.y),
         marker: { symbol: "star", size: th.proj ? 20 : 15, color: th.c.minimum, line: { color: th.ink, width: 1.2 } },
         hovertemplate: `${labels.minimum}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`, showlegend: false,
       },
       {
-        type: "scatter", mode: "markers", name: labels.saddles, x: saddles.map((m) => m.x), y: saddles.map((m) => m.y),
+        type: "scatter", mode: "markers", x: saddles.map((m) => m.x), y: saddles.map((m) => m.y),
         marker: { symbol: "x-thin-open", size: th.proj ? 16 : 12, color: th.ink, line: { width: 2.5 } },
         hovertemplate: `${labels.saddle}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`, showlegend: false,
       },
@@ -176,7 +176,7 @@ export function createContour(container, { onPick, labels }) {
     const cfg = config("descent-lab-contour");
     // Plotly's own camera button would save only this transparent layer: save both instead.
     const camera = {
-      name: "toImageBothLayers", title: "Download plot as a PNG", icon: Plotly.Icons.camera,
+      name: "toImageBothLayers", title: labels.savePng, icon: Plotly.Icons.camera,
       click: () => toPng().then((url) => saveUrl(url, "descent-lab-contour.png")),
     };
     const done = Plotly.react(gd, data, layout, {

@@ -5,7 +5,7 @@
 import { fmt, fmtValue } from "../../shared/format.js";
 import { h, template } from "../../shared/dom.js";
 import { findInfo, valueOf } from "../../shared/hyper.js";
-import { t } from "../../shared/i18n.js";
+import { locale, t } from "../../shared/i18n.js";
 import { createLessons, driftNotice } from "../../shared/lessons.js";
 import { defaultScene } from "../codec.js";
 import { LESSONS } from "../lessons.js";
@@ -74,7 +74,7 @@ function tokenValue(token, scene, runtime, racersDrifted) {
   if (token === "stop_grad") return fmt(scene.stop[0]);
   if (token === "steps") return String(scene.steps);
   if (token === "n_samples") return String(surfaceInfo(scene)?.n_samples ?? "—");
-  if (token === "basin_starts") return (scene.basins.n ** 2).toLocaleString(scene.lang === "ru" ? "ru-RU" : "en-US");
+  if (token === "basin_starts") return (scene.basins.n ** 2).toLocaleString(locale(scene.lang));
   return `{${token}}`;
 }
 

@@ -163,6 +163,7 @@ export function createRacersView(root) {
   root.addEventListener("click", onClick);
   root.addEventListener("focusin", onFocusIn);
   let signature = null;
+  let builtFrom = null;
 
   function render() {
     const { scene, runtime } = state;
@@ -170,8 +171,10 @@ export function createRacersView(root) {
     if (!cat) return;
     const surface = surfaceInfo(scene);
     const sig = JSON.stringify([scene.racers.map((r) => [r.opt, r.sched, r.hidden, r.clip === null, r.batch]), scene.lang, scene.cb, surface && surface.n_samples]);
-    if (sig !== signature) {
+    // Rebuilt too when the catalogue is another (its texts came in another language).
+    if (sig !== signature || cat !== builtFrom) {
       signature = sig;
+      builtFrom = cat;
       rebuilding = true;
       try {
         keepFocus(root, () => root.replaceChildren(...scene.racers.map((r, i) => card(i, r, cat, scene.lang, racerColor(i, scene.cb), surface))));

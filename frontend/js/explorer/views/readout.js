@@ -63,7 +63,7 @@ export function createReadout(root) {
       ["∇L", `${pair(rec.grad)}  ‖·‖ ${fmt(c.gnorm[k])}`],
       ["lr", lrCell],
     ];
-    if (rec.batch_loss !== undefined) rows.push(["batch loss", fmt(rec.batch_loss)], ["epoch", String(rec.epoch)]);
+    if (rec.batch_loss !== undefined) rows.push([t(lang, "batch_loss_short"), fmt(rec.batch_loss)], [t(lang, "epoch"), String(rec.epoch)]);
     for (const [name, v] of Object.entries(rec.state || {})) rows.push([name, Array.isArray(v) ? pair(v) : fmt(v)]);
     if (c.ex[k] !== null) rows.push(["η_eff (x, y)", pair([c.ex[k], c.ey[k]])]);
     const children = [

@@ -25,7 +25,12 @@ export function createStage() {
   const pick = (xy) => setScene({ start: [round(xy[0], 4), round(xy[1], 4)], t: 0 });
   const contour = createContour(document.getElementById("contour"), {
     onPick: pick,
-    labels: { get minima() { return "minima"; }, minimum: "minimum", saddles: "saddles", saddle: "saddle", start: "start" },
+    labels: {
+      get minimum() { return t(lang(), "minimum"); },
+      get saddle() { return t(lang(), "saddle"); },
+      get start() { return t(lang(), "caption_start"); },
+      get savePng() { return t(lang(), "export_png"); },
+    },
   });
   const s3d = createSurface3d(document.getElementById("surface3d"), { logz: "log₁₀(f − f_min)" }, { slow: () => state.runtime.slowGL });
   const series = createSeries(document.getElementById("series"), {
@@ -36,7 +41,7 @@ export function createStage() {
     get lr() { return t(lang(), "lr_plot"); },
     get effX() { return t(lang(), "eff_x"); },
     get effY() { return t(lang(), "eff_y"); },
-    batch: "batch",
+    get batch() { return t(lang(), "batch_loss_short"); },
     get short() { return state.scene.racers.map((r, i) => `${i + 1}. ${r.opt}`); },
   });
   const basins = createBasins(document.getElementById("basins"), {
@@ -44,7 +49,7 @@ export function createStage() {
     labels: {
       get diverged() { return t(lang(), "basins_legend_diverged"); },
       get none() { return t(lang(), "basins_legend_none"); },
-      minimum: "min",
+      get minimum() { return t(lang(), "minimum"); },
     },
   });
   const regime = createRegime(document.getElementById("regime"), {

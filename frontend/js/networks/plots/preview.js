@@ -34,7 +34,7 @@ export function pointTraces(points, task, th, lang, cb) {
         symbol: SYMBOLS[split], size: th.proj ? 9 : 7, color, line: { color: th.paper, width: 0.8 },
         ...(task === "regression" ? { colorscale: th.c.values, cmin: range[0], cmax: range[1], showscale: split === "train", colorbar: { thickness: 8, len: 0.8, tickfont: { size: th.small } } } : {}),
       },
-      hovertemplate: `${t(lang, `split_${split}`)} · ${task === "regression" ? "y" : "class"} %{customdata}<br>(%{x:.3g}, %{y:.3g})<extra></extra>`,
+      hovertemplate: `${t(lang, `split_${split}`)} · ${task === "regression" ? "y" : t(lang, "class")} %{customdata}<br>(%{x:.3g}, %{y:.3g})<extra></extra>`,
     });
   }
   return traces;
