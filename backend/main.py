@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.admission import Admission
-from backend.api.middleware import BodySizeLimit, ServingSettings
+from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
+from backend.api.openapi import TAGS, DocumentedAPI, operation_id
 from backend.api.routes import analysis, catalogue, networks, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
 from backend.runs.executor import Executor, LocalExecutor
@@ -47,14 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await executor.close()
         store.close()
 
-    app = FastAPI(
+    app = DocumentedAPI(
         title="Descent Lab",
         version="1.0",
-        description="Watch real torch.optim optimizers move.",
+        description="Watch real torch.optim optimizers move. The contract, with the websocket "
+        "stream that OpenAPI cannot describe, is docs/api.md.",
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServingSettings, settings=settings)
+    app.add_middleware(ClientCookie)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(catalogue.router)
     app.include_router(runs.router)

@@ -5,6 +5,7 @@ serves it (`current_settings()`, set per request by `create_app`), so an app bui
 other settings validates, documents and reports its own limits.
 """
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
 
+    admin_token: SecretStr | None = Field(
+        None, description="moderator token (Authorization: Bearer ...): may list, cancel and change any run"
+    )
     workers: int = Field(2, ge=1, le=64, description="runs computed at once by the local executor")
     torch_threads: int = Field(1, ge=1, le=256, description="torch intra-op threads per worker")
 
@@ -117,3 +121,24 @@ def serving(settings: Settings) -> Iterator[None]:
         yield
     finally:
         _serving.reset(token)
+
+
+_reading_stored: ContextVar[bool] = ContextVar("descent_reading_stored", default=False)
+
+
+@contextmanager
+def reading_stored() -> Iterator[None]:
+    """Read a stored run as it was accepted: no request limit applies (it met the limits of its
+    day, and a lower limit today must not hide it), and torch is not asked again."""
+    limits = {name: math.inf if isinstance(value, float) else 10**18
+              for name, value in get_settings() if name.startswith(("max_", "network_max_"))}
+    token = _reading_stored.set(True)
+    try:
+        with serving(get_settings().model_copy(update=limits)):
+            yield
+    finally:
+        _reading_stored.reset(token)
+
+
+def is_reading_stored() -> bool:
+    return _reading_stored.get()

@@ -70,7 +70,8 @@ class Server:
         assert self.process is None, "already running"
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
-        env |= {"DESCENT_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}
+        env |= {"DESCENT_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1",
+                "DESCENT_ADMIN_TOKEN": MODERATOR_TOKEN}
         env |= self.extra_env
         command = [
             sys.executable, "-m", "uvicorn", "backend.main:app",
@@ -161,12 +162,23 @@ def strict_json(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constant)
 
 
+KEYS: dict[str, str] = {}  # run id → its key, as POST /api/runs answered it
+MODERATOR_TOKEN = "moderator-token-of-the-tests"
+MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKEN}"}  # may list and change every run
+
+
 def create_run(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /api/runs, expecting 201; the run object."""
+    """POST /api/runs, expecting 201; the run object (its key is kept for `cancel_run`)."""
     response = http.post("/api/runs", json=body)
     assert response.status_code == 201, response.text
     run: dict[str, Any] = strict_json(response.text)
+    KEYS[run["id"]] = run.pop("key")
     return run
+
+
+def cancel_run(http: httpx.Client, run_id: str) -> httpx.Response:
+    """DELETE /api/runs/{id} with the run's key, as its owner would."""
+    return http.delete(f"/api/runs/{run_id}", headers={"X-Run-Key": KEYS[run_id]})
 
 
 def wait_steps(http: httpx.Client, run_id: str) -> list[dict[str, Any]]:

@@ -33,16 +33,20 @@ class Admission:
         self.queued_runs = queued_runs
         self.computations_per_client = computations_per_client
         self._runs: dict[str, set[str]] = defaultdict(set)
+        self._submitting: set[str] = set()  # admitted, not yet known to the executor
         self._computing: dict[str, int] = defaultdict(int)
 
     def _prune(self, executor: Executor) -> None:
         for client, ids in list(self._runs.items()):
-            ids -= {i for i in ids if not executor.is_active(i)}
+            ids -= {i for i in ids if i not in self._submitting and not executor.is_active(i)}
             if not ids:
                 del self._runs[client]
 
-    def admit_run(self, client: str, executor: Executor) -> None:
-        """Raise 429 if this client, or the whole queue, has no room for another run."""
+    @contextlib.contextmanager
+    def run_slot(self, client: str, executor: Executor, run_id: str) -> Iterator[None]:
+        """Hold a slot for run `run_id` while it is stored and submitted, or raise 429 if this
+        client, or the whole queue, has no room. Checking and taking the slot is one step (no
+        await between them), and a submission that fails gives the slot back."""
         self._prune(executor)
         if len(self._runs.get(client, ())) >= self.runs_per_client:
             raise _too_many(
@@ -51,9 +55,15 @@ class Admission:
             )
         if sum(len(ids) for ids in self._runs.values()) >= self.queued_runs:
             raise _too_many(f"the server has {self.queued_runs} runs waiting; try again shortly")
-
-    def track_run(self, client: str, run_id: str) -> None:
         self._runs[client].add(run_id)
+        self._submitting.add(run_id)
+        try:
+            yield
+        except BaseException:
+            self._runs[client].discard(run_id)
+            raise
+        finally:
+            self._submitting.discard(run_id)
 
     @contextlib.contextmanager
     def computing(self, client: str) -> Iterator[None]:

@@ -31,3 +31,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Message, "description": "request body too large"}
 }
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": Message,
+          "description": "changing a run needs its key (X-Run-Key) or the moderator's token"}
+}

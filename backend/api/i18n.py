@@ -228,6 +228,58 @@ UPDATE_RULES = {
     ),
     "cyclic": "треугольные циклы между base_lr и max_lr",
     "plateau": "η ← max(η·factor, min_lr) после `patience` шагов без улучшения потерь",
+    # the community's (backend/optim/community.py; their descriptions come with them, description_ru)
+    "prodigy": (
+        "Adam в масштабе d:  m ← β₁m + d(1 − β₁)g;  v ← β₂v + d²(1 − β₂)g²;  w ← w − dη·m/(√v + dε);  "
+        "d̂ = d_coef·Σ⟨g, w₀ − w⟩ / ‖s‖₁ (суммы с весами β₃, s — по градиентам);  "
+        "d ← min(наибольшее d̂ до сих пор, d·growth_rate)"
+    ),
+    "schedulefree_adamw": (
+        "градиент в y = (1 − β₁)z + β₁x;  v ← β₂v + (1 − β₂)g²;  z ← z − ηₜ·g/(√(v/(1 − β₂ᵗ)) + ε);  "
+        "x ← (1 − cₜ)x + cₜz,  cₜ = ηₜ²/Σᵢ≤ₜ ηᵢ²  (ηₜ: η после warmup_steps шагов линейного разогрева)"
+    ),
+    "schedulefree_sgd": (
+        "градиент в y = (1 − μ)z + μx;  z ← z − ηₜ·g;  x ← (1 − cₜ)x + cₜz,  cₜ = ηₜ²/Σᵢ≤ₜ ηᵢ²"
+    ),
+    "schedulefree_radam": (
+        "Schedule-Free AdamW с выпрямлением RAdam: пока ρₜ ≤ 4, шага нет (silent_sgd_phase); затем "
+        "ηₜ = η·rₜ/√(1 − β₂ᵗ) для g/(√v + ε)"
+    ),
+    "lamb": (
+        "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  u ← m/(√v + ε);  "
+        "w ← w − η/(1 − β₁ᵗ) · (min(‖w‖, 10)/‖u‖) · u   (‖·‖ по всему тензору)"
+    ),
+    "ademamix": (
+        "m₁ ← β₁m₁ + (1 − β₁)g;  m₂ ← β₃m₂ + (1 − β₃)g;  v ← β₂v + (1 − β₂)g²;  "
+        "w ← w − η·(m₁/(1 − β₁ᵗ) + α·m₂)/(√(v/(1 − β₂ᵗ)) + ε)  (α и β₃ нарастают за t_alpha_beta3 шагов)"
+    ),
+    "adopt": (
+        "g̃ ← clip(g/max(√v, ε), ±t^¼);  m ← β₁m + (1 − β₁)g̃;  w ← w − η·m;  "
+        "затем v ← β₂v + (1 − β₂)g²  (вначале v = g₁²)"
+    ),
+    "adabound": (
+        "ηₜ = η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)/(√v + ε), зажатый в [η*(1 − 1/(γt + 1)), η*(1 + 1/(γt))], "
+        "η* = final_lr·η/η₀;  w ← w − ηₜ·m"
+    ),
+    "diffgrad": "ξ = σ(|g₋ − g|) (σ — логистическая функция);  w ← w − η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · ξ·m/(√v + ε)",
+    "qhadam": (
+        "m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²  (оба с поправкой смещения);  "
+        "w ← w − η·((1 − ν₁)g + ν₁m)/(√((1 − ν₂)g² + ν₂v) + ε)"
+    ),
+    "apollo": (
+        "m ← m + α(g − m), α = (1 − β)/(1 − βᵗ);  B ← B + (слабое условие секущей на последнем шаге d, "
+        "нормированном на ‖d‖₄)·d²;  d ← m/max(|B|, 0.01);  w ← w − ηₜ·d  "
+        "(ηₜ растёт от init_lr до η за warmup_steps шагов)"
+    ),
+    "ranger": (
+        "шаги RAdam по быстрым весам w (шаги импульса w ← w − η·m̂, пока ρₜ < 5);  каждые k шагов: "
+        "slow ← slow + α(w − slow), w ← slow (Lookahead);  use_gc: градиенты матриц сначала центрируются"
+    ),
+    "aggmo": (
+        "bᵢ ← βᵢbᵢ + g для каждого βᵢ из betas;  w ← w − (η/3)·Σᵢ bᵢ  (буферы привязаны к значениям β: "
+        "расписание, меняющее β₁, отклоняется)"
+    ),
+    "novograd": "v ← β₂v + (1 − β₂)‖g‖² (одно число на тензор);  m ← β₁m + g/(√v + ε);  w ← w − η·m",
 }
 
 SCHEDULE_DESCRIPTIONS = {
@@ -332,6 +384,122 @@ KEYWORDS = {
     "steps to wait after a reduction": "шагов ожидания после уменьшения",
     "lower bound on the lr": "нижняя граница lr",
     "smallest change of lr that is applied": "наименьшее изменение lr, которое применяется",
+    # the community's (backend/optim/community.py)
+    "(β₁, β₂): blend of momentum and g in the step, decay of the momentum": (
+        "(β₁, β₂): смесь момента и g в шаге, затухание момента"
+    ),
+    "decay the weights directly (AdamW) instead of adding λw to g": (
+        "уменьшать сами веса (как AdamW), а не добавлять λw к g"
+    ),
+    "decoupled decay not scaled by the learning rate (w ← w(1 − λ))": (
+        "развязанное затухание без умножения на скорость обучения (w ← w(1 − λ))"
+    ),
+    "(β₁, β₂, β₃): averages of g, of g − g₋ and of the squared corrected gradient": (
+        "(β₁, β₂, β₃): средние g, g − g₋ и квадрата поправленного градиента"
+    ),
+    "clip the gradients to this norm of all of them together (0: off)": (
+        "обрезать градиенты до этой общей нормы всех сразу (0: выкл.)"
+    ),
+    "RAdam's rectification of the early steps": "выпрямление первых шагов, как в RAdam",
+    "length ρₜ of the moving average below which rectified steps skip the denominator": (
+        "длина ρₜ скользящего среднего, ниже которой выпрямленные шаги обходятся без знаменателя"
+    ),
+    "below the threshold, take momentum steps instead of none": (
+        "ниже порога делать шаги импульса, а не стоять"
+    ),
+    "divide by the running maximum of the second moment (AMSGrad)": (
+        "делить на накопленный максимум второго момента (AMSGrad)"
+    ),
+    "decay β₃ of the distance estimate (None: √β₂)": "затухание β₃ оценки расстояния (None: √β₂)",
+    "initial estimate d₀ of the distance to the solution": "начальная оценка d₀ расстояния до решения",
+    "factor on the estimate of d": "множитель при оценке d",
+    "largest factor d may grow by in one step (None: unbounded)": (
+        "во сколько раз d может вырасти за шаг (None: без ограничения)"
+    ),
+    "bias-correct the moments, as Adam does": "поправка смещения моментов, как в Adam",
+    "leave the lr out of the estimate's denominator during warmup": (
+        "не учитывать lr в знаменателе оценки во время разогрева"
+    ),
+    "term added to the denominator ε (None: atan2 update, no ε)": (
+        "добавка к знаменателю ε (None: обновление через atan2, без ε)"
+    ),
+    "power r of the step weight tʳ in the average x": "степень r веса шага tʳ в среднем x",
+    "power of the largest lr so far in the average's weights (0: off)": (
+        "степень наибольшего lr до сих пор в весах среднего (0: выкл.)"
+    ),
+    "steps of linear learning-rate warmup": "шагов линейного разогрева скорости обучения",
+    "scale c of the averaging weight, cₜ ← min(1, cₜ(1 − β₁)c) (0: off)": (
+        "масштаб c веса усреднения, cₜ ← min(1, cₜ(1 − β₁)c) (0: выкл.)"
+    ),
+    "interpolation μ of y between z and x": "положение μ точки y между z и x",
+    "no step while ρₜ ≤ 4 (false: steps of size 1 meanwhile, as the package does)": (
+        "не шагать, пока ρₜ ≤ 4 (false: тем временем шаги размера 1, как в пакете)"
+    ),
+    "scale the new gradient by (1 − β₁) in the first moment": (
+        "умножать новый градиент на (1 − β₁) в первом моменте"
+    ),
+    "reference norm of the gradients when pre_norm (0: off)": (
+        "опорная норма градиентов при pre_norm (0: выкл.)"
+    ),
+    "trust ratio 1, i.e. plain Adam steps": "trust ratio равен 1, то есть обычные шаги Adam",
+    "divide the gradients by their global norm (max_grad_norm) first": (
+        "сначала делить градиенты на их общую норму (max_grad_norm)"
+    ),
+    "(β₁, β₂, β₃): fast momentum, second moment, slow momentum": (
+        "(β₁, β₂, β₃): быстрый момент, второй момент, медленный момент"
+    ),
+    "weight α of the slow momentum": "вес α медленного момента",
+    "steps over which α and β₃ ramp up (None: no warmup)": "шагов, за которые нарастают α и β₃ (None: сразу)",
+    "initial value of both moments": "начальное значение обоих моментов",
+    "SGD learning rate the bounds close in on": "скорость SGD, к которой сходятся границы",
+    "speed γ at which the bounds close in": "скорость γ сужения границ",
+    "(ν₁, ν₂): weights of the averages against the current g and g²": (
+        "(ν₁, ν₂): веса средних против текущих g и g²"
+    ),
+    "steps of averaging before the centred second moment is used": (
+        "шагов усреднения до перехода на центрированный второй момент"
+    ),
+    "decay rate β of the gradient's momentum": "затухание β момента градиента",
+    "learning rate at the start of the warmup (None: lr / 1000)": (
+        "скорость обучения в начале разогрева (None: lr / 1000)"
+    ),
+    "decay rate β of the gradient average": "затухание β среднего градиента",
+    "floor on the curvature |B|: 'constant' (0.01) or 'belief' (‖Δg‖∞)": (
+        "нижняя граница кривизны |B|: 'constant' (0.01) или 'belief' (‖Δg‖∞)"
+    ),
+    "weight decay: 'l2' (in g), 'decoupled' or 'stable' (scaled by 1/mean|B|)": (
+        "затухание весов: 'l2' (в g), 'decoupled' или 'stable' (с множителем 1/mean|B|)"
+    ),
+    "steps of linear warmup from init_lr to lr": "шагов линейного разогрева от init_lr до lr",
+    "Lookahead: fraction α the slow weights move toward the fast": (
+        "Lookahead: доля α, на которую медленные веса сдвигаются к быстрым"
+    ),
+    "Lookahead: steps between two syncs of the slow weights": (
+        "Lookahead: шагов между синхронизациями медленных весов"
+    ),
+    "below the threshold, take momentum steps, as the original Ranger does (true here: with the "
+    "package's default, false, it steps uphill there)": (
+        "ниже порога делать шаги импульса, как исходный Ranger (здесь true: с умолчанием пакета, "
+        "false, он там шагает в гору)"
+    ),
+    "gradient centralisation (subtract each row's mean; matrices only)": (
+        "централизация градиента (вычесть среднее каждой строки; только для матриц)"
+    ),
+    "centralise only convolution kernels": "централизовать только ядра свёрток",
+    "the momentum factors of the three buffers": "коэффициенты импульса трёх буферов",
+    "weight ν of the momentum against the current gradient": "вес ν момента против текущего градиента",
+    "gain K_d of the gradient-change (D) term": (
+        "коэффициент K_d дифференциальной части (изменение градиента)"
+    ),
+    "gain K_i of the accumulated-gradient (I) term": (
+        "коэффициент K_i интегральной части (накопленный градиент)"
+    ),
+    "partial adaptivity p: divide by (√v)^{2p} (½: Adam, → 0: SGD)": (
+        "частичная адаптивность p: делить на (√v)^{2p} (½: Adam, → 0: SGD)"
+    ),
+    "(β₁, β₂, β₃): first and second moments, average of the step sizes": (
+        "(β₁, β₂, β₃): первый и второй моменты, среднее размеров шага"
+    ),
 }
 
 # ---- datasets and models: id -> name, id -> description ---------------------------------------

@@ -1,8 +1,16 @@
-"""ASGI middleware of every app: its settings for the request, and the request body size limit."""
+"""ASGI middleware of every app: its settings for the request, the request body size limit, and
+the browser's client identity cookie."""
+
+import contextlib
+import secrets
+from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.settings import Settings, serving
+
+CLIENT_COOKIE = "descent_client"
+CLIENT_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 class ServingSettings:
@@ -67,3 +75,37 @@ async def _too_large(send: Send, max_bytes: int) -> None:
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class ClientCookie:
+    """Give every browser a client identity: the `descent_client` cookie (HttpOnly, a year),
+    made on its first request and read into `request.state.client_id` on every one, so the page
+    lists its own runs (`GET /api/runs`) without holding a secret in its script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                with contextlib.suppress(CookieError):
+                    cookies.load(value.decode("latin-1"))
+        known = cookies.get(CLIENT_COOKIE)
+        client_id = known.value if known is not None else secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["client_id"] = client_id
+        if known is not None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = (f"{CLIENT_COOKIE}={client_id}; Path=/; Max-Age={CLIENT_COOKIE_SECONDS}; HttpOnly; "
+                  "SameSite=Lax").encode("latin-1")
+
+        async def with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)

@@ -253,8 +253,11 @@ def parse_csv(text: str) -> Table:
     max_bytes = current_settings().network_max_csv_bytes
     if len(text.encode()) > max_bytes:
         raise ValueError(f"dataset.csv: {len(text.encode())} bytes exceeds {max_bytes}")
-    rows = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
-            if any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(text, newline=""))  # a lone \r ends a line, as in a spreadsheet
+    try:
+        rows = [(i, r) for i, r in enumerate(reader, start=1) if any(c.strip() for c in r)]
+    except csv.Error as error:  # e.g. a field longer than the csv module reads
+        raise ValueError(f"dataset.csv: row {reader.line_num}: {error}") from None
     if not rows:
         raise ValueError("dataset.csv: the CSV is empty")
     names: list[str] | None = None

@@ -11,32 +11,48 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from backend.bounds import AtMost, MaxItems, MaxLength, at_most
+from backend.jsontypes import Integer, integral
 from backend.networks import datasets, models
 from backend.optim.spec import OptimizerSpec, ScheduleSpec, check_torch_accepts
 
 # The request limits are settings (`network_max_*`), read when a request is validated.
 MAX_CHECKPOINT_FLOATS = 25_000_000  # checkpoints kept × parameters (100 MB of float32)
 
-Resolution = Annotated[int, AtMost("network_max_landscape_resolution")]
-EvalSamples = Annotated[int, AtMost("network_max_eval_samples")]
+Resolution = Annotated[Integer, AtMost("network_max_landscape_resolution")]
+EvalSamples = Annotated[Integer, AtMost("network_max_eval_samples")]
 DatasetName = Literal["linear_regression", "moons", "circles", "spirals", "xor", "blobs", "digits", "csv"]
 
 
-class DatasetSpec(BaseModel):
-    """Which data: a generated set, the bundled digits, or a CSV text."""
+# `csv` holds the text exactly when `name` is "csv" (a rule across the two fields, said here too)
+_CSV_ONLY_WITH_CSV: JsonDict = {
+    "if": {"properties": {"name": {"const": "csv"}}, "required": ["name"]},
+    "then": {"properties": {"csv": {"type": "string"}}, "required": ["csv"]},
+    "else": {"properties": {"csv": {"type": "null"}}},
+}
 
-    model_config = ConfigDict(extra="forbid")
+
+class DatasetSpec(BaseModel):
+    """Which data: a generated set, the bundled digits, or a CSV text.
+
+    Rules across fields (422 at `dataset`): `csv` is required with `name: "csv"` and refused
+    with any other name; `n_samples` is at most the digits (1797) or the CSV's data rows."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CSV_ONLY_WITH_CSV)
     name: DatasetName = Field(description="catalogue id (GET /api/datasets)")
-    n_samples: Annotated[int, AtMost("network_max_samples")] | None = Field(
-        None, ge=datasets.MIN_SAMPLES,
+    n_samples: Annotated[
+        int, Field(ge=datasets.MIN_SAMPLES, strict=True), AtMost("network_max_samples"),
+        BeforeValidator(integral),
+    ] | None = Field(
+        None,
         description="samples to draw (null: the dataset's default; all 1797 digits; all CSV rows); "
         "fewer than the digits or CSV rows picks a seeded subset",
     )
     noise: float | None = Field(
-        None, ge=0, le=5, allow_inf_nan=False,
+        None, ge=0, le=5, allow_inf_nan=False, strict=True,
         description="σ of the Gaussian noise of a generated set (null: its default)",
     )
     csv: Annotated[str, MaxLength("network_max_csv_bytes")] | None = Field(
@@ -58,12 +74,20 @@ class DatasetSpec(BaseModel):
 
 
 class ModelSpec(BaseModel):
-    """The network: linear or logistic regression, an MLP, or a small CNN (digits)."""
+    """The network: linear or logistic regression, an MLP, or a small CNN (digits).
+
+    Rules across fields (422 at `network`): `linear` needs a regression dataset, `logistic` and
+    `cnn` a classification one, `cnn` works on `digits` only; `hidden` is empty for `linear` and
+    `logistic`, has at least one width for `mlp`, and 1 to 3 channel counts for `cnn` (each at
+    most the cnn's `max_width` in GET /api/models)."""
 
     model_config = ConfigDict(extra="forbid")
     name: Literal["linear", "logistic", "mlp", "cnn"] = Field(description="catalogue id (GET /api/models)")
     hidden: Annotated[
-        list[Annotated[int, Field(ge=1), AtMost("network_max_width")]], MaxItems("network_max_layers")
+        list[Annotated[
+            int, Field(ge=1, strict=True), AtMost("network_max_width"), BeforeValidator(integral)
+        ]],
+        MaxItems("network_max_layers"),
     ] | None = Field(
         None,
         description="hidden widths (mlp) or conv channels (cnn, 1..3 layers); null: the model's "
@@ -76,18 +100,18 @@ class SplitSpec(BaseModel):
     """Fractions of the samples held out for validation and test (seeded)."""
 
     model_config = ConfigDict(extra="forbid")
-    val: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, description="validation fraction")
-    test: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, description="test fraction")
+    val: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, strict=True, description="validation fraction")
+    test: float = Field(0.2, ge=0, le=0.5, allow_inf_nan=False, strict=True, description="test fraction")
 
 
 class EarlyStoppingSpec(BaseModel):
     """Stop when the validation loss has not improved by min_delta for `patience` epochs."""
 
     model_config = ConfigDict(extra="forbid")
-    patience: int = Field(5, ge=1, le=100, description="epochs without improvement before stopping")
-    min_delta: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+    patience: Integer = Field(5, ge=1, le=100, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False, strict=True,
                              description="an improvement must lower the best loss by more than this")
-    restore_best: bool = Field(True, description="go back to the weights of the best epoch")
+    restore_best: bool = Field(True, strict=True, description="go back to the weights of the best epoch")
 
 
 class StopSpec(BaseModel):
@@ -95,9 +119,9 @@ class StopSpec(BaseModel):
     rule off. Noisy mini-batch gradients seldom meet them: that is part of the lesson."""
 
     model_config = ConfigDict(extra="forbid")
-    grad_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+    grad_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False, strict=True,
                              description="converged when the step's batch gradient ‖∇L(w_{k−1})‖ < this")
-    step_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False,
+    step_norm: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False, strict=True,
                              description="converged when the update ‖w_k − w_{k−1}‖ < this")
 
     @property
@@ -112,11 +136,15 @@ class LandscapeSpec(BaseModel):
     directions: Literal["random", "pca", "hessian"] = Field(
         "pca", description="random Gaussian, top-2 PCA of the trajectory, or top-2 Hessian eigenvectors"
     )
-    filter_normalize: bool = Field(True, description="random directions: rescale per filter (Li et al.)")
+    filter_normalize: bool = Field(True, strict=True,
+                                   description="random directions: rescale per filter (Li et al.)")
     resolution: Resolution = Field(41, ge=3, description="grid points along a")
-    resolution_y: Resolution | None = Field(None, ge=3, description="grid points along b (null: resolution)")
+    resolution_y: Annotated[
+        int, Field(ge=3, strict=True), AtMost("network_max_landscape_resolution"), BeforeValidator(integral)
+    ] | None = Field(
+        None, description="grid points along b (null: resolution)")
     span: float = Field(
-        1.0, gt=0, le=10, allow_inf_nan=False,
+        1.0, gt=0, le=10, allow_inf_nan=False, strict=True,
         description="half-width of the grid: in filter-normalised units (random), or as a multiple "
         "of the trajectory's extent (pca, hessian)",
     )
@@ -154,26 +182,44 @@ class Plan:
 PER_BATCH_SCHEDULES = ("onecycle", "cyclic")
 
 
-class NetworkRun(BaseModel):
-    """Train a small network with one torch optimizer; curves, boundary and landscape."""
+def _kind_required(schema: JsonDict) -> None:
+    """`kind` is required in the schema although it has a default: a run body without it is a
+    surface run (backend/api/schemas/runs.py)."""
+    required = schema.setdefault("required", [])
+    assert isinstance(required, list)
+    required.insert(0, "kind")
 
-    model_config = ConfigDict(extra="forbid")
+
+class NetworkRun(BaseModel):
+    """Train a small network with one torch optimizer; curves, boundary and landscape.
+
+    Rules across fields (422 at `network`, naming the fields; the bounds are in GET /api/limits):
+    the model fits the dataset (see `model`); the split leaves at least one training sample;
+    `early_stopping` needs `split.val` > 0; parameters ≤ `max_parameters`; epochs × batches per
+    epoch ≤ `max_steps`; epochs × n_train × parameters (× evaluations per step for `lbfgs`) ≤
+    `max_work`; with a `landscape`, grid points × min(eval_samples, n_train) × parameters ≤
+    `max_landscape_work`; torch accepts the optimizer and the schedule."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
     kind: Literal["network"] = "network"
     dataset: DatasetSpec
     model: ModelSpec
     optimizer: OptimizerSpec
     schedule: ScheduleSpec = Field(default_factory=lambda: {"name": "constant"}, validate_default=True)
-    batch_size: Annotated[int, AtMost("network_max_samples")] = Field(32, ge=1,
+    batch_size: Annotated[Integer, AtMost("network_max_samples")] = Field(32, ge=1,
                             description="samples per step; ≥ the training split means full-batch GD")
-    epochs: Annotated[int, AtMost("network_max_epochs")] = Field(30, ge=1)
-    shuffle: bool = Field(True, description="a fresh seeded order of the training split every epoch")
+    epochs: Annotated[Integer, AtMost("network_max_epochs")] = Field(30, ge=1)
+    shuffle: bool = Field(True, strict=True,
+                          description="a fresh seeded order of the training split every epoch")
     split: SplitSpec = Field(default_factory=SplitSpec)
     early_stopping: EarlyStoppingSpec | None = None
     stop: StopSpec | None = Field(None, description="stop when a step's gradient or update is small")
     landscape: LandscapeSpec | None = None
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    boundary_every: Annotated[int, AtMost("network_max_epochs")] | None = Field(
-        None, ge=1,
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
+    boundary_every: Annotated[
+        int, Field(ge=1, strict=True), AtMost("network_max_epochs"), BeforeValidator(integral)
+    ] | None = Field(
+        None,
         description="epochs between decision-boundary snapshots of a 2-D dataset (null: about 50 per run)",
     )
 

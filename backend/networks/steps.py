@@ -7,6 +7,11 @@ one step per epoch), in a fresh seeded permutation when `shuffle`. Step k
 weights *before* update k, the lr and the gradient norm that update used.
 OneCycleLR and CyclicLR step after every batch (the other schedules once per epoch).
 
+A Schedule-Free optimizer takes its gradients at y but answers with x, the average: each
+epoch's steps run at y (`optimizer.train()`) and the epoch hands x (`optimizer.eval()`) to
+everything after it, so validation, checkpoints, the boundary, early stopping, the test
+split, the landscape and the sharpness all see the weights the method stands for.
+
 A non-finite batch loss, seen when a frame of records is materialised, ends the run
 as `diverged`. With `stop`, the course's stopping rules for gradient descent end the
 run as `converged` after the first step k whose batch gradient ‖∇L(w_{k−1})‖ or update
@@ -24,6 +29,7 @@ from backend.networks.frames import Frames
 from backend.networks.prepared import Prepared, generator
 from backend.networks.progress import Ending, Progress
 from backend.networks.spec import NetworkRun
+from backend.optim.community import evaluation_weights, training_weights
 from backend.optim.schedules import ScheduleInfo
 from backend.optim.stopping import StopRules
 
@@ -66,7 +72,16 @@ class Steps:
 
     def epoch(self, epoch: int, cancelled: Callable[[], bool]) -> None:
         """One pass over the training split, cut short when the run is cancelled, meets a stop
-        rule or a materialised frame holds a non-finite loss (`progress` says which)."""
+        rule or a materialised frame holds a non-finite loss (`progress` says which). The steps
+        start from the weights the optimizer takes gradients at and the epoch ends on the ones
+        it is evaluated at (the same weights, except for Schedule-Free optimizers: y, then x)."""
+        training_weights(self.optimizer)
+        try:
+            self._epoch(epoch, cancelled)
+        finally:
+            evaluation_weights(self.optimizer)
+
+    def _epoch(self, epoch: int, cancelled: Callable[[], bool]) -> None:
         progress, frames, batch = self.progress, self.frames, self.prep.plan.batch_size
         self.prep.model.train()
         xs, ys = self._order()

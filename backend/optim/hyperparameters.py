@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-Kind = Literal["float", "int", "bool", "pair", "choice", "int_list"]
+from backend.jsontypes import integer
+
+# "pair" / "triple": a tuple of two / three floats (betas, etas, ...)
+Kind = Literal["float", "int", "bool", "pair", "triple", "choice", "int_list"]
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,19 @@ class Hyperparameter(Metadata):
             bounds["lt" if self.exclusive_max else "le"] = self.max
         number: Any
         if self.type == "bool":
-            number = bool
+            number = Annotated[bool, Field(strict=True)]
         elif self.type == "choice":
             assert self.choices is not None
             number = Literal[tuple(self.choices)]
         elif self.type == "int" or self.type == "int_list":
-            number = Annotated[int, Field(strict=True, **bounds)]
+            number = integer(**bounds)
         else:
-            number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
+            number = Annotated[float, Field(allow_inf_nan=False, strict=True, **bounds)]
         if self.type == "pair":
             first: Any = number | None if self.nullable else number
             return tuple[first, number]
+        if self.type == "triple":
+            return tuple[number, number, number]
         if self.type == "int_list":
             return Annotated[list[number], Field(max_length=100)]
         return number | None if self.nullable and self.type != "choice" else number

@@ -3,10 +3,12 @@
 The registry never implements an update: it names the torch class, reads each
 keyword and its default from the class signature, and adds bounds and a
 description. `effective_lr` reads the optimizer's own state to show the
-per-coordinate step size an adaptive method applies (display only).
+per-coordinate step size an adaptive method applies (display only). The
+community's optimizers (`pytorch_optimizer`, backend/optim/community.py) join
+the same registry, with family "community".
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -85,9 +87,34 @@ OVERRIDES: dict[str, dict[str, Metadata]] = {
 }
 
 
+Family = Literal["torch.optim", "community"]
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Where a method was introduced: `cite` is "Authors, year. Title"."""
+
+    cite: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Coupling:
+    """Keyword values under which an element-wise class stops treating the rows of one tensor
+    independently (a norm over the whole tensor, a mean over a row), so each start needs an
+    optimizer of its own. `when` sees every keyword, defaults filled in."""
+
+    when: Callable[[dict[str, Any]], bool]
+    why: str
+
+
 @dataclass(frozen=True)
 class OptimizerInfo:
-    """One registry entry: a torch.optim class and how the API exposes it."""
+    """One registry entry: a torch.optim (or pytorch_optimizer) class and how the API exposes it.
+
+    `batched`: the update is element-wise, so B starts can be the rows of one `(B, 2)` tensor
+    (tests/unit/test_engine_truth.py proves it for every such entry), unless one of
+    `couplings` holds for the keywords in use."""
 
     id: str
     name: str
@@ -96,10 +123,23 @@ class OptimizerInfo:
     description: str
     batched: bool
     hyperparameters: tuple[Hyperparameter, ...]
+    family: Family = "torch.optim"
+    paper: Paper | None = None
+    description_ru: str | None = None
+    couplings: tuple[Coupling, ...] = ()
 
     @property
     def class_path(self) -> str:
-        return f"torch.optim.{self.cls.__name__}"
+        module = "torch.optim" if self.family == "torch.optim" else "pytorch_optimizer"
+        return f"{module}.{self.cls.__name__}"
+
+    def batches(self, kwargs: Sequence[dict[str, Any]]) -> bool:
+        """Whether starts with these keywords (one dict for all of them, or one per start) can
+        be rows of one optimizer: an element-wise class and no keyword value that couples rows."""
+        if not self.batched:
+            return False
+        defaults = {h.name: h.default for h in self.hyperparameters}
+        return not any(c.when(defaults | kw) for c in self.couplings for kw in kwargs)
 
     def build(self, params: list[Any], kwargs: dict[str, Any]) -> torch.optim.Optimizer:
         """The real torch optimizer over `params` (tensors, or param-group dicts)."""
@@ -107,7 +147,12 @@ class OptimizerInfo:
 
 
 def _entry(
-    id: str, cls: type[torch.optim.Optimizer], rule: str, description: str, batched: bool = True
+    id: str,
+    cls: type[torch.optim.Optimizer],
+    rule: str,
+    description: str,
+    batched: bool = True,
+    paper: Paper | None = None,
 ) -> OptimizerInfo:
     metadata = METADATA | OVERRIDES.get(cls.__name__, {})
     return OptimizerInfo(
@@ -118,8 +163,39 @@ def _entry(
         description=description,
         batched=batched,
         hyperparameters=describe(cls, IMPLEMENTATION_KEYWORDS, metadata),
+        paper=paper or TORCH_PAPERS.get(id),
     )
 
+
+# Where each of torch's methods comes from.
+TORCH_PAPERS = {
+    "sgd": Paper("Polyak, 1964. Some methods of speeding up the convergence of iteration methods",
+                 "https://doi.org/10.1016/0041-5553(64)90137-5"),
+    "adagrad": Paper("Duchi, Hazan & Singer, 2011. Adaptive Subgradient Methods for Online Learning "
+                     "and Stochastic Optimization", "https://jmlr.org/papers/v12/duchi11a.html"),
+    "rmsprop": Paper("Tieleman & Hinton, 2012. Lecture 6.5 — RMSprop (Neural Networks for Machine Learning)",
+                     "https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf"),
+    "adam": Paper("Kingma & Ba, 2015. Adam: A Method for Stochastic Optimization",
+                  "https://arxiv.org/abs/1412.6980"),
+    "adamw": Paper("Loshchilov & Hutter, 2019. Decoupled Weight Decay Regularization",
+                   "https://arxiv.org/abs/1711.05101"),
+    "nadam": Paper("Dozat, 2016. Incorporating Nesterov Momentum into Adam",
+                   "https://openreview.net/forum?id=OM0jvwB8jIp57ZJjtNEZ"),
+    "radam": Paper("Liu et al., 2020. On the Variance of the Adaptive Learning Rate and Beyond",
+                   "https://arxiv.org/abs/1908.03265"),
+    "adamax": Paper("Kingma & Ba, 2015. Adam: A Method for Stochastic Optimization (section 7)",
+                    "https://arxiv.org/abs/1412.6980"),
+    "adadelta": Paper("Zeiler, 2012. ADADELTA: An Adaptive Learning Rate Method",
+                      "https://arxiv.org/abs/1212.5701"),
+    "rprop": Paper("Riedmiller & Braun, 1993. A direct adaptive method for faster backpropagation "
+                   "learning: the RPROP algorithm", "https://doi.org/10.1109/ICNN.1993.298623"),
+    "asgd": Paper("Polyak & Juditsky, 1992. Acceleration of Stochastic Approximation by Averaging",
+                  "https://doi.org/10.1137/0330046"),
+    "adafactor": Paper("Shazeer & Stern, 2018. Adafactor: Adaptive Learning Rates with Sublinear "
+                       "Memory Cost", "https://arxiv.org/abs/1804.04235"),
+    "lbfgs": Paper("Liu & Nocedal, 1989. On the limited memory BFGS method for large scale optimization",
+                   "https://doi.org/10.1007/BF01589116"),
+}
 
 OPTIM = torch.optim
 OPTIMIZERS: dict[str, OptimizerInfo] = {
@@ -241,48 +317,67 @@ def spec_models() -> list[type[BaseModel]]:
 
 # --- effective per-coordinate step size, read from the optimizer's recorded state ---------
 # Display only, never used to move a point: each function turns the buffers torch
-# left after step t into the factor that step applied per coordinate. Tensors are
-# recorded rows: state (R, B, 2), lr (R, 1, 1) the lr of that step, t (R, B, 1).
-# The tests check the factor against the moves torch actually made.
+# left after step t (and, where the rule needs them, the buffers before it: `before`,
+# None when they were not recorded) into the factor that step applied per coordinate.
+# Tensors are recorded rows: state (R, B, 2), lr (R, 1, 1) the lr of that step,
+# t (R, B, 1). The tests check the factor against the moves torch actually made.
 
 Buffers = dict[str, torch.Tensor]
 
 
-def _adam_like(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def _adam_like(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
     """η / (1 − β₁ᵗ) / (√(v / (1 − β₂ᵗ)) + ε): the factor applied to m (Adam, AdamW)."""
     beta1, beta2 = h["betas"]
     v = s["max_exp_avg_sq"] if h.get("amsgrad") else s["exp_avg_sq"]
     return lr / (1 - beta1**t) / ((v / (1 - beta2**t)).sqrt() + h["eps"])
 
 
-def _adagrad(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def _adagrad(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
     """η / (1 + (t − 1)·lr_decay) / (√s + ε): the factor applied to g."""
     return lr / (1 + (t - 1) * h["lr_decay"]) / (s["sum"].sqrt() + h["eps"])
 
 
-def _rmsprop(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def _rmsprop(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
     """η / (√v + ε), or η / (√(v − ḡ²) + ε) when centered: the factor applied to g."""
     v = s["square_avg"] - s["grad_avg"] ** 2 if h["centered"] else s["square_avg"]
     return lr / (v.sqrt() + h["eps"])
 
 
-def _adamax(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def _adamax(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
     """η / (1 − β₁ᵗ) / u: the factor applied to m."""
     return lr / (1 - h["betas"][0] ** t) / s["exp_inf"]
 
 
-def _adadelta(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """η·√(u + ε)/√(v + ε): the factor applied to g, with u and v as the step left them."""
+def _adadelta(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
+    """η·√(u + ε)/√(v + ε): the factor applied to g, with v as the step left it and u, the
+    average of squared updates, as it was before the step (torch updates u after moving)."""
+    if before is None:
+        return None
     eps = h["eps"]
-    return lr * (s["acc_delta"] + eps).sqrt() / (s["square_avg"] + eps).sqrt()
+    return lr * (before["acc_delta"] + eps).sqrt() / (s["square_avg"] + eps).sqrt()
 
 
-def _rprop(h: dict[str, Any], s: Buffers, lr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def _rprop(
+    h: dict[str, Any], s: Buffers, before: Buffers | None, lr: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor | None:
     """The per-coordinate step size s itself (Rprop moves by sign(g)·s)."""
     return s["step_size"] + 0 * lr
 
 
-EFFECTIVE_LR: dict[str, Callable[[dict[str, Any], Buffers, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+EffectiveLr = Callable[
+    [dict[str, Any], Buffers, Buffers | None, torch.Tensor, torch.Tensor], torch.Tensor | None
+]
+EFFECTIVE_LR: dict[str, EffectiveLr] = {
     "adam": _adam_like,
     "adamw": _adam_like,
     "adagrad": _adagrad,
@@ -300,3 +395,7 @@ EFFECTIVE_LR_MEANING: dict[str, Literal["gradient", "first_moment", "sign"]] = {
     "adadelta": "gradient",
     "rprop": "sign",
 }
+
+# The community's entries (backend/optim/community.py) add themselves to OPTIMIZERS when that
+# module is imported; importing it here means whoever imports this registry gets them too.
+from backend.optim import community as _community  # noqa: E402, F401

@@ -139,20 +139,26 @@ class ScheduleInfo:
     hyperparameters: tuple[Hyperparameter, ...]
 
     def build(self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any], total_steps: int) -> Any:
-        """The real scheduler; run-length keywords left `null` are filled in here."""
+        """The real scheduler; run-length keywords left `null` are filled in here. An lr bound
+        left `null` follows each param group's own lr (one group: a number, as a user would
+        write it; several, a regime map's cells: one per group, as each cell alone would get)."""
         kwargs = dict(kwargs)
-        lr = optimizer.param_groups[0]["lr"]
+        lrs = [group["lr"] for group in optimizer.param_groups]
+
+        def per_group(divisor: float) -> float | list[float]:
+            return lrs[0] / divisor if len(lrs) == 1 else [lr / divisor for lr in lrs]
+
         if self.cls is S.CosineAnnealingLR and kwargs.get("T_max") is None:
             kwargs["T_max"] = total_steps
         if self.cls is S.OneCycleLR:
             kwargs["total_steps"] = total_steps
             if kwargs.get("max_lr") is None:
-                kwargs["max_lr"] = lr
+                kwargs["max_lr"] = per_group(1)
         if self.cls is S.CyclicLR:
             if kwargs.get("max_lr") is None:
-                kwargs["max_lr"] = lr
+                kwargs["max_lr"] = per_group(1)
             if kwargs.get("base_lr") is None:
-                kwargs["base_lr"] = lr / 10
+                kwargs["base_lr"] = per_group(10)
         if "milestones" in kwargs:
             kwargs["milestones"] = list(kwargs["milestones"])
         return self.cls(optimizer, **kwargs)

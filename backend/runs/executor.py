@@ -110,13 +110,15 @@ class LocalExecutor(InlineWork):
 
     async def worker_list(self) -> list[dict[str, Any]]:
         """The API process itself is the one worker."""
-        return [{"name": "local", "device": self.device, "concurrency": self.workers}]
+        return [{"name": "local", "device": self.device, "concurrency": self.workers,
+                 "store": self.store.identity}]
 
     async def submit(self, run: Run) -> None:
         loop = asyncio.get_running_loop()
         run_log = RunLog(loop)
-        self._logs[run.id] = run_log
-        self._cancel[run.id] = threading.Event()
+        with self._lock:  # the worker threads read and prune these
+            self._logs[run.id] = run_log
+            self._cancel[run.id] = threading.Event()
         task = loop.run_in_executor(self._pool, self._execute, run, run_log)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -127,8 +129,8 @@ class LocalExecutor(InlineWork):
             if stop is None or stop.is_set():  # cancelled while queued: already ended
                 return
             self._started.add(run.id)
-        self.store.mark_running(run.id)
         try:
+            self.store.mark_running(run.id)
             result = compute(
                 run.config,
                 self.device,
@@ -150,8 +152,7 @@ class LocalExecutor(InlineWork):
         with self._lock:
             self._cancel.pop(run.id, None)
             self._started.discard(run.id)
-        forget_old_logs(self._logs)
-
+            forget_old_logs(self._logs)
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a run between steps; a run still waiting in the queue ends at once."""
@@ -162,7 +163,8 @@ class LocalExecutor(InlineWork):
             stop.set()
             waiting = run_id not in self._started
         if waiting:
-            run_log = self._logs[run_id]
+            with self._lock:
+                run_log = self._logs[run_id]
             run = await asyncio.to_thread(self.store.get, run_id)
             assert run is not None
             await asyncio.to_thread(self._end, run, run_log, Result(Status.CANCELLED, None, []),
@@ -170,7 +172,8 @@ class LocalExecutor(InlineWork):
         return True
 
     def live_log(self, run_id: str) -> RunLog | None:
-        return self._logs.get(run_id)
+        with self._lock:
+            return self._logs.get(run_id)
 
     def is_active(self, run_id: str) -> bool:
         """Queued or running in this process."""

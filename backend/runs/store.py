@@ -2,7 +2,9 @@
 
 `runs` holds each run's request, status and summary; `frames` holds its step
 log as the frames it was streamed in, written once when the run ends;
-`artifacts` holds named files (a landscape export). SQLAlchemy Core speaks both
+`artifacts` holds named files (a landscape export); `owners` who made each run and the
+hash of its key; `meta` the store's identity, which
+the API publishes in Redis so that a worker can check it writes to the same store. SQLAlchemy Core speaks both
 dialects: `RunStore(path)` opens a SQLite file (WAL journal, so the API and a
 worker process on the same machine can share it); `RunStore("postgresql+psycopg://...")`
 opens a database that API replicas and remote workers share. Calls are
@@ -10,6 +12,7 @@ blocking and thread-safe; call them from a thread, never from the event loop.
 """
 
 import threading
+import uuid
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +20,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 from pydantic import BaseModel
 
 from backend.runs.model import Run, Status
+from backend.settings import reading_stored
 
 Frame = tuple[str, list[dict[str, Any]]]  # ("steps", [step, ...])
 
@@ -51,6 +57,18 @@ ARTIFACTS = sa.Table(
     sa.Column("run_id", sa.Text, primary_key=True),
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+OWNERS = sa.Table(
+    "owners", metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("client", sa.Text),  # who made the run (null: nobody said)
+    sa.Column("key_hash", sa.Text),  # SHA-256 of the run's key (null: made before keys)
+    sa.Index("owners_client", "client"),
+)
+META = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 RUN_COLUMNS = (RUNS.c.id, RUNS.c.kind, RUNS.c.status, RUNS.c.config, RUNS.c.created_at,
                RUNS.c.started_at, RUNS.c.ended_at, RUNS.c.summary, RUNS.c.error)
@@ -103,16 +121,23 @@ class RunStore:
             if self._engine.dialect.name == "postgresql":
                 db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(db)
+            self.identity = _identity(db)
 
     def close(self) -> None:
         self._engine.dispose()
 
-    def create(self, run: Run) -> None:
+    def create(self, run: Run, client: str | None = None, key_hash: str | None = None) -> None:
+        """Store a new run, made by `client`, changed only with the key whose hash is given."""
         with self._write_lock, self._engine.begin() as db:
             db.execute(RUNS.insert().values(
                 id=run.id, kind=run.kind, status=run.status.value,
                 config=run.config.model_dump_json(), created_at=run.created_at.isoformat(),
             ))
+            db.execute(OWNERS.insert().values(run_id=run.id, client=client, key_hash=key_hash))
+
+    def key_hash(self, run_id: str) -> str | None:
+        with self._engine.connect() as db:
+            return db.execute(sa.select(OWNERS.c.key_hash).where(OWNERS.c.run_id == run_id)).scalar()
 
     def mark_running(self, run_id: str) -> None:
         with self._write_lock, self._engine.begin() as db:
@@ -167,11 +192,13 @@ class RunStore:
             row = db.execute(sa.select(*RUN_COLUMNS).where(RUNS.c.id == run_id)).first()
         return _run(tuple(row)) if row else None
 
-    def recent(self, limit: int) -> list[Run]:
+    def recent(self, limit: int, client: str | None = None) -> list[Run]:
+        """The newest runs: every client's, or those `client` made."""
+        query = sa.select(*RUN_COLUMNS)
+        if client is not None:
+            query = query.join(OWNERS, OWNERS.c.run_id == RUNS.c.id).where(OWNERS.c.client == client)
         with self._engine.connect() as db:
-            rows = db.execute(
-                sa.select(*RUN_COLUMNS).order_by(RUNS.c.created_at.desc()).limit(limit)
-            ).all()
+            rows = db.execute(query.order_by(RUNS.c.created_at.desc()).limit(limit)).all()
         return [_run(tuple(r)) for r in rows]
 
     def unfinished(self) -> list[Run]:
@@ -200,18 +227,29 @@ class RunStore:
         return [(kind, orjson.loads(payload)) for kind, payload in rows]
 
 
+def _identity(db: sa.Connection) -> str:
+    """This store's id, made once by whichever process creates the store: every process that
+    opens the same database (API replicas, workers) reads the same id."""
+    insert = (sa.dialects.postgresql.insert if db.dialect.name == "postgresql" else sa.dialects.sqlite.insert)
+    db.execute(insert(META).values(key="identity", value=uuid.uuid4().hex).on_conflict_do_nothing())
+    return str(db.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar_one())
+
+
 def _run(row: tuple[Any, ...]) -> Run:
+    """A stored run, read by its shape only (`reading_stored`): changing a limit or torch never
+    hides an old run."""
     run_id, kind, status, config, created, started, ended, summary, error = row
-    return Run.model_validate(
-        {
-            "id": run_id,
-            "kind": kind,
-            "status": status,
-            "config": orjson.loads(config),
-            "created_at": created,
-            "started_at": started,
-            "ended_at": ended,
-            "summary": orjson.loads(summary) if summary else None,
-            "error": error,
-        }
-    )
+    with reading_stored():
+        return Run.model_validate(
+            {
+                "id": run_id,
+                "kind": kind,
+                "status": status,
+                "config": orjson.loads(config),
+                "created_at": created,
+                "started_at": started,
+                "ended_at": ended,
+                "summary": orjson.loads(summary) if summary else None,
+                "error": error,
+            }
+        )

@@ -125,6 +125,9 @@ def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tens
     if rule is None or not rec.state:
         return None
     state = {name: t[rows] for name, t in rec.state.items()}
+    before = None
+    if request.record == "all":  # step k's buffers before it: step k − 1's, zeros before step 1
+        before = {name: torch.cat([torch.zeros_like(t[:2]), t[1:-1]])[rows] for name, t in rec.state.items()}
     lr = torch.tensor(rec.lr[rows], dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
     n_rows = lr.shape[0]
     if request.record == "all":
@@ -135,7 +138,7 @@ def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tens
             rec.stop_step) else torch.zeros(2, rec.params.shape[1], dtype=torch.int64)
         t = ends[rows].to(lr.dtype)[..., None]
     try:
-        return rule(request.hyperparameters(), state, lr, t)
+        return rule(request.hyperparameters(), state, before, lr, t)
     except KeyError:  # a buffer this configuration does not keep
         return None
 

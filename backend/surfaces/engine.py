@@ -4,7 +4,8 @@ B start points are one `(B, 2)` parameter. The loss handed to autograd is the
 sum of the B per-row losses, so row b's gradient is ∇f(w_b) alone, and for an
 element-wise optimizer (every registry entry with `batched=True`) row b's path
 is exactly the path a lone optimizer would take from start b. Optimizers that
-mix coordinates of a tensor (LBFGS, Adafactor) get one optimizer per start.
+mix coordinates of a tensor (LBFGS, Adafactor, Prodigy, LAMB, ...), or keywords
+that couple rows (`OptimizerInfo.couplings`), get one optimizer per start.
 
 Step k of a start is the point after k `optimizer.step()` calls. Each start
 stops on its own: ‖∇L(w_k)‖ < ε_g or ‖w_k − w_{k−1}‖ < ε_w (converged), a
@@ -82,6 +83,15 @@ class Problem:
     seed: int = 0
     record_all: bool = True
     minibatches: Minibatches | None = None
+    group_kwargs: tuple[dict[str, Any], ...] | None = None  # per start, e.g. a regime map's cells
+
+    @property
+    def per_start(self) -> bool:
+        """Each start needs an optimizer of its own: one that mixes coordinates (LBFGS,
+        Adafactor) or is given keywords that couple rows (Adan's max_grad_norm), or a schedule
+        that watches one loss (ReduceLROnPlateau)."""
+        kwargs = self.group_kwargs or (self.optimizer_kwargs,)
+        return not self.optimizer.batches(kwargs) or self.schedule.monitors_loss
 
     def bounds_tensors(self, like: Tensor) -> tuple[Tensor, Tensor]:
         """The divergence box as (lo, hi) tensors of shape (2,)."""
@@ -95,20 +105,31 @@ Progress = Callable[[Recording, int], None]  # the live recording and its highes
 
 
 class _Session:
-    """One optimizer over one `(B, 2)` parameter, stepped by `run`."""
+    """One optimizer over B start points, stepped by `run`.
 
-    def __init__(self, problem: Problem, starts: Tensor) -> None:
+    The points live in one `(B, 2)` tensor, `rows`. The optimizer's parameters share its
+    storage: the whole `(B, 2)` tensor (batched starts); B `(1, 2)` rows, each in its own
+    param group with its own keywords (a regime map's cells, `group_kwargs`); or, for one
+    start of an optimizer that mixes coordinates, the plain `(2,)` vector a user's own
+    code would have (Adafactor factors a `(1, 2)` matrix differently).
+    """
+
+    def __init__(self, problem: Problem, starts: Tensor, kwargs: list[dict[str, Any]]) -> None:
         self.problem = problem
-        # One start of an optimizer that mixes coordinates gets a plain (2,) vector, exactly as
-        # a user's own code would have it (Adafactor factors a (1, 2) matrix differently).
-        shared = problem.optimizer.batched
-        self.p = torch.nn.Parameter(starts.clone() if shared else starts[0].clone())
-        self.rows = self.p.view(-1, 2)  # (B, 2) view of the parameter
-        self.optimizer = problem.optimizer.build([self.p], problem.optimizer_kwargs)
-        self.scheduler = problem.schedule.build(
-            self.optimizer, problem.schedule_kwargs, problem.steps
-        )
-        self.generator = torch.Generator(device=starts.device).manual_seed(problem.seed)
+        self.rows = starts.clone()  # (B, 2)
+        if len(kwargs) > 1:
+            self.leaves = [torch.nn.Parameter(row) for row in self.rows.split(1)]
+            groups = [{"params": [leaf], **kw} for leaf, kw in zip(self.leaves, kwargs, strict=True)]
+            # the run's own keywords as the defaults: some classes read a keyword from the
+            # optimizer rather than from each group (pytorch_optimizer's LaProp, Ranger, ...)
+            self.optimizer = problem.optimizer.build(groups, problem.optimizer_kwargs)
+        else:
+            shared = problem.optimizer.batches(kwargs)
+            self.leaves = [torch.nn.Parameter(self.rows if shared else self.rows[0])]
+            self.optimizer = problem.optimizer.build(self.leaves, kwargs[0])
+        self.scheduler = problem.schedule.build(self.optimizer, problem.schedule_kwargs, problem.steps)
+        # on the CPU whatever the device, so a seed gives the same draws on CPU and CUDA
+        self.generator = torch.Generator().manual_seed(problem.seed)
         self.order = torch.arange(0)
         self.batch_index: Tensor | None = None
         self.batch_loss: Tensor | None = None
@@ -117,6 +138,20 @@ class _Session:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def points(self) -> Tensor:
+        """The points (B, 2) as autograd sees them (the optimizer's parameters)."""
+        if len(self.leaves) == 1:
+            return self.leaves[0].view(-1, 2)
+        return torch.cat(tuple(self.leaves))
+
+    def grads(self) -> Tensor:
+        """The parameters' gradients as (B, 2) (a view for one leaf, a copy for several)."""
+        if len(self.leaves) == 1:
+            grad = self.leaves[0].grad
+            assert grad is not None
+            return grad.view(-1, 2)
+        return torch.cat([leaf.grad for leaf in self.leaves])  # type: ignore[misc]
+
     def samples_for(self, step: int) -> Tensor:
         """Sample indices of the mini-batch used by optimizer step `step` (0-based)."""
         mb = self.problem.minibatches
@@ -124,50 +159,64 @@ class _Session:
         position = step % mb.batches_per_epoch
         if position == 0:
             self.order = (
-                torch.randperm(mb.n_samples, generator=self.generator, device=self.p.device)
+                torch.randperm(mb.n_samples, generator=self.generator)
                 if mb.shuffle
-                else torch.arange(mb.n_samples, device=self.p.device)
-            )
+                else torch.arange(mb.n_samples)
+            ).to(self.rows.device)
         return self.order[position * mb.batch_size : (position + 1) * mb.batch_size]
+
+    def _loss(self, points: Tensor) -> Tensor:
+        """The loss (B,) the step at hand descends: the mini-batch's, or the full loss."""
+        mb = self.problem.minibatches
+        if mb is None:
+            return self.problem.loss(points)
+        assert self.batch_index is not None
+        return mb.loss(points, self.batch_index)
 
     def gradient(self, step: int) -> tuple[Tensor, Tensor]:
         """Full loss (B,) at the current point and the gradient (B, 2) the next step uses."""
-        mb = self.problem.minibatches
-        self.p.grad = None
-        if mb is None:
-            loss = self.problem.loss(self.rows)
+        for leaf in self.leaves:
+            leaf.grad = None
+        points = self.points()
+        if self.problem.minibatches is None:
+            loss = self.problem.loss(points)
             loss.sum().backward()
-            assert self.p.grad is not None
-            return loss.detach(), self.p.grad.view(-1, 2)
-        index = self.samples_for(step)
-        batch_loss = mb.loss(self.rows, index)
+            return loss.detach(), self.grads()
+        self.batch_index = self.samples_for(step)
+        batch_loss = self._loss(points)
         batch_loss.sum().backward()
         self.batch_loss = batch_loss.detach()
         with torch.no_grad():
             loss = self.problem.loss(self.rows)
-        assert self.p.grad is not None
-        return loss, self.p.grad.view(-1, 2)
+        return loss, self.grads()
 
     def perturb(self, grad: Tensor) -> None:
-        """Gradient noise σ·N(0, I) and per-start norm clipping, in place, before the step."""
+        """Gradient noise σ·N(0, I) and per-start norm clipping, in place, before the step.
+
+        Every start draws the same noise, so start b of a batched run moves as it would
+        alone with the same seed."""
         problem = self.problem
         if problem.gradient_noise > 0:
-            noise = torch.randn(
-                grad.shape, generator=self.generator, device=grad.device, dtype=grad.dtype
-            )
-            grad.add_(noise, alpha=problem.gradient_noise)
+            noise = torch.randn((1, 2), generator=self.generator, dtype=grad.dtype)
+            grad.add_(noise.to(grad.device), alpha=problem.gradient_noise)
         if problem.clip_grad_norm is not None:
-            norm = grad.norm(dim=-1, keepdim=True)
-            grad.mul_((problem.clip_grad_norm / (norm + 1e-6)).clamp(max=1.0))
+            _clip(grad, problem.clip_grad_norm)
+        if len(self.leaves) > 1 and (problem.gradient_noise > 0 or problem.clip_grad_norm is not None):
+            for leaf, row in zip(self.leaves, grad.split(1), strict=True):
+                assert leaf.grad is not None
+                leaf.grad.copy_(row)
 
     def step(self, loss: Tensor) -> None:
-        """One `optimizer.step()` (through a closure for LBFGS), then the schedule."""
+        """One `optimizer.step()`, then the schedule. LBFGS gets a closure that evaluates what
+        the step at hand descends (the same mini-batch, clipped like the first gradient)."""
         if isinstance(self.optimizer, torch.optim.LBFGS):
 
             def closure() -> Tensor:
                 self.optimizer.zero_grad()
-                value = self.problem.loss(self.rows).sum()
+                value = self._loss(self.points()).sum()
                 value.backward()
+                if self.problem.clip_grad_norm is not None:
+                    _clip(self.grads(), self.problem.clip_grad_norm)
                 return value
 
             self.optimizer.step(closure)
@@ -176,12 +225,20 @@ class _Session:
         self.problem.schedule.step(self.scheduler, loss.sum())
 
     def state(self) -> dict[str, Tensor]:
-        """The optimizer's per-coordinate buffers for this parameter (momentum, moments...)."""
+        """The optimizer's per-coordinate buffers (B, 2) for these points (momentum, moments...)."""
+        per_leaf = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
         return {
-            name: value.view(-1, 2)
-            for name, value in self.optimizer.state.get(self.p, {}).items()
-            if isinstance(value, Tensor) and value.shape == self.p.shape
+            name: torch.cat([s[name].view(-1, 2) for s in per_leaf])
+            for name, value in per_leaf[0].items()
+            if isinstance(value, Tensor) and value.shape == self.leaves[0].shape
         }
+
+
+def _clip(grad: Tensor, max_norm: float) -> None:
+    """Scale each row of `grad` (B, 2) to norm ≤ max_norm, in place, as
+    `torch.nn.utils.clip_grad_norm_` does for one start (coefficient max_norm / (‖g‖ + 1e−6))."""
+    norm = grad.norm(dim=-1, keepdim=True)
+    grad.mul_((max_norm / (norm + 1e-6)).clamp(max=1.0))
 
 
 def _stopped_rows(
@@ -242,11 +299,12 @@ def run(
 ) -> Recording:
     """Run the problem; the recording is filled in place, `progress` sees each frame."""
     starts = problem.starts
-    if problem.optimizer.batched:
-        return _run_batch(problem, starts, progress, cancelled, frame_seconds)
+    kwargs = list(problem.group_kwargs) if problem.group_kwargs else [problem.optimizer_kwargs]
+    if not problem.per_start:
+        return _run_batch(problem, starts, kwargs, progress, cancelled, frame_seconds)
     parts = [
-        _run_batch(problem, starts[b : b + 1], progress if len(starts) == 1 else None, cancelled,
-                   frame_seconds)
+        _run_batch(problem, starts[b : b + 1], [kwargs[b if len(kwargs) > 1 else 0]],
+                   progress if len(starts) == 1 else None, cancelled, frame_seconds)
         for b in range(len(starts))
     ]
     merged = merge(parts)
@@ -258,6 +316,7 @@ def run(
 def _run_batch(
     problem: Problem,
     starts: Tensor,
+    kwargs: list[dict[str, Any]],
     progress: Progress | None,
     cancelled: Callable[[], bool] | None,
     frame_seconds: float,
@@ -266,7 +325,7 @@ def _run_batch(
     n = len(starts)
     rows = problem.steps + 1 if problem.record_all else 2
     rec = allocate(problem.starts, n, rows, problem.minibatches is not None)
-    session = _Session(problem, starts)
+    session = _Session(problem, starts, kwargs)
     outcome = torch.full((n,), Outcome.RUNNING, dtype=torch.int8, device=starts.device)
     stop_step = torch.full((n,), problem.steps, dtype=torch.int64, device=starts.device)
     pinned = starts.clone()  # where stopped rows stay
@@ -280,7 +339,7 @@ def _run_batch(
     lr_used = session.lr
     while True:
         loss, grad = session.gradient(k)
-        params = session.rows.detach()
+        params = session.rows
         status = _stopped_rows(problem, box, params, loss, grad, previous)
         if k == problem.steps:
             status = (torch.full_like(outcome, Outcome.FINISHED) if status is None else
@@ -295,7 +354,7 @@ def _run_batch(
             pinned[fired] = params[fired]
             running = int((outcome == Outcome.RUNNING).sum())
         record(rec, problem.record_all, k, lr_used, params, loss, grad, fired,
-               session.state() if k > 0 else {}, session.batch_loss)
+               session.state if k > 0 else dict, session.batch_loss)
         if mb is not None:
             assert rec.epoch is not None
             rec.epoch.append(0 if k == 0 else (k - 1) // mb.batches_per_epoch + 1)

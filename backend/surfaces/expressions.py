@@ -132,6 +132,21 @@ def describe_functions() -> list[str]:
     return sorted([*_UNARY, *_BINARY])
 
 
+# The characters a formula may hold, as a JSON Schema pattern: printable ASCII and blanks but
+# `#` and `\`, and not only blanks. What the parser does with them is `grammar()`.
+FORMULA_PATTERN = r'^[\t-\r -"$-\[\]-~]*[!"$-\[\]-~][\t-\r -"$-\[\]-~]*$'
+
+
+def grammar() -> str:
+    """The grammar in one paragraph, for documents (the OpenAPI description of a formula)."""
+    return (
+        f"A formula in x and y: numbers (|v| ≤ {MAX_CONSTANT:g}), x, y, pi, e; + - * / and ** or ^ "
+        f"(power, right-associative); unary + -; brackets; calls of {', '.join(sorted(_UNARY))} "
+        f"(one argument) and {', '.join(sorted(_BINARY))} (two). At most {MAX_DEPTH} levels deep and "
+        f"{MAX_NODES} parts; anything else is refused naming the token and its column."
+    )
+
+
 def parse_expression(text: str) -> Expression:
     """Parse ``text`` into a differentiable torch function of ``p = (x, y)``."""
     parser = _Parser(text)

@@ -1,6 +1,7 @@
 """What a surface run records: per step the points, losses, gradients, lr and optimizer buffers
 of every start, in preallocated (K, B, ...) tensors, and how each start ended."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -52,11 +53,12 @@ def record(
     loss: Tensor,
     grad: Tensor,
     fired: Tensor | None,
-    state: dict[str, Tensor],
+    state: Callable[[], dict[str, Tensor]],
     batch_loss: Tensor | None,
 ) -> None:
     """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop.
-    `state`: the optimizer's buffers (B, 2) by name; `batch_loss` (B,): the mini-batch's loss."""
+    `state()`: the optimizer's buffers (B, 2) by name, read only when a row is written;
+    `batch_loss` (B,): the mini-batch's loss."""
     writes: list[tuple[int, Tensor | None]] = []
     if record_all:
         writes.append((k, None))
@@ -68,6 +70,7 @@ def record(
         if fired is not None and bool(fired.any()):
             writes.append((1, fired))
             rec.lr[1:] = [lr_used]
+    buffers = state() if writes else {}
     for row, mask in writes:
         if mask is None:
             rec.params[row] = params
@@ -77,7 +80,7 @@ def record(
             rec.params[row, mask] = params[mask]
             rec.loss[row, mask] = loss[mask]
             rec.grad[row, mask] = grad[mask]
-        _record_extras(rec, row, mask, state, batch_loss)
+        _record_extras(rec, row, mask, buffers, batch_loss)
 
 
 def _record_extras(

@@ -8,25 +8,30 @@ hyperparameters torch accepts) are validators that name the field.
 
 from typing import Annotated, Any, Literal, Union
 
+import torch
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from backend.bounds import AtMost, Magnitude, MaxItems, MaxLength
-from backend.optim import optimizers
+from backend.jsontypes import Integer, integral
+from backend.optim import optimizers, schedules
 from backend.optim.spec import OptimizerSpec, ScheduleSpec, check_torch_accepts
 from backend.settings import current_settings
 from backend.surfaces.catalogue import SURFACES
-from backend.surfaces.expressions import ExpressionError, parse_expression
+from backend.surfaces.expressions import FORMULA_PATTERN, ExpressionError, grammar, parse_expression
 
-Coordinate = Annotated[float, Field(allow_inf_nan=False), Magnitude("max_coordinate")]
+Coordinate = Annotated[float, Field(allow_inf_nan=False, strict=True), Magnitude("max_coordinate")]
 Point2 = tuple[Coordinate, Coordinate]
 
 # How far past its domain a path may wander before it counts as diverged: the
@@ -42,7 +47,7 @@ def _check_range(value: tuple[float, float], name: str) -> tuple[float, float]:
 
 
 class Domain(BaseModel):
-    """A rectangle x ∈ [x₀, x₁], y ∈ [y₀, y₁]."""
+    """A rectangle x ∈ [x₀, x₁], y ∈ [y₀, y₁], each range with x₀ < x₁ (y₀ < y₁)."""
 
     model_config = ConfigDict(extra="forbid")
     x: Point2
@@ -59,8 +64,9 @@ class CustomSurface(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     expression: Annotated[str, MaxLength("max_expression_length")] = Field(
-        description="formula in x and y, e.g. sin(x)*cos(y) + 0.1*(x^2 + y^2)",
+        description=grammar(),
         examples=["sin(x)*cos(y) + 0.1*(x^2 + y^2)"],
+        json_schema_extra={"minLength": 1, "pattern": FORMULA_PATTERN},
     )
     domain: Domain
 
@@ -79,8 +85,11 @@ def _surface_kind(value: Any) -> str:
     return "id" if isinstance(value, str) else "formula"
 
 
+SurfaceId = Annotated[str, WithJsonSchema(
+    {"type": "string", "enum": list(SURFACES), "description": "a catalogue surface (GET /api/surfaces)"}
+)]
 SurfaceChoice = Annotated[
-    Union[Annotated[str, Tag("id")], Annotated[CustomSurface, Tag("formula")]],  # noqa: UP007
+    Union[Annotated[SurfaceId, Tag("id")], Annotated[CustomSurface, Tag("formula")]],  # noqa: UP007
     Discriminator(_surface_kind),
 ]
 
@@ -89,8 +98,9 @@ class StopRule(BaseModel):
     """Stop a start early; a threshold of 0 disables that rule."""
 
     model_config = ConfigDict(extra="forbid")
-    grad_norm: float = Field(1e-8, ge=0, le=1e6, description="converged when ‖∇L(w_k)‖ < this")
-    step_norm: float = Field(0.0, ge=0, le=1e6, description="converged when ‖w_k − w_{k−1}‖ < this")
+    grad_norm: float = Field(1e-8, ge=0, le=1e6, strict=True, description="converged when ‖∇L(w_k)‖ < this")
+    step_norm: float = Field(0.0, ge=0, le=1e6, strict=True,
+                             description="converged when ‖w_k − w_{k−1}‖ < this")
 
 
 def check_known_surface(value: "str | CustomSurface") -> "str | CustomSurface":
@@ -112,10 +122,30 @@ def divergence_box(domain: tuple[tuple[float, float], ...]) -> tuple[tuple[float
     )
 
 
-class SurfaceRun(BaseModel):
-    """A run of one torch optimizer on a 2-D surface, from one or many start points."""
+# Mini-batches only on a data-driven surface, of at most its samples (a rule across two fields,
+# said in the schema too)
+_DATA_DRIVEN = {s.id: len(s.samples.targets) for s in SURFACES.values() if s.samples is not None}
+_BATCHES_ONLY_WHEN_DATA_DRIVEN: JsonDict = {
+    "if": {"properties": {"surface": {"enum": list(_DATA_DRIVEN)}}, "required": ["surface"]},
+    "then": {"properties": {"batch_size": {"anyOf": [
+        {"type": "integer", "maximum": max(_DATA_DRIVEN.values())}, {"type": "null"}]}}},
+    "else": {"properties": {"batch_size": {"type": "null"}}},
+}
 
-    model_config = ConfigDict(extra="forbid")
+
+class SurfaceRun(BaseModel):
+    """A run of one torch optimizer on a 2-D surface, from one or many start points.
+
+    Rules across fields (422 at `surface`, naming the fields; the bounds are in GET /api/limits):
+    start points lie in the surface's domain grown by 10 widths on every side; `start` and
+    `starts` are not both given; starts × steps ≤ `max_work`, and with `record: "all"`
+    starts × (steps + 1) ≤ `max_recorded`; an optimizer that runs each start on its own
+    (`batched: false` in GET /api/optimizers) or a `plateau` schedule takes at most
+    `max_unbatched_starts` starts; `lbfgs` takes no `gradient_noise`; `batch_size` only on a
+    data-driven surface (`linear_regression`) and at most its samples; torch accepts the
+    optimizer and the schedule."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_BATCHES_ONLY_WHEN_DATA_DRIVEN)
     kind: Literal["surface"] = "surface"
     surface: SurfaceChoice = Field(description="catalogue id or a custom formula")
     optimizer: OptimizerSpec
@@ -126,21 +156,24 @@ class SurfaceRun(BaseModel):
     starts: Annotated[list[Point2], MaxItems("max_starts")] | None = Field(
         None, min_length=1, description="many start points, batched"
     )
-    steps: Annotated[int, AtMost("max_steps")] = Field(200, ge=1, description="optimizer.step() calls")
+    steps: Annotated[Integer, AtMost("max_steps")] = Field(200, ge=1, description="optimizer.step() calls")
     stop: StopRule = Field(default_factory=StopRule)
     gradient_noise: float = Field(
-        0.0, ge=0, le=1e3, allow_inf_nan=False, description="σ of Gaussian noise added to ∇L"
+        0.0, ge=0, le=1e3, allow_inf_nan=False, strict=True, description="σ of Gaussian noise added to ∇L"
     )
     clip_grad_norm: float | None = Field(
-        None, gt=0, le=1e6, allow_inf_nan=False,
+        None, gt=0, le=1e6, allow_inf_nan=False, strict=True,
         description="clip each start's gradient to this norm before the step (off when null)",
     )
-    batch_size: int | None = Field(
-        None, ge=1, le=100_000,
-        description="mini-batch size on a data-driven surface (null: full batch, i.e. GD)",
+    batch_size: Annotated[
+        int, Field(ge=1, le=100_000, strict=True), BeforeValidator(integral)
+    ] | None = Field(
+        None,
+        description="mini-batch size on a data-driven surface (null: full batch, i.e. GD), at most its "
+        "samples",
     )
-    shuffle: bool = Field(True, description="reshuffle the samples every epoch")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    shuffle: bool = Field(True, strict=True, description="reshuffle the samples every epoch")
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
     record: Literal["all", "final"] = Field(
         "all", description="'final' keeps only step 0 and each start's last step"
     )
@@ -192,10 +225,19 @@ class SurfaceRun(BaseModel):
                 f"starts × steps = {n * self.steps} exceeds {limits.max_work}; use fewer of either"
             )
         info = optimizers.get_optimizer(self.optimizer.name)
-        if not info.batched and n > limits.max_unbatched_starts:
+        schedule = schedules.get_schedule(self.schedule.name)
+        batches = info.batches([self.hyperparameters()])
+        if (not batches or schedule.monitors_loss) and n > limits.max_unbatched_starts:
+            who = (f"{info.class_path} runs each start on its own" if not batches else
+                   f"{schedule.class_path} watches one loss, so each start gets its own")
             raise ValueError(
-                f"starts: {info.class_path} runs each start on its own, so at most "
-                f"{limits.max_unbatched_starts} starts, got {n}"
+                f"starts: {who}, so at most {limits.max_unbatched_starts} starts, got {n}"
+            )
+        if info.cls is torch.optim.LBFGS and self.gradient_noise > 0:
+            raise ValueError(
+                "gradient_noise: torch.optim.LBFGS evaluates the loss several times inside one "
+                "step, so noise added to one gradient is not the noise of the others; use "
+                "batch_size for stochastic gradients, or another optimizer"
             )
         if self.record == "all" and n * (self.steps + 1) > limits.max_recorded:
             raise ValueError(

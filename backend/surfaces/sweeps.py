@@ -1,19 +1,20 @@
-"""Hyperparameter sweeps (regime maps): one torch optimizer, one param group per cell.
+"""Hyperparameter sweeps (regime maps): the same single-start run once per cell of x × y.
 
-Every cell of an (x, y) grid of hyperparameter values is a `(1, 2)` leaf in its
-own param group, so the real optimizer applies each cell's lr / momentum / β to
-that cell only, and one `step()` advances the whole map. Each cell records the
-step at which it converged or diverged and its loss there.
+A cell is the single run with that cell's hyperparameters, by construction: the sweep
+is one `engine.run` whose starts are copies of the run's start and whose per-start
+keywords (`group_kwargs`) are the cells'. For element-wise optimizers the cells are
+`(1, 2)` rows in param groups of one optimizer, stepped together; an optimizer that
+needs one per start (LBFGS, Adafactor, or ReduceLROnPlateau's schedule) gets one per
+cell. Schedules, stop rules, noise, clipping and mini-batches are the engine's own.
 """
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from backend.surfaces.engine import Outcome, Problem
+from backend.surfaces import engine
+from backend.surfaces.engine import Problem
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ def group_settings(base: dict[str, Any], axes: list[tuple[Axis, float]]) -> dict
     return settings
 
 
+def cells(problem: Problem, x: Axis, y: Axis | None) -> list[dict[str, Any]]:
+    """Each cell's optimizer keywords, row-major over (y, x)."""
+    ys: list[float | None] = list(y.values) if y is not None else [None]
+    return [
+        group_settings(problem.optimizer_kwargs,
+                       [(x, x_value)] + ([(y, y_value)] if y is not None and y_value is not None else []))
+        for y_value in ys for x_value in x.values
+    ]
+
+
 @dataclass
 class SweepResult:
     final_loss: Tensor  # (ny, nx) loss where each cell stopped
@@ -45,58 +56,18 @@ class SweepResult:
 
 
 def sweep(problem: Problem, x: Axis, y: Axis | None) -> SweepResult:
-    """Run `problem` (one start) once per cell of x × y, as param groups of one optimizer."""
-    ys: list[float | None] = list(y.values) if y is not None else [None]
-    start = problem.starts[:1]
-    leaves: list[Tensor] = []
-    groups: list[dict[str, Any]] = []
-    for y_value in ys:
-        for x_value in x.values:
-            cell = torch.nn.Parameter(start.clone())
-            axes = [(x, x_value)] + ([(y, y_value)] if y is not None and y_value is not None
-                                      else [])
-            leaves.append(cell)
-            groups.append({"params": [cell], **group_settings(problem.optimizer_kwargs, axes)})
-    optimizer = problem.optimizer.build(groups, {})
-    scheduler = problem.schedule.build(optimizer, problem.schedule_kwargs, problem.steps)
-    n = len(leaves)
-    outcome = torch.full((n,), Outcome.RUNNING, dtype=torch.int8)
-    stop_step = torch.full((n,), problem.steps, dtype=torch.int64)
-    final_loss = torch.full((n,), math.nan, dtype=start.dtype)
-    lo, hi = problem.bounds_tensors(start)
-    generator = torch.Generator().manual_seed(problem.seed)
-    for k in range(problem.steps + 1):
-        optimizer.zero_grad()
-        points = torch.cat(leaves)  # (n, 2)
-        loss = problem.loss(points)
-        loss.sum().backward()
-        with torch.no_grad():
-            grads = torch.cat([leaf.grad for leaf in leaves])  # type: ignore[misc]
-            running = outcome == Outcome.RUNNING
-            diverged = ~(((points >= lo) & (points <= hi)).all(dim=1) & torch.isfinite(loss))
-            by_grad, _ = problem.stop.rows(grads, None)
-            converged = by_grad if by_grad is not None else torch.zeros_like(running)
-            fired = running & (diverged | converged | (k == problem.steps))
-            status = torch.where(
-                diverged,
-                int(Outcome.DIVERGED),
-                torch.where(converged, int(Outcome.CONVERGED_GRAD), int(Outcome.FINISHED)),
-            ).to(torch.int8)
-            outcome[fired] = status[fired]
-            stop_step[fired] = k
-            final_loss[fired] = loss[fired]
-            if not bool((outcome == Outcome.RUNNING).any()):
-                break
-            if problem.gradient_noise > 0:
-                for leaf in leaves:
-                    assert leaf.grad is not None
-                    leaf.grad.add_(torch.randn(leaf.shape, generator=generator,
-                                               dtype=leaf.dtype), alpha=problem.gradient_noise)
-        optimizer.step()
-        problem.schedule.step(scheduler, loss.nansum())
-    shape = (len(ys), len(x.values))
+    """Run `problem` (one start) once per cell of x × y."""
+    keywords = cells(problem, x, y)
+    grid = replace(
+        problem,
+        starts=problem.starts[:1].expand(len(keywords), 2).clone(),
+        group_kwargs=tuple(keywords),
+        record_all=False,
+    )
+    recording = engine.run(grid)
+    shape = (len(y.values) if y is not None else 1, len(x.values))
     return SweepResult(
-        final_loss=final_loss.reshape(shape),
-        stop_step=stop_step.reshape(shape),
-        outcome=outcome.reshape(shape),
+        final_loss=recording.loss[1].reshape(shape),  # row 1: each start's last step
+        stop_step=recording.stop_step.reshape(shape),
+        outcome=recording.outcome.reshape(shape),
     )

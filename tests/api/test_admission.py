@@ -1,33 +1,44 @@
-"""A flood of requests beyond the limits gets 429s, while a normal client is still served.
+"""Requests beyond the limits get 429 with Retry-After, and the slots come back when work ends.
 
-Clients are told apart by address: the flood comes from 127.0.0.2, the normal
-client from 127.0.0.1 (both loopback).
+Clients are told apart by address: floods come from 127.0.0.2 and up, the normal client from
+127.0.0.1 (all loopback). Every limit is reached with work that would take minutes, so it is
+still there when the next request arrives: runs and computations end only when the test
+cancels them or hangs up, never by the clock.
 """
 
-import concurrent.futures
+import json
+import select
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import Server, free_port, wait_steps
+from tests.conftest import Server, free_port, wait_for_status, wait_steps
 
-LONG_RUN = {"kind": "surface", "surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.001},
-            "steps": 10_000, "starts": [[-1.5, 2.0]] * 2000, "record": "final",
-            "stop": {"grad_norm": 0}}
+# 10,000 steps of 100 L-BFGS iterations each: minutes of work, so the run is still queued or
+# running when the test looks.
+ENDLESS_RUN = {"kind": "surface", "surface": "rastrigin",
+               "optimizer": {"name": "lbfgs", "lr": 0.001, "max_iter": 100, "tolerance_grad": 0,
+                             "tolerance_change": 0},
+               "steps": 10_000, "stop": {"grad_norm": 0}}
 QUICK_RUN = {"kind": "surface", "surface": "quadratic", "optimizer": {"name": "sgd", "lr": 0.1},
              "steps": 50}
+# An unstored computation of 40,000 starts × 1,000,000 steps: far longer than any test, unless its
+# client hangs up.
+ENDLESS_COMPUTATION = QUICK_RUN | {"steps": 1_000_000, "starts": [[1.0, 1.0]] * 40_000, "record": "final",
+                                   "stop": {"grad_norm": 0}}
+ANSWER_SECONDS = 60.0  # a hang guard, not a speed requirement
 
 
-@pytest.fixture
-def limited_server(tmp_path: Path) -> Iterator[Server]:
+def limited(tmp_path: Path, **env: str) -> Iterator[Server]:
     server = Server(tmp_path, free_port(), env={
-        "DESCENT_RUNS_PER_CLIENT": "3", "DESCENT_QUEUED_RUNS": "50",
-        "DESCENT_COMPUTATIONS_PER_CLIENT": "2", "DESCENT_WORKERS": "1",
-        "DESCENT_MAX_INSTANT_WORK": "100000000", "DESCENT_MAX_WORK": "100000000",
+        "DESCENT_WORKERS": "1", "DESCENT_MAX_STEPS": "1000000",
+        "DESCENT_MAX_INSTANT_WORK": "100000000000", "DESCENT_MAX_WORK": "100000000000", **env,
     })
     server.start()
     try:
@@ -36,15 +47,56 @@ def limited_server(tmp_path: Path) -> Iterator[Server]:
         server.stop(signal.SIGKILL)
 
 
+@pytest.fixture
+def limited_server(tmp_path: Path) -> Iterator[Server]:
+    yield from limited(tmp_path, DESCENT_RUNS_PER_CLIENT="3", DESCENT_QUEUED_RUNS="50",
+                       DESCENT_COMPUTATIONS_PER_CLIENT="2")
+
+
+@pytest.fixture
+def small_queue_server(tmp_path: Path) -> Iterator[Server]:
+    yield from limited(tmp_path, DESCENT_RUNS_PER_CLIENT="3", DESCENT_QUEUED_RUNS="4")
+
+
 def from_address(server: Server, address: str) -> httpx.Client:
     transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=server.url, timeout=60, transport=transport)
+    return httpx.Client(base_url=server.url, timeout=ANSWER_SECONDS, transport=transport)
+
+
+def post_and_hold(server: Server, address: str, body: dict[str, Any]) -> socket.socket:
+    """POST /api/trajectories from `address` on a bare socket, and leave it open unread: the
+    request stays in flight until the socket is closed (the client hanging up)."""
+    payload = json.dumps(body).encode()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((address, 0))
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(
+        f"POST /api/trajectories HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload
+    )
+    return sock
+
+
+def first_answer(socks: list[socket.socket]) -> tuple[int, int, dict[str, str], dict[str, Any]]:
+    """Wait for the first of `socks` to be answered: (its index, status code, headers, body)."""
+    ready, _, _ = select.select(socks, [], [], ANSWER_SECONDS)
+    assert ready, "no request was answered"
+    sock = ready[0]
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(65536)
+    return socks.index(sock), int(lines[0].split()[1]), headers, json.loads(body)
 
 
 def test_flood_gets_429_with_retry_after_while_others_are_served(limited_server: Server) -> None:
     with from_address(limited_server, "127.0.0.2") as flood, \
             from_address(limited_server, "127.0.0.1") as normal:
-        answers = [flood.post("/api/runs", json=LONG_RUN) for _ in range(12)]
+        answers = [flood.post("/api/runs", json=ENDLESS_RUN) for _ in range(12)]
         codes = [a.status_code for a in answers]
         assert codes[:3] == [201, 201, 201]
         assert set(codes[3:]) == {429}
@@ -55,34 +107,73 @@ def test_flood_gets_429_with_retry_after_while_others_are_served(limited_server:
         served = normal.post("/api/runs", json=QUICK_RUN)
         assert served.status_code == 201
         for run in answers[:3]:
-            assert flood.delete(f"/api/runs/{run.json()['id']}").json()["status"] == "cancelled"
+            key = {"X-Run-Key": run.json()["key"]}
+            cancelled = flood.delete(f"/api/runs/{run.json()['id']}", headers=key)
+            assert cancelled.status_code == 200
+            wait_for_status(flood, run.json()["id"], {"cancelled"})
         assert len(wait_steps(normal, served.json()["id"])) == 51
 
         again = flood.post("/api/runs", json=QUICK_RUN)  # cancelled runs gave their slots back
         assert again.status_code == 201, again.text
 
 
+def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) -> None:
+    """Four runs queued or running in all (three clients' worth), whoever asks: 429 for everyone
+    until one ends, then the next client gets its run."""
+    server = small_queue_server
+    with from_address(server, "127.0.0.2") as first, from_address(server, "127.0.0.3") as second, \
+            from_address(server, "127.0.0.4") as third:
+        mine = [first.post("/api/runs", json=ENDLESS_RUN) for _ in range(3)]
+        assert [r.status_code for r in mine] == [201, 201, 201]
+        theirs = second.post("/api/runs", json=ENDLESS_RUN)
+        assert theirs.status_code == 201
+        for client in (second, third):  # under their own limit of 3, over the server's 4
+            refused = client.post("/api/runs", json=QUICK_RUN)
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["Retry-After"] == "1"
+            assert "the server has 4 runs waiting" in refused.json()["detail"]
+        first.delete(f"/api/runs/{mine[0].json()['id']}", headers={"X-Run-Key": mine[0].json()["key"]})
+        wait_for_status(first, mine[0].json()["id"], {"cancelled"})
+        admitted = third.post("/api/runs", json=QUICK_RUN)
+        assert admitted.status_code == 201, admitted.text
+        assert second.post("/api/runs", json=QUICK_RUN).status_code == 429  # full again
+        for run in [*mine[1:], theirs]:
+            first.delete(f"/api/runs/{run.json()['id']}", headers={"X-Run-Key": run.json()["key"]})
+            wait_for_status(first, run.json()["id"], {"cancelled"})
+        assert len(wait_steps(third, admitted.json()["id"])) == 51
+
+
 def test_concurrent_instant_computations_are_bounded_per_client(limited_server: Server) -> None:
-    heavy = QUICK_RUN | {"steps": 2000, "starts": [[1.0, 1.0]] * 2000, "record": "final",
-                         "stop": {"grad_norm": 0}}
-    with from_address(limited_server, "127.0.0.2") as flood, \
-            concurrent.futures.ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(flood.post, "/api/trajectories", json=heavy) for _ in range(8)]
-        codes = sorted(f.result().status_code for f in futures)
-    assert 429 in codes and 200 in codes
-    assert set(codes) <= {200, 429}
-    with from_address(limited_server, "127.0.0.1") as normal:
-        assert normal.post("/api/trajectories", json=QUICK_RUN).status_code == 200
+    """Two computations in flight (the limit) and a third asked: exactly one of the three is
+    refused, at once; once the two clients hang up, their slots come back."""
+    held = [post_and_hold(limited_server, "127.0.0.2", ENDLESS_COMPUTATION) for _ in range(3)]
+    try:
+        _, status, headers, answer = first_answer(held)
+        assert status == 429 and headers["retry-after"] == "1"
+        assert "2 computations in flight" in answer["detail"]
+        with from_address(limited_server, "127.0.0.2") as flood:
+            assert flood.post("/api/trajectories", json=QUICK_RUN).status_code == 429  # still full
+            for sock in held:
+                sock.close()  # the two in flight hang up
+            deadline = time.monotonic() + ANSWER_SECONDS  # a hang guard
+            while (again := flood.post("/api/trajectories", json=QUICK_RUN)).status_code == 429:
+                assert time.monotonic() < deadline, "the slots never came back"
+                time.sleep(0.05)  # the server notices a hang-up between two steps
+            assert again.status_code == 200, again.text
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_a_client_that_hangs_up_frees_the_worker(limited_server: Server) -> None:
-    """One worker; an abandoned long computation must not hold it until it would have ended."""
-    huge = QUICK_RUN | {"steps": 2000, "starts": [[1.0, 1.0]] * 40_000, "record": "final",
-                        "stop": {"grad_norm": 0}}
-    with httpx.Client(base_url=limited_server.url, timeout=0.5) as impatient, \
-            pytest.raises(httpx.ReadTimeout):
-        impatient.post("/api/trajectories", json=huge)  # about 10 s of work, abandoned
-    began = time.monotonic()
-    with httpx.Client(base_url=limited_server.url, timeout=30) as patient:
-        assert patient.post("/api/trajectories", json=QUICK_RUN).status_code == 200
-    assert time.monotonic() - began < 3.0
+    """One worker thread, busy with computations of minutes whose clients then hang up: the
+    next client is answered, which it could not be if the abandoned work went on."""
+    held = [post_and_hold(limited_server, "127.0.0.3", ENDLESS_COMPUTATION) for _ in range(3)]
+    _, status, _, _ = first_answer(held)  # the third: the other two hold the worker
+    assert status == 429
+    for sock in held:
+        sock.close()
+    with from_address(limited_server, "127.0.0.1") as patient:
+        answer = patient.post("/api/trajectories", json=QUICK_RUN)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["steps"]) == 51

@@ -130,9 +130,16 @@ ANALYSIS_ERRORS: list[tuple[str, str, str, list[str]]] = [
         "run": VALID, "x": {"param": "lr", "values": [0.1, -1.0]}}), ["lr", "-1.0"]),
     ("sweep-with-starts", "/api/sweeps", json.dumps({
         "run": VALID | {"starts": [[0, 0]]}, "x": {"param": "lr", "values": [0.1]}}), ["starts"]),
-    ("sweep-of-lbfgs", "/api/sweeps", json.dumps({
-        "run": VALID | {"optimizer": {"name": "lbfgs"}}, "x": {"param": "lr", "values": [0.1]}}),
-     ["LBFGS"]),
+    ("sweep-of-lbfgs-over-its-cells", "/api/sweeps", json.dumps({
+        "run": VALID | {"optimizer": {"name": "lbfgs"}, "steps": 10},
+        "x": {"param": "lr", "values": [0.1] * 9}, "y": {"param": "tolerance_grad", "values": [1e-7] * 8}}),
+     ["LBFGS", "64 cells"]),
+    ("sweep-momentum-under-cycle-momentum", "/api/sweeps", json.dumps({
+        "run": VALID | {"schedule": {"name": "onecycle"}}, "x": {"param": "momentum", "values": [0.5]}}),
+     ["momentum", "cycle_momentum"]),
+    ("sweep-cell-torch-rejects", "/api/sweeps", json.dumps({
+        "run": VALID | {"optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True}},
+        "x": {"param": "momentum", "values": [0.9, 0.0]}}), ["momentum = 0.0", "Nesterov"]),
     ("sweep-too-large", "/api/sweeps", json.dumps({
         "run": VALID | {"steps": 10_000}, "x": {"param": "lr", "values": [0.1] * 64}}),
      ["cells × steps"]),

@@ -1,12 +1,13 @@
 """Runs outlive the process: a finished run is read back after a restart, and a run that was
 queued or running when the server went down is computed again, to the same trajectory.
 
-The tests share one server (starting one costs seconds); each restarts it, and each waits
-for its own runs to end, so the next one begins with an idle server.
+Each test has a server of its own (one worker, so two runs are enough to have one running
+and one queued), which it stops, kills and restarts.
 """
 
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,10 +27,9 @@ from tests.conftest import (
 )
 
 
-@pytest.fixture(scope="module")
-def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    # one worker: two runs are enough to have one running and one queued
-    server = Server(tmp_path_factory.mktemp("persistence"), free_port(), env={"DESCENT_WORKERS": "1"})
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path, free_port(), env={"DESCENT_WORKERS": "1"})
     server.start()
     try:
         yield server
@@ -80,27 +80,27 @@ def stream(server: Server, run_id: str) -> tuple[list[dict[str, Any]], dict[str,
 def test_a_finished_run_survives_a_restart(restartable: Server) -> None:
     server = restartable
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        ids = [
-            create_run(http, {"surface": "himmelblau", "optimizer": {"name": "rmsprop", "lr": 0.01},
-                              "steps": 300}),
-            create_run(http, {"surface": "rastrigin", "optimizer": {"name": "sgd", "lr": 0.002},
-                              "starts": [[x / 2, 1.0] for x in range(-8, 9)], "steps": 100}),
-            create_run(http, {"surface": "quadratic", "optimizer": {"name": "sgd", "lr": 1.5},
-                              "steps": 100}),
+        runs = [  # (the run, how it ends: by its budget, every start by ‖∇L‖, or diverged)
+            (create_run(http, {"surface": "himmelblau", "optimizer": {"name": "rmsprop", "lr": 0.01},
+                               "steps": 300}), "finished"),
+            (create_run(http, {"surface": "rastrigin", "optimizer": {"name": "sgd", "lr": 0.002},
+                               "starts": [[x / 2, 1.0] for x in range(-8, 9)], "steps": 100}), "converged"),
+            (create_run(http, {"surface": "quadratic", "optimizer": {"name": "sgd", "lr": 1.5},
+                               "steps": 100}), "diverged"),
         ]
-        ids = [run["id"] for run in ids]
         before = {}
-        for run_id in ids:
-            steps = wait_steps(http, run_id)
-            csv_text = http.get(f"/api/runs/{run_id}/steps", params={"format": "csv"}).text
-            before[run_id] = (get_run(http, run_id), steps, csv_text)
+        for run, status in runs:
+            steps = wait_steps(http, run["id"])
+            csv_text = http.get(f"/api/runs/{run['id']}/steps", params={"format": "csv"}).text
+            ended = get_run(http, run["id"])
+            assert ended["status"] == status, ended["summary"]
+            before[run["id"]] = (ended, steps, csv_text)
         listed = strict_json(http.get("/api/runs").text)["runs"]
 
         server.restart()  # SIGTERM, wait, start on the same data dir and port
 
         assert strict_json(http.get("/api/runs").text)["runs"] == listed
         for run_id, (run, steps, csv_text) in before.items():
-            assert run["status"] in ("finished", "converged", "diverged")
             assert get_run(http, run_id) == run
             assert wait_steps(http, run_id) == steps
             assert http.get(f"/api/runs/{run_id}/steps", params={"format": "csv"}).text == csv_text
@@ -118,8 +118,6 @@ def test_runs_in_flight_are_computed_again_after_a_restart(restartable: Server,
     (SIGTERM): the new process requeues them and they end as a clean run would."""
     server = restartable
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        assert not [r for r in strict_json(http.get("/api/runs").text)["runs"]
-                    if r["status"] in ("queued", "running")], "the server is not idle"
         assert strict_json(http.get("/api/health").text)["workers"] == 1
         runs = [create_run(http, SLOW), create_run(http, SLOW | {"start": [-1.2, 1.5]})]
         wait_for_status(http, runs[0]["id"], {"running"})

@@ -200,6 +200,7 @@ class Cluster:
     port: int = 0
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # run id → its key
 
     def __post_init__(self) -> None:
         self.env = {**os.environ, **FAST, "DESCENT_EXECUTOR": "redis", "DESCENT_REDIS_URL": self.redis_url,
@@ -274,7 +275,15 @@ class Cluster:
         response = httpx.post(f"{self.url}/api/runs", json=body, timeout=10)
         assert response.status_code == 201, response.text
         run_id: str = response.json()["id"]
+        self.keys[run_id] = response.json()["key"]
         return run_id
+
+    def key(self, run_id: str) -> dict[str, str]:
+        """The header that lets this test, the run's owner, change it."""
+        return {"X-Run-Key": self.keys[run_id]}
+
+    def cancel(self, run_id: str) -> httpx.Response:
+        return httpx.delete(f"{self.url}/api/runs/{run_id}", headers=self.key(run_id), timeout=30)
 
     def stored_steps(self, run_id: str) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.url}/api/runs/{run_id}/steps", timeout=30)
@@ -383,15 +392,49 @@ _references: dict[bytes, list[dict[str, Any]]] = {}
 
 
 def reference(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The steps of a clean run of `body`, computed here by the same `compute` the workers call."""
+    """The steps of a clean run of `body`, computed here by the same `compute` the workers call
+    (every field of a step, to compare bit for bit), and checked first against a plain
+    `torch.optim` loop written below, so that `compute` is not its own oracle."""
     key = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     if key not in _references:
         from backend.runs.compute import compute
         from backend.surfaces.spec import SurfaceRun
 
         result = compute(SurfaceRun.model_validate(body), "cpu")
-        _references[key] = orjson.loads(orjson.dumps([s for _, records in result.frames for s in records]))
+        steps = orjson.loads(orjson.dumps([s for _, records in result.frames for s in records]))
+        assert_follows_the_plain_loop(steps, plain_torch_loop(body))
+        _references[key] = steps
     return _references[key]
+
+
+def plain_torch_loop(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a user writes for the runs these tests submit (Adam on Rosenbrock, every step, no
+    stop rule): step k is the point after k `optimizer.step()` calls, its loss and gradient."""
+    import torch
+
+    assert body["surface"] == "rosenbrock" and body["optimizer"]["name"] == "adam", body
+    assert body["stop"] == {"grad_norm": 0.0, "step_norm": 0.0} and "schedule" not in body, body
+    w = torch.tensor(body["start"], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([w], lr=body["optimizer"]["lr"])
+    records = []
+    for k in range(body["steps"] + 1):
+        optimizer.zero_grad()
+        loss = (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2
+        loss.backward()
+        assert w.grad is not None
+        records.append({"step": k, "params": w.detach().tolist(), "loss": loss.item(),
+                        "grad": w.grad.tolist(), "lr": body["optimizer"]["lr"]})
+        if k < body["steps"]:
+            optimizer.step()
+    return records
+
+
+def assert_follows_the_plain_loop(steps: list[dict[str, Any]], loop: list[dict[str, Any]]) -> None:
+    assert len(steps) == len(loop)
+    for got, want in zip(steps, loop, strict=True):
+        assert got["step"] == want["step"] and got["lr"] == want["lr"], (got, want)
+        for name in ("params", "loss", "grad"):
+            assert _close(got[name], want[name], 1e-9, 1e-9), (name, got, want)
 
 
 def assert_same_trajectory(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
@@ -404,11 +447,11 @@ def assert_same_trajectory(got: list[dict[str, Any]], want: list[dict[str, Any]]
         assert _close(mine.get("effective_lr"), theirs.get("effective_lr")), (mine, theirs)
 
 
-def _close(a: Any, b: Any) -> bool:
+def _close(a: Any, b: Any, rel: float = 1e-12, abs_: float = 0.0) -> bool:
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_close(x, y, rel, abs_) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
+        return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
     return bool(a == b)
 
 

@@ -3,6 +3,7 @@ storage and compute never reach the HTTP models, and the README's module table n
 
 import ast
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ ALLOWED = {
     "runs": {"optim", "surfaces", "networks"},
     "api": {"optim", "surfaces", "networks", "runs"},
 }
-SHARED = {"settings", "bounds"}
+SHARED = {"settings", "bounds", "jsontypes"}
 MODULES = sorted(p for p in BACKEND.rglob("*.py"))
 
 
@@ -67,7 +68,24 @@ def test_readme_module_table_names_real_files() -> None:
     assert actual <= listed_packages, f"packages missing from the README table: {actual - listed_packages}"
 
 
+def code_lines(path: Path) -> int:
+    """Lines holding code: not blank, not only comments, and not only text (string literals and
+    the punctuation between them, as in a table of descriptions or examples)."""
+    code: set[int] = set()
+    with path.open("rb") as source:
+        for token in tokenize.tokenize(source.readline):
+            if token.type in TEXT_TOKENS or (token.type == tokenize.OP and token.string in TABLE_PUNCTUATION):
+                continue
+            code.update(range(token.start[0], token.end[0] + 1))
+    return len(code)
+
+
+TEXT_TOKENS = {tokenize.STRING, tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+               tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+TABLE_PUNCTUATION = {",", ":", "(", ")", "[", "]", "{", "}"}
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_backend_files_stay_readable(path: Path) -> None:
-    lines = len(path.read_text().splitlines())
-    assert lines <= 450, f"{path.relative_to(ROOT)} has {lines} lines: split it by idea"
+    lines = code_lines(path)
+    assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines of code: split it by idea"

@@ -1,11 +1,12 @@
 """Catalogues: surfaces (with grids), optimizers, schedules, and the service's health."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
 import torch
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from backend.api.deps import ExecutorDep, SettingsDep
@@ -22,6 +23,8 @@ from backend.api.i18n import (
     text,
 )
 from backend.api.json import JSON, StrictJSONRoute
+from backend.api.routes import answer
+from backend.api.schemas import examples
 from backend.api.schemas.catalogue import (
     Grid,
     Health,
@@ -34,9 +37,9 @@ from backend.api.schemas.catalogue import (
 from backend.bounds import AtMost, Magnitude, MaxLength
 from backend.optim import optimizers, schedules
 from backend.surfaces.catalogue import SURFACES, evaluate_grid
-from backend.surfaces.expressions import ExpressionError, parse_expression
+from backend.surfaces.expressions import FORMULA_PATTERN, ExpressionError, grammar, parse_expression
 
-router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["catalogue"])
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute)
 GridSize = Annotated[int, Query(ge=3, description="points per axis"), AtMost("max_grid")]
 Coordinate = Annotated[float, Query(allow_inf_nan=False), Magnitude("max_coordinate")]
 Bound = Annotated[float | None, Query(allow_inf_nan=False), Magnitude("max_coordinate")]
@@ -53,6 +56,8 @@ class WorkerInfo(BaseModel):
     running: int | None = Field(None, description="runs it is computing now (its load)")
     runs: list[str] = Field(default_factory=list, description="ids of those runs")
     seen_at: float | None = Field(None, description="its last heartbeat (Unix time)")
+    store: str | None = Field(None, description="the identity of the run store it writes to (the "
+                              "API's, or it refuses to work)")
 
 
 class HealthOut(Health):
@@ -61,14 +66,17 @@ class HealthOut(Health):
     )
 
 
-@router.get("/health")
+@router.get("/health", operation_id="service-health", tags=["service"], summary="Is the server up",
+            responses={200: answer("the server, its device and its workers", examples.HEALTH)})
 async def health(executor: ExecutorDep) -> HealthOut:
     workers = [WorkerInfo.model_validate(w) for w in await executor.worker_list()]
     return HealthOut(status="ok", device=executor.device, executor=executor.kind,
                      workers=executor.workers, worker_list=workers)
 
 
-@router.get("/surfaces")
+@router.get("/surfaces", operation_id="surfaces-list", tags=["surfaces"], summary="The analytic surfaces",
+            responses={200: answer("every catalogue surface (the example shows the first)",
+                                   examples.SURFACES)})
 async def list_surfaces(lang: LangDep) -> list[SurfaceInfo]:
     return [
         SurfaceInfo(
@@ -102,40 +110,52 @@ def _grid(
     return JSON({"x": xs.tolist(), "y": ys.tolist(), "z": z.tolist()})
 
 
-@router.get("/surfaces/custom/grid", response_model=Grid)
+@router.get("/surfaces/custom/grid", response_model=Grid, operation_id="surfaces-custom-grid",
+            tags=["surfaces"], summary="A typed formula on a grid",
+            responses={200: answer("z[i][j] = f(x[j], y[i]); non-finite values are null",
+                                   examples.CUSTOM_GRID)})
 async def custom_grid(
-    expression: Annotated[str, Query(description="formula in x and y"), MaxLength("max_expression_length")],
+    expression: Annotated[str, Query(description=grammar(), examples=["x^2 + y^2"], json_schema_extra={
+        "minLength": 1, "pattern": FORMULA_PATTERN}), MaxLength("max_expression_length")],
     x_min: Coordinate,
-    x_max: Coordinate,
+    x_max: Annotated[Coordinate, Query(description="above x_min")],
     y_min: Coordinate,
-    y_max: Coordinate,
+    y_max: Annotated[Coordinate, Query(description="above y_min")],
     n: GridSize = 101,
 ) -> JSON:
-    """The grid of a typed formula (parsed by a whitelist, never evaluated as Python)."""
+    """The grid of a typed formula (parsed by a whitelist, never evaluated as Python). 422 when
+    the formula does not parse (at `expression`) or a window's min is not below its max (at
+    `x_max` or `y_max`)."""
     try:
         parsed = parse_expression(expression)
     except ExpressionError as error:
         raise unprocessable(["query", "expression"], f"expression: {error}") from None
-    return _grid(parsed.fn, n, (x_min, x_max), (y_min, y_max))
+    return await asyncio.to_thread(_grid, parsed.fn, n, (x_min, x_max), (y_min, y_max))
 
 
-@router.get("/surfaces/{surface_id}/grid", response_model=Grid, responses=NOT_FOUND)
+@router.get("/surfaces/{surface_id}/grid", response_model=Grid, operation_id="surfaces-grid",
+            tags=["surfaces"], summary="A catalogue surface on a grid",
+            responses={200: answer("z[i][j] = f(x[j], y[i]); non-finite values are null", examples.GRID),
+                       **NOT_FOUND})
 async def surface_grid(
-    surface_id: str,
+    surface_id: Annotated[str, Path(description="a catalogue surface (404 for any other)", examples=[
+        "rosenbrock"], json_schema_extra={"enum": list(SURFACES)})],
     n: GridSize = 101,
     x_min: Bound = None,
     x_max: Bound = None,
     y_min: Bound = None,
     y_max: Bound = None,
 ) -> JSON:
-    """z[i][j] = f(x[j], y[i]) over the domain (or the given window); non-finite → null."""
+    """z[i][j] = f(x[j], y[i]) over the domain (or the given window); non-finite → null. Each
+    bound may be given alone; 422 when a window's min is not below its max (at `x_max` or
+    `y_max`), with the domain's bound standing in for one not given."""
     surface = SURFACES.get(surface_id)
     if surface is None:
         raise not_found(f"unknown surface '{surface_id}'; known: {', '.join(SURFACES)}")
     (x0, x1), (y0, y1) = surface.domain
     x = (x0 if x_min is None else x_min, x1 if x_max is None else x_max)
     y = (y0 if y_min is None else y_min, y1 if y_max is None else y_max)
-    return _grid(surface.fn, n, x, y)
+    return await asyncio.to_thread(_grid, surface.fn, n, x, y)
 
 
 def _catalogue_entry(info: Any, lang: Lang, descriptions: dict[str, str], **extra: Any) -> OptimizerInfoOut:
@@ -155,23 +175,32 @@ def _catalogue_entry(info: Any, lang: Lang, descriptions: dict[str, str], **extr
     )
 
 
-@router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
+@router.get("/optimizers", response_model=list[OptimizerInfoOut], response_model_by_alias=True,
+            operation_id="optimizers-list", tags=["optimizers"], summary="The optimizers on offer",
+            responses={200: answer("every optimizer with every keyword (the example shows sgd)",
+                                   examples.OPTIMIZERS)})
 async def list_optimizers(lang: LangDep) -> list[OptimizerInfoOut]:
     return [
         _catalogue_entry(
             o, lang, OPTIMIZER_DESCRIPTIONS,
-            batched=o.batched, effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id)
+            batched=o.batches([{}]), effective_lr=optimizers.EFFECTIVE_LR_MEANING.get(o.id),
+            family=o.family, paper=vars(o.paper) if o.paper else None,
         )
         for o in optimizers.OPTIMIZERS.values()
     ]
 
 
-@router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True)
+@router.get("/schedules", response_model=list[OptimizerInfoOut], response_model_by_alias=True,
+            operation_id="schedules-list", tags=["schedules"], summary="The learning-rate schedules",
+            responses={200: answer("every schedule with every keyword (the example shows step)",
+                                   examples.SCHEDULES)})
 async def list_schedules(lang: LangDep) -> list[OptimizerInfoOut]:
     return [_catalogue_entry(s, lang, SCHEDULE_DESCRIPTIONS) for s in schedules.SCHEDULES.values()]
 
 
-@router.get("/limits")
+@router.get("/limits", operation_id="service-limits", tags=["service"], summary="The limits of requests",
+            responses={200: answer("the bounds this server enforces (the example: the defaults)",
+                                   examples.LIMITS)})
 async def limits(settings: SettingsDep) -> Limits:
     """The request limits this server enforces."""
     return Limits(

@@ -2,15 +2,15 @@
 and runs compared after they ended (several paths on one plane, a line between two runs)."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import torch
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Request, Response
 
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, SettingsDep, StoreDep
-from backend.api.errors import CONFLICT, NOT_FOUND, TOO_LARGE, TOO_MANY, not_found, unprocessable
+from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, not_found, unprocessable
 from backend.api.i18n import (
     DATASET_DESCRIPTIONS,
     DATASET_NAMES,
@@ -20,6 +20,9 @@ from backend.api.i18n import (
     text,
 )
 from backend.api.json import JSON, StrictJSONRoute
+from backend.api.ownership import RunKey
+from backend.api.routes import BUSY, RunId, answer
+from backend.api.schemas import examples
 from backend.api.schemas.networks import (
     CompareRequest,
     Comparison,
@@ -32,19 +35,22 @@ from backend.api.schemas.networks import (
     PreviewRequest,
 )
 from backend.networks import comparison, datasets, models, training
+from backend.networks.landscape import DifferentStarts
 from backend.networks.spec import LandscapeSpec, NetworkRun
 from backend.networks.summary import NetworkSummary
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
 from backend.runs.model import Run, Status
 from backend.settings import Settings, current_settings
 
-router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["networks"], responses=TOO_LARGE)
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute)
 PREVIEW_IMAGES = 40  # digits shown in a preview
 BINARY = {"type": "string", "format": "binary"}
 COMPARABLE = (Status.FINISHED, Status.EARLY_STOPPED, Status.CONVERGED)
 
 
-@router.get("/datasets", response_model=list[DatasetInfoOut])
+@router.get("/datasets", response_model=list[DatasetInfoOut], operation_id="networks-datasets",
+            tags=["networks"], summary="The datasets of network runs",
+            responses={200: answer("every dataset (the example shows moons)", examples.DATASETS)})
 async def list_datasets(settings: SettingsDep, lang: LangDep) -> list[DatasetInfoOut]:
     most = settings.network_max_samples
     return [DatasetInfoOut(**{**d.__dict__, "name": text(lang, DATASET_NAMES, d.id, d.name),
@@ -61,7 +67,9 @@ def _layers(settings: Settings) -> dict[str, tuple[int, int]]:
             "cnn": (models.MAX_CNN_LAYERS, settings.network_max_channels)}
 
 
-@router.get("/models", response_model=list[ModelInfoOut])
+@router.get("/models", response_model=list[ModelInfoOut], operation_id="networks-models",
+            tags=["networks"], summary="The models of network runs",
+            responses={200: answer("every model (the example shows mlp)", examples.MODELS)})
 async def list_models(settings: SettingsDep, lang: LangDep) -> list[ModelInfoOut]:
     """Linear and logistic regression take no hidden layers (and so no activation)."""
     layers = _layers(settings)
@@ -102,8 +110,15 @@ def _preview(request: PreviewRequest) -> dict[str, Any]:
     }
 
 
-@router.post("/datasets/preview", response_model=DatasetPreview)
-async def preview_dataset(request: PreviewRequest) -> JSON:
+@router.post("/datasets/preview", response_model=DatasetPreview, operation_id="networks-preview",
+             tags=["networks"], summary="The samples a network run would see",
+             responses={200: answer("the dataset as split and seeded for a run", examples.PREVIEW),
+                        **TOO_LARGE})
+async def preview_dataset(request: Annotated[PreviewRequest, Body(openapi_examples={"moons": {
+    "summary": "ten samples of two moons",
+    "value": {"dataset": {"name": "moons", "n_samples": 10, "noise": 0.2}, "split": {"val": 0.2, "test": 0.2},
+              "seed": 0},
+}})]) -> JSON:
     """The samples a network run with this dataset, split and seed would see (2-D: all of
     them as the model sees them; digits: the first few images)."""
     return JSON(await asyncio.to_thread(_preview, request))
@@ -133,19 +148,33 @@ async def _artifact(store: StoreDep, run: Run, name: str, what: str) -> bytes:
     return data
 
 
-@router.get("/runs/{run_id}/landscape", response_model=Landscape, responses=NOT_FOUND)
-async def get_landscape(run_id: str, store: StoreDep) -> Response:
+@router.get("/runs/{run_id}/landscape", response_model=Landscape, operation_id="landscapes-get",
+            tags=["landscapes"], summary="A network run's loss landscape",
+            responses={200: answer("the slice, the path on it and how faithful it is", examples.LANDSCAPE),
+                       404: {**NOT_FOUND[404], "description": "unknown run, not a network run, or no "
+                             "landscape (not asked for, not ended yet, or ended without one)"}})
+async def get_landscape(run_id: RunId, store: StoreDep) -> Response:
     """The loss slice around the run's final weights, the path on it and how faithful it is."""
     run = await _network_run(store, run_id)
     data = await _artifact(store, run, LANDSCAPE, "landscape")
     return Response(data, media_type="application/json")
 
 
-@router.post("/runs/{run_id}/landscape", response_model=Landscape, responses=NOT_FOUND | TOO_MANY | CONFLICT)
-async def survey_again(run_id: str, spec: LandscapeSpec, http: Request, store: StoreDep,
-                       executor: ExecutorDep, admission: AdmissionDep) -> JSON:
+@router.post("/runs/{run_id}/landscape", response_model=Landscape, operation_id="landscapes-survey",
+             tags=["landscapes"], summary="Survey a network run's landscape again",
+             responses={200: answer("the new landscape, which replaces the run's", examples.RESURVEY),
+                        404: {**NOT_FOUND[404], "description": "unknown run, or not a network run"},
+                        409: {**CONFLICT[409], "description": "the run did not end finished, "
+                              "early_stopped or converged"},
+                        **FORBIDDEN, **BUSY, **TOO_LARGE})
+async def survey_again(run_id: RunId, spec: Annotated[LandscapeSpec, Body(openapi_examples={"random": {
+    "summary": "random filter-normalised directions, 3 × 3",
+    "value": {"directions": "random", "resolution": 3, "eval_samples": 50},
+}})], http: Request, store: StoreDep, executor: ExecutorDep, admission: AdmissionDep,
+                       _key: RunKey) -> JSON:
     """Survey an ended run's landscape again (other directions, grid, span or samples) from its
-    stored checkpoints, without training again; it replaces the run's landscape and export."""
+    stored checkpoints, without training again; it replaces the run's landscape and export.
+    Needs the run's key (`X-Run-Key`) or the moderator's token: 403 otherwise."""
     run = await _network_run(store, run_id)
     if run.status not in COMPARABLE:
         raise HTTPException(409, f"run '{run_id}' is {run.status.value}: only a run that finished "
@@ -154,7 +183,7 @@ async def survey_again(run_id: str, spec: LandscapeSpec, http: Request, store: S
     config = run.config
     ny, nx = spec.shape
     _check_work(run, ny * nx + 2 * comparison.MAX_STORED_CHECKPOINTS, spec.eval_samples, "resolution")
-    stored = comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
+    stored = await _weights(store, run)
     with admission.computing(client_of(http)):
         report, export = await executor.run_blocking(comparison.resurvey, config, stored, spec,
                                                      _device(executor))
@@ -165,12 +194,22 @@ async def survey_again(run_id: str, spec: LandscapeSpec, http: Request, store: S
 
 
 @router.get(
-    "/runs/{run_id}/landscape/export",
-    responses=NOT_FOUND | {200: {"content": {"application/octet-stream": {"schema": BINARY}},
-                                 "description": "torch.save of {weights, directions, a, b, loss, ...}"}},
+    "/runs/{run_id}/landscape/export", operation_id="landscapes-export", tags=["landscapes"],
+    summary="A network run's landscape as a torch.save file",
+    responses={
+        200: {"description": "a `torch.save` file (attachment `landscape-<run_id>.pt`)", "content": {
+            "application/octet-stream": {"schema": BINARY, "examples": {"pt": {
+                "summary": "torch.load(f, weights_only=True)",
+                "description": "a dict: `weights` and `directions` ([u, v]) as {parameter name: tensor} "
+                "(the names of `named_parameters()`), `a`, `b` (float32 axes), `loss` (len(b) × len(a)), "
+                "`accuracy` (or None), `eval_samples` (int), `kind` (random | pca | hessian)",
+            }}},
+        }},
+        404: {**NOT_FOUND[404], "description": "as for landscapes-get"},
+    },
     response_class=Response,
 )
-async def export_landscape(run_id: str, store: StoreDep) -> Response:
+async def export_landscape(run_id: RunId, store: StoreDep) -> Response:
     """`torch.load(f, weights_only=True)`: final weights and both directions by parameter name
     (as in `named_parameters()`), the axes and the loss grid."""
     run = await _network_run(store, run_id)
@@ -208,13 +247,26 @@ def _check_work(run: Run, points: int, samples: int, field: str) -> None:
                             f"{work:,} exceeds {bound:,}; use fewer points or eval_samples")
 
 
+async def _weights(store: StoreDep, run: Run) -> comparison.StoredWeights:
+    """A run's stored checkpoints and final weights (torch.load, in a thread)."""
+    return await asyncio.to_thread(comparison.unpack, await _artifact(store, run, comparison.WEIGHTS,
+                                                                      "stored weights"))
+
+
 def _device(executor: ExecutorDep) -> torch.device:
     return torch.device(executor.device)
 
 
-@router.post("/landscapes/compare", response_model=Comparison, responses=TOO_MANY | NOT_FOUND | CONFLICT)
-async def compare_runs(request: CompareRequest, http: Request, store: StoreDep, executor: ExecutorDep,
-                       admission: AdmissionDep) -> JSON:
+@router.post("/landscapes/compare", response_model=Comparison, operation_id="landscapes-compare",
+             tags=["landscapes"], summary="Several network runs on one plane",
+             responses={200: answer("the plane, its loss grid and every run's path", examples.COMPARISON),
+                        404: {**NOT_FOUND[404], "description": "a run's stored weights are missing"},
+                        409: {**CONFLICT[409], "description": "the runs' initial weights differ"},
+                        **BUSY, **TOO_LARGE})
+async def compare_runs(request: Annotated[CompareRequest, Body(openapi_examples={"two": {
+    "summary": "two runs of one setup", "value": {"runs": ["ec1c20912dd24f73", "a2aed241d20c4cff"],
+                                                  "resolution": 3, "eval_samples": 50},
+}})], http: Request, store: StoreDep, executor: ExecutorDep, admission: AdmissionDep) -> JSON:
     """Several runs from one start on one plane: PCA of all their checkpoints, origin the
     shared initial weights, every run's path projected onto it, the loss grid around."""
     if len(set(request.runs)) != len(request.runs):
@@ -222,24 +274,29 @@ async def compare_runs(request: CompareRequest, http: Request, store: StoreDep, 
     runs = await _comparable(store, request.runs, "runs")
     points = request.resolution**2 + len(runs) * comparison.MAX_STORED_CHECKPOINTS  # grid, then paths
     _check_work(runs[0][0], points, request.eval_samples, "resolution")
-    weights = [comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
-               for run, _ in runs]
+    weights = [await _weights(store, run) for run, _ in runs]
     with admission.computing(client_of(http)):
         try:
             result = await executor.run_blocking(
                 comparison.compare, runs[0][1], weights, request.resolution, request.span,
                 request.eval_samples, _device(executor),
             )
-        except ValueError as error:  # different initial weights despite the same request
+        except DifferentStarts as error:  # different initial weights despite the same request
             raise HTTPException(409, str(error)) from None
     for (run, _), entry in zip(runs, result["runs"], strict=True):
         entry |= {"id": run.id, "status": run.status.value}
     return JSON(result)
 
 
-@router.post("/landscapes/interpolate", response_model=Interpolation, responses=TOO_MANY | NOT_FOUND)
-async def interpolate_runs(request: InterpolationRequest, http: Request, store: StoreDep,
-                           executor: ExecutorDep, admission: AdmissionDep) -> JSON:
+@router.post("/landscapes/interpolate", response_model=Interpolation, operation_id="landscapes-interpolate",
+             tags=["landscapes"], summary="The loss on the line between two runs",
+             responses={200: answer("the loss (and accuracy) along α", examples.INTERPOLATION),
+                        404: {**NOT_FOUND[404], "description": "a run's stored weights are missing"},
+                        **BUSY, **TOO_LARGE})
+async def interpolate_runs(request: Annotated[InterpolationRequest, Body(openapi_examples={"two": {
+    "summary": "two runs of one setup, 3 points",
+    "value": {"from": "ec1c20912dd24f73", "to": "a2aed241d20c4cff", "points": 3, "eval_samples": 50},
+}})], http: Request, store: StoreDep, executor: ExecutorDep, admission: AdmissionDep) -> JSON:
     """The loss along the straight line from one run's final weights (α = 0) to another's (α = 1),
     α from −0.5 to 1.5: a barrier between them, or one connected valley."""
     (first, config), = await _comparable(store, [request.from_], "from")
@@ -249,8 +306,7 @@ async def interpolate_runs(request: InterpolationRequest, http: Request, store: 
     if reason is not None:
         raise unprocessable(["body", "to"], f"runs '{first.id}' and '{second.id}' cannot share a "
                             f"line: {reason}")
-    w0, w1 = [comparison.unpack(await _artifact(store, run, comparison.WEIGHTS, "stored weights"))
-              .checkpoints[-1] for run in (first, second)]
+    w0, w1 = [(await _weights(store, run)).checkpoints[-1] for run in (first, second)]
     with admission.computing(client_of(http)):
         result = await executor.run_blocking(comparison.interpolate, config, w0, w1, request.points,
                                              request.eval_samples, _device(executor))

@@ -41,6 +41,12 @@ async def _send_frames(websocket: WebSocket, frames: list[Frame]) -> None:
         await _send(websocket, {"type": "steps", "steps": pending})
 
 
+async def _until_gone(websocket: WebSocket) -> None:
+    """Return when the client has closed the socket (what it sends is ignored)."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 @router.websocket("/runs/{run_id}/stream")
 async def stream(websocket: WebSocket, run_id: str) -> None:
     store = websocket.app.state.store
@@ -63,20 +69,28 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
             })
             await websocket.close(code=1000)
             return
-        epoch, cursor = 0, 0
-        while True:
-            new_epoch, frames, end, was_reset = run_log.read(epoch, cursor)
-            if was_reset:
-                await _send(websocket, {"type": "reset"})
-                epoch, cursor = new_epoch, 0
-            if frames:
-                await _send_frames(websocket, frames)
-                cursor += len(frames)
-            if end is not None and not frames:
-                await _send(websocket, end)
-                break
-            if end is None:
-                await run_log.wait(epoch, cursor)
+        gone = asyncio.create_task(_until_gone(websocket))
+        try:
+            epoch, cursor = 0, 0
+            while True:
+                new_epoch, frames, end, was_reset = run_log.read(epoch, cursor)
+                if was_reset:
+                    await _send(websocket, {"type": "reset"})
+                    epoch, cursor = new_epoch, 0
+                if frames:
+                    await _send_frames(websocket, frames)
+                    cursor += len(frames)
+                if end is not None and not frames:
+                    await _send(websocket, end)
+                    break
+                if end is None:
+                    more = asyncio.ensure_future(run_log.wait(epoch, cursor))
+                    await asyncio.wait({more, gone}, return_when=asyncio.FIRST_COMPLETED)
+                    if gone.done():  # the client left (e.g. while the run was queued): stop here
+                        more.cancel()
+                        return
+        finally:
+            gone.cancel()
         await websocket.close(code=1000)
     except WebSocketDisconnect:
         return

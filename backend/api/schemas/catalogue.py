@@ -34,6 +34,13 @@ class Grid(BaseModel):
     z: list[list[float | None]]
 
 
+class PaperOut(BaseModel):
+    """Where a method was introduced."""
+
+    cite: str = Field(description="authors, year. title")
+    url: str
+
+
 class OptimizerInfoOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     id: str
@@ -42,10 +49,17 @@ class OptimizerInfoOut(BaseModel):
     hyperparameters: list[Hyperparameter]
     update_rule: str
     description: str
-    batched: bool | None = None
+    batched: bool | None = Field(
+        None, description="with its default keywords, B starts are the rows of one optimizer "
+        "(an element-wise update); false: each start runs on its own"
+    )
     effective_lr: str | None = Field(
         None, description="what the recorded effective_lr multiplies: gradient | first_moment | sign"
     )
+    family: Literal["torch.optim", "community"] | None = Field(
+        None, description="torch.optim's own class, or the community's (pytorch_optimizer)"
+    )
+    paper: PaperOut | None = None
 
 
 class Limits(BaseModel):

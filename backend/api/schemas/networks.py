@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.api.schemas.runs import RUN_ID_PATTERN
 from backend.bounds import AtMost, MaxItems
+from backend.jsontypes import Integer
 from backend.networks.spec import DatasetSpec, EvalSamples, SplitSpec
 from backend.runs.model import Status
 
 Floats = list[float | None]
 Grid = list[list[float | None]]
-
+RunId = Annotated[str, Field(json_schema_extra={"pattern": RUN_ID_PATTERN}, examples=["ec1c20912dd24f73"])]
 
 
 class Interpolation(BaseModel):
@@ -80,7 +82,7 @@ class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset: DatasetSpec
     split: SplitSpec = Field(default_factory=SplitSpec)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
 
 
 class PreviewPoints(BaseModel):
@@ -112,16 +114,21 @@ class DatasetPreview(BaseModel):
 
 
 class CompareRequest(BaseModel):
-    """Several network runs from one start drawn on one plane (PCA of all their checkpoints)."""
+    """Several network runs from one start drawn on one plane (PCA of all their checkpoints).
+
+    Every run must exist, be a network run that ended finished, early_stopped or converged, and
+    share the first run's dataset, model, split and seed (the optimizer, schedule, batch size and
+    epochs may differ); otherwise 422 at `runs.<i>`. (grid points + runs × 101) ×
+    min(eval_samples, n_train) × parameters ≤ the landscape work bound (422 at `resolution`)."""
 
     model_config = ConfigDict(extra="forbid")
-    runs: Annotated[list[str], MaxItems("network_max_compare_runs")] = Field(
-        min_length=2, description="run ids"
+    runs: Annotated[list[RunId], MaxItems("network_max_compare_runs")] = Field(
+        min_length=2, description="run ids, each once", json_schema_extra={"uniqueItems": True}
     )
-    resolution: Annotated[int, AtMost("network_max_compare_resolution")] = Field(
+    resolution: Annotated[Integer, AtMost("network_max_compare_resolution")] = Field(
         31, ge=3, description="grid points per axis"
     )
-    span: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
+    span: float = Field(1.0, gt=0, le=10, allow_inf_nan=False, strict=True,
                         description="half-width as a multiple of the paths' extent")
     eval_samples: EvalSamples = Field(500, ge=10)
 
@@ -148,10 +155,14 @@ class Comparison(BaseModel):
 
 
 class InterpolationRequest(BaseModel):
-    """The loss on the straight line between two runs' final weights (same dataset and model)."""
+    """The loss on the straight line between two runs' final weights (same dataset and model).
+
+    Both runs must exist, be network runs that ended finished, early_stopped or converged, and
+    share the dataset, model, split and seed (422 at `from` or `to`). points × min(eval_samples,
+    n_train) × parameters ≤ the landscape work bound (422 at `points`)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    from_: str = Field(alias="from", description="run id (α = 0)")
-    to: str = Field(description="run id (α = 1)")
-    points: Annotated[int, AtMost("network_max_interpolation_points")] = Field(41, ge=3)
+    from_: RunId = Field(alias="from", description="run id (α = 0)")
+    to: RunId = Field(description="run id (α = 1)")
+    points: Annotated[Integer, AtMost("network_max_interpolation_points")] = Field(41, ge=3)
     eval_samples: EvalSamples = Field(1000, ge=10)

@@ -2,11 +2,15 @@
 
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Discriminator, Field, Tag
+from pydantic import BaseModel, Discriminator, Field, GetJsonSchemaHandler, Tag
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from backend.networks.spec import NetworkRun
 from backend.runs.model import Run, Status, SurfaceSummary
 from backend.surfaces.spec import SurfaceRun
+
+RUN_ID_PATTERN = "^[0-9a-f]{16}$"  # the ids `POST /api/runs` hands out; any other is unknown
 
 
 def _run_kind(value: Any) -> str:
@@ -16,10 +20,47 @@ def _run_kind(value: Any) -> str:
     return str(getattr(value, "kind", "surface"))
 
 
+class _KindMapping:
+    """The union's OpenAPI discriminator, which pydantic leaves out when the discriminator is a
+    function (`_run_kind`: a body without `kind` is a surface run)."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        refs = [choice["$ref"] for choice in json_schema["oneOf"]]
+        mapping = dict(zip(KINDS, refs, strict=True))
+        json_schema["discriminator"] = {"propertyName": "kind", "mapping": mapping}
+        json_schema["description"] = (
+            "A surface run or a network run, told apart by `kind`; a body without `kind` is a surface run."
+        )
+        return json_schema
+
+
+class _SurfaceOnly:
+    """Document only the surface run of the union: `POST /api/trajectories` answers any other
+    kind with a 422 at `kind`."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        surface: JsonSchemaValue = handler(schema)["oneOf"][KINDS.index("surface")]
+        return surface
+
+
+KINDS = ("surface", "network")  # in the order of the union
 RunRequest = Annotated[
     Union[Annotated[SurfaceRun, Tag("surface")], Annotated[NetworkRun, Tag("network")]],  # noqa: UP007
     Discriminator(_run_kind),
+    _KindMapping(),
 ]
+SurfaceRunRequest = Annotated[RunRequest, _SurfaceOnly()]  # validated as RunRequest, documented as this
+
+
+class CreatedRun(Run):
+    """A run just queued, with its key: the only time the key is shown."""
+
+    key: str = Field(description="send it as X-Run-Key to cancel or change this run; keep it secret")
 
 
 class RunList(BaseModel):

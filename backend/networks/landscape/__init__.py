@@ -51,11 +51,11 @@ from backend.networks.landscape.evaluator import (
     loss_grid,
     loss_grid_loop,
 )
-from backend.networks.landscape.survey import Plane, Survey, as_floats, compare_plane, survey
+from backend.networks.landscape.survey import DifferentStarts, Plane, Survey, as_floats, compare_plane, survey
 from backend.networks.landscape.weights import Layout, load_weights, weights_of
 
 __all__ = [
-    "Cancelled", "EvalData", "Evaluator", "Layout", "Plane", "Survey", "as_floats", "axis",
+    "Cancelled", "DifferentStarts", "EvalData", "Evaluator", "Layout", "Plane", "Survey", "as_floats", "axis",
     "compare_plane", "filter_normalize", "grid_coefficients", "hessian_directions", "hessian_eigenpairs",
     "interpolate", "load_weights", "loss_grid", "loss_grid_loop", "pca_directions",
     "project", "random_directions", "survey", "weights_of",

@@ -24,6 +24,10 @@ from backend.networks.models import loss_function
 # --- several runs on one plane -------------------------------------------------------------
 
 
+class DifferentStarts(ValueError):
+    """Runs compared on one plane must share their initial weights."""
+
+
 @dataclass
 class Plane:
     """A plane origin + a·u + b·v and each run's path in it."""
@@ -43,7 +47,7 @@ def compare_plane(runs: list[Tensor], generator: torch.Generator | None = None) 
     origin = runs[0][0]
     for i, run in enumerate(runs):
         if not torch.equal(run[0], origin):
-            raise ValueError(f"run {i} does not start from the same weights as run 0")
+            raise DifferentStarts(f"run {i} does not start from the same weights as run 0")
     stacked = torch.cat(runs)
     u, v, explained = pca_directions(stacked, origin, generator)
     ends = torch.stack([r[-1] for r in runs]).mean(0) - origin  # orient toward where runs go

@@ -32,6 +32,7 @@ from backend.runs.redis.protocol import (
     FINISH,
     GROUP,
     JOBS,
+    STORE,
     SUBMIT,
     WORKER_PREFIX,
     WORKERS,
@@ -77,6 +78,10 @@ class RedisExecutor(InlineWork):
         """An executor with its group created and its active-run mirror and worker list current."""
         executor = cls(store, settings)
         await executor._redis.eval(ENSURE_GROUP, 1, JOBS, GROUP)
+        previous: Any = await executor._redis.getset(STORE, store.identity)
+        if previous is not None and previous.decode() != store.identity:
+            log.warning("Redis named another run store (%s) before this API's (%s): workers started "
+                        "for that one will refuse to work", previous.decode(), store.identity)
         last = await executor._sync_active()
         await executor.worker_list()
         executor._background = [

@@ -12,6 +12,7 @@ Keys (all under `descent:`):
                       starts with a `reset` entry and trims everything before it.
 - `run:{id}:cancel`   set by `DELETE /api/runs/{id}`; the worker polls it between steps.
 - `active`            set of queued or running run ids; `events` stream of queued / ended.
+- `store`             the identity of the API's run store; a worker whose store differs refuses to work.
 - `worker:{name}`     heartbeat (JSON: device, concurrency, running runs), expires unless refreshed;
                       `workers` indexes the names by last heartbeat, so nobody scans the keyspace.
 
@@ -33,6 +34,7 @@ ACTIVE = PREFIX + "active"
 EVENTS = PREFIX + "events"
 WORKER_PREFIX = PREFIX + "worker:"
 WORKERS = PREFIX + "workers"  # sorted set: worker name → its last heartbeat (Unix time)
+STORE = PREFIX + "store"  # the run store's identity, published by the API, checked by workers
 EVENTS_MAXLEN = 10_000
 ENDED = tuple(s.value for s in Status if s.ended)
 

@@ -46,6 +46,7 @@ from backend.runs.redis.protocol import (
     GROUP,
     JOBS,
     REQUEUE,
+    STORE,
     TOUCH,
     WORKER_PREFIX,
     WORKERS,
@@ -54,7 +55,7 @@ from backend.runs.redis.protocol import (
     steps_key,
 )
 from backend.runs.store import Frame, RunStore
-from backend.settings import Settings, get_settings
+from backend.settings import Settings, get_settings, reading_stored
 
 log = logging.getLogger("backend.worker")
 
@@ -128,12 +129,25 @@ class Worker:
         self.stopping = threading.Event()
         self.closed = threading.Event()
         self.started_at = time.time()
+        self.refused = False  # its run store is not the API's
         interval = min(settings.heartbeat_seconds, settings.visibility_timeout / 3)
         self.beat_interval = interval
         self.beat_ttl_ms = max(1000, int(3000 * settings.heartbeat_seconds))
         self.poll_seconds = min(1.0, settings.visibility_timeout / 2)
 
     # --- the main loop ------------------------------------------------------------------------
+
+    def same_store(self) -> bool:
+        """Whether the API's run store (published in Redis) is this worker's: runs computed
+        into another store would stay `queued` on the API forever. None published yet (no API
+        has started): nothing to compare, and no job to take either."""
+        published: Any = self.redis.get(STORE)
+        if published is None or published.decode() == self.store.identity:
+            return True
+        log.error("this worker's run store (%s, id %s) is not the API's (id %s): start it with the "
+                  "API's DESCENT_DATABASE_URL (or its data directory); refusing to compute runs",
+                  self.store.url, self.store.identity, published.decode())
+        return False
 
     def serve(self) -> None:
         self.redis.eval(ENSURE_GROUP, 1, JOBS, GROUP)
@@ -143,6 +157,10 @@ class Worker:
                  self.concurrency, torch.get_num_threads())
         next_reclaim = next_sweep = 0.0
         while not self.stopping.is_set():
+            if not self.same_store():
+                self.refused = True
+                self.stopping.set()
+                break
             free = self.concurrency - len(self.jobs)
             if free <= 0:
                 self.slot_freed.wait(0.2)
@@ -228,7 +246,8 @@ class Worker:
     def _compute(self, job: Job, body: bytes) -> None:
         error: str | None = None
         try:
-            run = Run.model_validate_json(body)
+            with reading_stored():  # the API validated it; the worker's own limits do not apply
+                run = Run.model_validate_json(body)
             self.store.mark_running(job.run_id)
             log.info("run %s attempt %d started", job.run_id, job.attempt)
             result = compute(run.config, self.device, on_frame=job.on_frame, cancelled=job.cancelled)
@@ -286,6 +305,7 @@ class Worker:
                 "name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
                 "device": self.device, "concurrency": self.concurrency, "running": len(jobs),
                 "runs": [job.run_id for job in jobs], "started_at": self.started_at, "seen_at": now,
+                "store": self.store.identity,
             }), px=self.beat_ttl_ms)
             pipe.zadd(WORKERS, {self.name: now})
             pipe.execute()
@@ -358,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     worker.serve()
+    if worker.refused:
+        raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 // The networks lab's endpoints, on the shared client (errors are ApiErrors whose message is
 // the server's own words). A run's stream is followed by stream.js.
 
-import { request } from "../shared/api.js";
+import { keyHeader, request } from "../shared/api.js";
 
 const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 
@@ -14,7 +14,8 @@ export const previewDataset = (body, signal) => request("/api/datasets/preview",
 /** The finished landscape with its faithfulness report and the init → final interpolation. */
 export const getLandscape = (id, signal) => request(`${runPath(id)}/landscape`, { signal });
 /** Survey an ended run's landscape again from its stored checkpoints (other directions, grid). */
-export const surveyAgain = (id, body) => request(`${runPath(id)}/landscape`, { method: "POST", body });
+export const surveyAgain = (id, body) =>
+  request(`${runPath(id)}/landscape`, { method: "POST", body, headers: keyHeader(id) });
 export const landscapeExportUrl = (id) => `${runPath(id)}/landscape/export`;
 
 export const compareRuns = (body) => request("/api/landscapes/compare", { method: "POST", body });

@@ -2,6 +2,7 @@
 // report (true vs slice loss, residuals, explained variance or eigenvalues, evaluation
 // samples, the .pt export) and the init → final interpolation.
 
+import { ownKey } from "../shared/api.js";
 import { fill, h } from "../shared/dom.js";
 import { fmt } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
@@ -94,7 +95,8 @@ export function createLandView() {
     landscape.update(run, th, lang, racerColor(index >= 0 ? index : runtime.runs.length, cb), value);
 
     const themeKey = `${lang}|${cb}|${th.proj}`;
-    const canSurvey = Boolean(run && run.summary && ENDED_WELL.has(run.status));
+    // only the browser that started the run holds its key: elsewhere the run is read-only
+    const canSurvey = Boolean(run && run.summary && ENDED_WELL.has(run.status) && ownKey(run.id));
     const busy = Boolean(runtime.busy.survey);
     const notesKey = `${run ? run.id : ""}|${run && run.landscape ? run.landscape.stage + run.landscape.progress : ""}|${report ? report.directions + report.elapsed_s : ""}|${themeKey}|${scene.ls}|${canSurvey}|${busy}|${withAccuracy}|${value}`;
     if (notesKey !== drawnNotes) {

@@ -29,8 +29,8 @@ function detailText(body, status) {
   return `HTTP ${status}`;
 }
 
-export async function request(path, { method = "GET", body, signal } = {}) {
-  const init = { method, signal, headers: {} };
+export async function request(path, { method = "GET", body, signal, headers = {} } = {}) {
+  const init = { method, signal, headers: { ...headers } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -51,8 +51,38 @@ export async function request(path, { method = "GET", body, signal } = {}) {
 export const getOptimizers = (lang) => request(`/api/optimizers?lang=${lang}`);
 export const getSchedules = (lang) => request(`/api/schedules?lang=${lang}`);
 
-/** Store and queue a run (a surface run or a network run): the run object with its id. */
-export const createRun = (body) => request("/api/runs", { method: "POST", body });
+// The keys of the runs this browser started: POST /api/runs shows a run's key once, and only
+// its key changes the run (cancel, survey again). Kept in local storage, the newest MAX_KEYS.
+const KEYS = "descent.runKeys";
+const MAX_KEYS = 500;
+
+function storedKeys() {
+  try {
+    return JSON.parse(localStorage.getItem(KEYS) || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+/** The key of run `id` if this browser started it; null for someone else's run (read-only here). */
+export const ownKey = (id) => storedKeys()[id] ?? null;
+
+/** The header that lets this browser change run `id` (none when it holds no key). */
+export const keyHeader = (id) => (ownKey(id) ? { "X-Run-Key": ownKey(id) } : {});
+
+/** Store and queue a run (a surface run or a network run): the run object with its id; its key
+ * is kept for `cancelRun` and the like, not handed on. */
+export async function createRun(body) {
+  const { key, ...run } = await request("/api/runs", { method: "POST", body });
+  const keys = Object.entries({ ...storedKeys(), [run.id]: key }).slice(-MAX_KEYS);
+  try {
+    localStorage.setItem(KEYS, JSON.stringify(Object.fromEntries(keys)));
+  } catch {
+    // storage full or off: this page can still cancel the run while it holds `key`
+  }
+  return run;
+}
 
 /** Cancel a queued or running run (an ended one is left as it is). */
-export const cancelRun = (id) => request(`/api/runs/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const cancelRun = (id) =>
+  request(`/api/runs/${encodeURIComponent(id)}`, { method: "DELETE", headers: keyHeader(id) });
