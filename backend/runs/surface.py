@@ -1,5 +1,6 @@
 """A surface-run request turned into an engine problem, and its recording into JSON records."""
 
+import math
 from typing import Any
 
 import torch
@@ -120,10 +121,15 @@ def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
 
 
 def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tensor | None:
-    """Per-coordinate step factor of an adaptive optimizer for recorded rows, from its state."""
+    """Per-coordinate step factor of an adaptive optimizer for recorded rows, from its state:
+    None for an optimizer without one; NaN (null on the wire) where it is not known, as at
+    step 0, so whether a record has the field never depends on how steps fell into frames."""
     rule = optimizers.EFFECTIVE_LR.get(request.optimizer.name)
-    if rule is None or not rec.state:
+    if rule is None:
         return None
+    unknown = torch.full_like(rec.params[rows], math.nan)
+    if not rec.state:
+        return unknown
     state = {name: t[rows] for name, t in rec.state.items()}
     before = None
     if request.record == "all":  # step k's buffers before it: step k − 1's, zeros before step 1
@@ -138,9 +144,10 @@ def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tens
             rec.stop_step) else torch.zeros(2, rec.params.shape[1], dtype=torch.int64)
         t = ends[rows].to(lr.dtype)[..., None]
     try:
-        return rule(request.hyperparameters(), state, before, lr, t)
+        factor = rule(request.hyperparameters(), state, before, lr, t)
     except KeyError:  # a buffer this configuration does not keep
         return None
+    return unknown if factor is None else factor
 
 
 def recorded_rows(request: SurfaceRun, rec: Recording) -> int:

@@ -105,6 +105,12 @@ async def test_surveying_again_needs_the_key(app_transport: httpx.ASGITransport)
         body = {"directions": "random", "resolution": 5, "eval_samples": 20}
         refused = await stranger.post(f"/api/runs/{run['id']}/landscape", json=body)
         assert refused.status_code == 403
+        wrong = await stranger.post(f"/api/runs/{run['id']}/landscape", json=body,
+                                    headers={"X-Run-Key": run["key"][::-1]})
+        assert wrong.status_code == 403
+        moderated = await stranger.post(f"/api/runs/{run['id']}/landscape", json=body,
+                                        headers={"Authorization": f"Bearer {TOKEN}"})
+        assert moderated.status_code == 200
         done = await owner.post(f"/api/runs/{run['id']}/landscape", json=body,
                                 headers={"X-Run-Key": run["key"]})
         assert done.status_code == 200 and done.json()["directions"] == "random"

@@ -157,16 +157,16 @@ class Worker:
                  self.concurrency, torch.get_num_threads())
         next_reclaim = next_sweep = 0.0
         while not self.stopping.is_set():
-            if not self.same_store():
-                self.refused = True
-                self.stopping.set()
-                break
             free = self.concurrency - len(self.jobs)
             if free <= 0:
                 self.slot_freed.wait(0.2)
                 self.slot_freed.clear()
                 continue
             try:
+                if not self.same_store():
+                    self.refused = True
+                    self.stopping.set()
+                    break
                 entries: list[tuple[bytes, dict[bytes, bytes]]] = []
                 if time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + self.poll_seconds
