@@ -39,7 +39,7 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE = os.environ.get("REQUIRE_SYSTEM_DEPS") == "1"
-START_SECONDS = 30.0  # a process that imports torch on a busy 2-core machine
+START_SECONDS = 120.0  # a hang guard: processes importing torch at once on a busy 2-core machine
 
 # Short timings so a lost worker is noticed in about a second and a half.
 FAST = {
