@@ -321,6 +321,10 @@ def _run_batch(
     cancelled: Callable[[], bool] | None,
     frame_seconds: float,
 ) -> Recording:
+    """Steps 0, 1, ... of `starts` under one session until every start has stopped. One loop,
+    longer than most functions here, because every step reads and writes the same per-start
+    state (outcomes, stop steps, pinned points, the previous point) in a fixed order: gradient,
+    stop rules, record, frame, perturb, step, pin."""
     began = time.perf_counter()
     n = len(starts)
     rows = problem.steps + 1 if problem.record_all else 2
