@@ -8,6 +8,7 @@ import { config } from "../../shared/plots.js";
 import { frameIndex } from "../numerics.js";
 
 const PANELS = 4;
+const NARROW = 480; // px: below this the panels go two by two
 const GAP_FLOOR = 1e-16; // log axes cannot show 0: an exact hit of f* is drawn here
 
 function domains(n, gap) {
@@ -89,22 +90,28 @@ export function createSeries(gd, labels) {
     };
     const titles = [fStar === null ? labels.lossLin : labels.loss, labels.grad, labels.steplen, labels.lr];
     // Room between panels for the next panel's tick labels (about 50 px, more in projector mode).
+    // A narrow plot (a phone) holds the four panels as two rows of two.
     const width = Math.max(gd.clientWidth, 300);
-    const gap = Math.min(0.12, (th.proj ? 62 : 48) / width);
-    domains(PANELS, gap).forEach((dom, k) => {
+    const cols = gd.clientWidth < NARROW ? 2 : PANELS;
+    const gap = Math.min(0.12 * (PANELS / cols), (th.proj ? 62 : 48) / width);
+    const xDomains = domains(cols, gap);
+    const yDomains = domains(PANELS / cols, 0.22).reverse();
+    for (let k = 0; k < PANELS; k++) {
+      const dom = xDomains[k % cols];
+      const yDom = yDomains[Math.floor(k / cols)];
       const sx = k ? `xaxis${k + 1}` : "xaxis";
       const sy = k ? `yaxis${k + 1}` : "yaxis";
       layout[sx] = { domain: dom, anchor: k ? `y${k + 1}` : "y", gridcolor: th.grid, zeroline: false, linecolor: th.axis, tickfont: { size: th.small }, nticks: th.proj ? 3 : 4, tickangle: 0 };
       layout[sy] = {
-        anchor: k ? `x${k + 1}` : "x", type: k === 0 && fStar === null ? "linear" : "log", gridcolor: th.grid,
+        domain: yDom, anchor: k ? `x${k + 1}` : "x", type: k === 0 && fStar === null ? "linear" : "log", gridcolor: th.grid,
         linecolor: th.axis, tickfont: { size: th.small }, exponentformat: "power", nticks: 5, zeroline: false,
       };
       if (layout[sy].type === "log" && decades(k) < 2.5) Object.assign(layout[sy], { dtick: "D2", tickformat: "~g" });
       layout.annotations.push({
-        text: `<b>${titles[k]}</b>`, xref: "paper", yref: "paper", x: (dom[0] + dom[1]) / 2, y: 1.0, yanchor: "bottom",
+        text: `<b>${titles[k]}</b>`, xref: "paper", yref: "paper", x: (dom[0] + dom[1]) / 2, y: yDom[1], yanchor: "bottom",
         showarrow: false, font: { size: th.font.size },
       });
-    });
+    }
     current = { ...s, values, dotsAt, spans };
     const { xs, ys, idx } = frameData(f);
     idx.forEach((i, j) => {

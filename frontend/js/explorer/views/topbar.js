@@ -1,13 +1,15 @@
 // The top bar (surface and lesson menus, share, export, palette, projector, language), the
-// caption under the map (and why the map is empty when its grid failed), the fair-race
-// caveat and the toast. Every text here is generated from the live state.
+// caption under the map (with the racers' key on phones, and why the map is empty when its
+// grid failed), the fair-race caveat and the toast. Every text here is generated from the live state.
 
 import { displayQuery } from "../../shared/codec.js";
 import { createDisplayControls, createToast } from "../../shared/display.js";
-import { fill, options } from "../../shared/dom.js";
+import { fill, h, options } from "../../shared/dom.js";
 import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
+import { findInfo, racerLabel } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
+import { racerColor } from "../../shared/palette.js";
 import { download, saveUrl, trajectoriesCsv, trajectoriesJson } from "../export.js";
 import { startOf } from "../spec.js";
 import { retryGrid } from "../compute.js";
@@ -66,6 +68,7 @@ export function createTopbar({ contourPng }) {
     }
     lessonMenu(scene);
     renderCaption(scene);
+    renderMapKey(scene, runtime);
     renderMapFailure(scene, runtime);
     renderFair(scene);
     const fairBtn = $("fair-btn");
@@ -87,6 +90,18 @@ export function createTopbar({ contourPng }) {
     if (noisy) parts.push(`${t(lang, "noise")}: ${scene.racers.map((r) => fmt(r.noise)).join(" / ")}`);
     if (clipped) parts.push(`${t(lang, "clip")}: ${scene.racers.map((r) => (r.clip === null ? "—" : fmt(r.clip))).join(" / ")}`);
     $("caption").textContent = parts.join(" · ");
+  }
+
+  /** The racers' colours under the map, for phones, where the map has no room for Plotly's legend. */
+  function renderMapKey(scene, runtime) {
+    const cat = runtime.catalogue;
+    if (!cat) return;
+    const items = scene.racers.map((r, i) => [racerColor(i, scene.cb), `${i + 1}. ${racerLabel(r, findInfo(cat.optimizers, r.opt), findInfo(cat.schedules, r.sched))}`]);
+    const el = $("map-key");
+    const sig = JSON.stringify(items);
+    if (el.dataset.sig === sig) return;
+    el.dataset.sig = sig;
+    fill(el, items.map(([color, label]) => h("span", {}, h("span", { class: "swatch", style: { background: color } }), label)));
   }
 
   /** The surface's grid could not be loaded: say so on the map, with Retry (not for a 422). */
