@@ -368,7 +368,6 @@ class Watcher:
     resets: int = 0
     messages: int = 0
     end: dict[str, Any] | None = None
-    ended_at: float = 0.0
     code: int | None = None
 
     async def watch(self, url: str) -> "Watcher":
@@ -383,7 +382,7 @@ class Watcher:
                     self.resets += 1
                     self.steps = []
                 elif data["type"] == "end":
-                    self.end, self.ended_at = data, time.monotonic()
+                    self.end = data
             self.code = websocket.close_code
         return self
 
