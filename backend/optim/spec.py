@@ -55,7 +55,7 @@ def _first_steps(info: Any, built: torch.optim.Optimizer, entry: Any, scheduler:
         built.step(closure)  # type: ignore[arg-type]  # torch's stub says float; a Tensor is usual
         entry.step(scheduler, 1.0)
         built.step(closure)  # type: ignore[arg-type]
-    except (ValueError, TypeError, KeyError, ArithmeticError) as error:
+    except (ValueError, TypeError, KeyError, ArithmeticError, RuntimeError) as error:
         raise ValueError(
             f"optimizer: {info.class_path} fails on its first steps with these keywords under "
             f"{entry.class_path}: {type(error).__name__}: {error}"
