@@ -31,7 +31,9 @@ def test_every_entry_has_a_russian_name_and_description(client: httpx.Client, pa
 
 
 @pytest.mark.parametrize("path", ["/api/optimizers", "/api/schedules"])
-def test_torch_optimizers_and_schedules_and_their_keywords_speak_russian(client: httpx.Client, path: str) -> None:
+def test_torch_optimizers_and_schedules_and_their_keywords_speak_russian(
+    client: httpx.Client, path: str
+) -> None:
     ru = get(client, path, headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
     en = get(client, path)
     for r, e in zip(ru, en, strict=True):

@@ -40,7 +40,7 @@ def value(h: dict[str, Any]) -> st.SearchStrategy[Any]:
     if kind == "float":
         s: st.SearchStrategy[Any] = bounded(h)
     elif kind == "int":
-        s = st.integers(int(math.ceil(h["min"] if h["min"] is not None else -1000)),
+        s = st.integers(math.ceil(h["min"] if h["min"] is not None else -1000),
                         int(h["max"] if h["max"] is not None else 10_000))
     elif kind == "bool":
         s = st.booleans()
