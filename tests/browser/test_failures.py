@@ -35,6 +35,7 @@ def test_catalogues_that_fail_say_so_and_retry_loads_the_page(lab: Lab) -> None:
     panel.wait_for()
     assert "catalogues could not be loaded" in panel.inner_text() and "server restarting" in panel.inner_text()
     lab.page.get_by_role("button", name="Retry").click()
+    lab.page.wait_for_function("window.descent && window.descent.ready === true", timeout=20_000)
     lab.wait_computed()
     assert failed and lab.page.locator(".page-failure").count() == 0
 
