@@ -58,6 +58,8 @@ RUN: dict[str, Any] = {
 }
 LONG_RUN: dict[str, Any] = {**RUN, "steps": 100_000}
 
+CLIENT = {"X-Client-Id": "integration-test"}  # whose runs GET /api/runs lists
+
 
 def missing(what: str) -> None:
     message = f"{what} is not installed"
@@ -272,7 +274,7 @@ class Cluster:
         process.wait(30)
 
     def post_run(self, body: dict[str, Any]) -> str:
-        response = httpx.post(f"{self.url}/api/runs", json=body, timeout=10)
+        response = httpx.post(f"{self.url}/api/runs", json=body, timeout=10, headers=CLIENT)
         assert response.status_code == 201, response.text
         run_id: str = response.json()["id"]
         self.keys[run_id] = response.json()["key"]

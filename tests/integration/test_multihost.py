@@ -78,6 +78,8 @@ ENV = {
     "DESCENT_WORKER_NICE": "0",
 }
 
+CLIENT = {"X-Client-Id": "multihost-test"}  # whose runs GET /api/runs lists
+
 
 def not_permitted(why: str) -> None:
     message = f"network namespaces cannot be created here ({why})"
@@ -280,7 +282,7 @@ class Lab:
     # --- the client's side -----------------------------------------------------------------------
 
     def get(self, host: str, path: str) -> httpx.Response:
-        return httpx.get(self.url(host) + path, timeout=30, trust_env=False)
+        return httpx.get(self.url(host) + path, timeout=30, trust_env=False, headers=CLIENT)
 
     def workers(self, host: str = "api") -> dict[str, dict[str, Any]]:
         """The live workers `GET /api/health` lists, by name."""
@@ -288,7 +290,8 @@ class Lab:
         return {worker["name"]: worker for worker in health["worker_list"]}
 
     def post_run(self, body: dict[str, Any], host: str = "api") -> str:
-        response = httpx.post(f"{self.url(host)}/api/runs", json=body, timeout=30, trust_env=False)
+        response = httpx.post(f"{self.url(host)}/api/runs", json=body, timeout=30, trust_env=False,
+                              headers=CLIENT)
         assert response.status_code == 201, response.text
         run_id: str = response.json()["id"]
         return run_id

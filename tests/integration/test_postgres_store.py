@@ -13,7 +13,7 @@ import pytest
 from backend.runs.model import Run, Status
 from backend.runs.store import RunStore, now
 from backend.surfaces.spec import SurfaceRun
-from tests.integration.conftest import RUN, Watcher, assert_same_trajectory, reference
+from tests.integration.conftest import CLIENT, RUN, Watcher, assert_same_trajectory, reference
 
 REQUEST = SurfaceRun.model_validate(
     {"kind": "surface", "surface": "rosenbrock", "optimizer": {"name": "sgd", "lr": 0.001},
@@ -104,5 +104,5 @@ def test_two_api_replicas_share_runs_through_postgres_and_redis(
     assert watcher.end is not None and watcher.end["status"] == "finished"
     assert_same_trajectory(watcher.steps, reference(RUN))
     assert second.run(run_id)["status"] == "finished"
-    listed = httpx.get(f"{second.url}/api/runs").json()["runs"]
+    listed = httpx.get(f"{second.url}/api/runs", headers=CLIENT).json()["runs"]
     assert run_id in [r["id"] for r in listed]
