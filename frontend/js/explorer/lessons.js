@@ -168,4 +168,17 @@ export const LESSONS = [
       ru: "У функции Химмельблау четыре одинаково глубоких минимума. Какой найдёт спуск, зависит только от старта — и от оптимизатора. Карта бассейнов запускает сразу {basin_starts} стартов и красит каждый по минимуму, в который он пришёл.\n\nУ обычного GD границы бассейнов идут по хребтам между минимумами. Выберите в меню карты оптимизатор с импульсом: границы сдвигаются и переплетаются, потому что импульс может перенести спуск через хребет. Щёлкните по пикселю, чтобы стартовать оттуда. На Растригине, где десятки локальных минимумов и известен только глобальный, большинство стартов заканчиваются «в другом месте».",
     },
   },
+  {
+    id: "new_optimizers",
+    title: { en: "13 · New optimizers: Lion, Adam and Schedule-Free AdamW", ru: "13 · Новые оптимизаторы: Lion, Adam и Schedule-Free AdamW" },
+    scene: {
+      surface: "rosenbrock", steps: 600, focus: 1,
+      racers: [R("adam", { lr: 0.1 }), R("lion", { lr: 0.01 }), R("schedulefree_adamw", { lr: 0.05 })],
+      ov: { ghost: true, grad: false, mom: true, eff: false, eig: false },
+    },
+    text: {
+      en: "Three rules in Rosenbrock's curved valley. Adam (η = {r0.lr}) scales each coordinate by its own gradient history: {r0.result}. Lion (η = {r1.lr}) keeps only the sign of a blend of momentum and gradient, so every coordinate moves by exactly ±η each step, however steep or flat the ground: {r1.result}. Schedule-Free AdamW (η = {r2.lr}) takes Adam-scaled steps on a point z, averages the z's into x and takes each gradient at y, between the two (the path drawn is y); it settles without an lr schedule: {r2.result}.\n\nNow switch the surface to “Ravine (κ = 50)”. Adam and Schedule-Free shrink the steep axis's step and run down the flat one. Lion still covers exactly η per step, so from x = −9 it needs 9/η steps whatever the gradient says; raise its lr and it arrives sooner but hops by ±η around the minimum. That is why Lion's authors use an lr 3–10× smaller than Adam's. Lion and Schedule-Free come from the community's pytorch_optimizer (the “community” group of the menu); the line under each menu gives the update rule and the paper.",
+      ru: "Три правила в изогнутой долине Розенброка. Adam (η = {r0.lr}) масштабирует каждую координату по её собственной истории градиентов: {r0.result}. Lion (η = {r1.lr}) оставляет лишь знак смеси момента и градиента, так что каждая координата сдвигается ровно на ±η за шаг, как бы круто или полого ни было вокруг: {r1.result}. Schedule-Free AdamW (η = {r2.lr}) делает шаги Adam по точке z, усредняет точки z в x и берёт каждый градиент в y между ними (рисуется путь y); он успокаивается без расписания lr: {r2.result}.\n\nТеперь переключите поверхность на «Ravine (κ = 50)». Adam и Schedule-Free уменьшают шаг по крутой оси и бегут вдоль пологой. Lion по-прежнему проходит ровно η за шаг, так что от x = −9 ему нужно 9/η шагов, что бы ни говорил градиент; увеличьте его lr — он придёт быстрее, но будет прыгать на ±η вокруг минимума. Поэтому авторы Lion берут lr в 3–10 раз меньше, чем у Adam. Lion и Schedule-Free взяты из pytorch_optimizer сообщества (группа «сообщество» в меню); строка под каждым меню даёт правило обновления и статью.",
+    },
+  },
 ];

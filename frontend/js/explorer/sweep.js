@@ -41,7 +41,7 @@ export function withSweepValue(racer, optInfo, param, value) {
 
 /** A sensible sweep range for a parameter: around the racer's value, inside the API bounds. */
 export function sweepRange(optInfo, param, current) {
-  const name = param.startsWith("beta") ? "betas" : param;
+  const name = param === "beta1" || param === "beta2" ? "betas" : param; // not Tiger's beta, Prodigy's beta3
   const h = optInfo.hyperparameters.find((e) => e.name === name);
   const min = h ? h.min ?? 0 : 0;
   const max = h ? h.max ?? 1 : 1;

@@ -4,8 +4,8 @@
 // otherwise values are synced, so typing and dragging are never interrupted.
 
 import { fill, h, keepFocus, options, syncValue } from "../shared/dom.js";
-import { findInfo } from "../shared/hyper.js";
-import { hpRows, readHp, syncHp } from "../shared/hyperform.js";
+import { findInfo, optimizerItems } from "../shared/hyper.js";
+import { hpRows, optimizerNote, readHp, syncHp } from "../shared/hyperform.js";
 import { t } from "../shared/i18n.js";
 import { batchesPerEpoch, modelsFor } from "./spec.js";
 import { setScene, state } from "./state.js";
@@ -62,7 +62,8 @@ function build(root, scene, cat) {
         takesHidden && model.activations.length ? field(t(lang, "activation"), sel("act", model.activations.map((a) => ({ value: a, label: a })), scene.act)) : null),
       h("p", { class: "hint desc" }, model ? model.description : "")),
     section(t(lang, "optimizer"),
-      sel("opt", cat.optimizers.map((o) => ({ value: o.id, label: o.name })), scene.opt, t(lang, "optimizer")),
+      sel("opt", optimizerItems(lang, cat.optimizers), scene.opt, t(lang, "optimizer")),
+      optimizerNote(lang, opt),
       h("div", { class: "sub" }, optRows),
       optMore,
       h("div", { class: "hp bool" }, h("span", {}, t(lang, "schedule")),

@@ -31,11 +31,16 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** <select> options from [{value, label}]; keeps `selected`. */
+/** <select> options from [{value, label, group}]; items with a `group` go under an
+ * <optgroup> of that label, in order of first appearance. Keeps `selected`. */
 export function options(select, items, selected) {
   const sig = JSON.stringify(items);
   if (select.dataset.sig !== sig) {
-    fill(select, items.map((it) => h("option", { value: it.value }, it.label)));
+    const option = (it) => h("option", { value: it.value }, it.label);
+    const groups = [...new Set(items.map((it) => it.group))];
+    fill(select, groups.some((g) => g !== undefined)
+      ? groups.map((g) => h("optgroup", { label: g ?? "" }, items.filter((it) => it.group === g).map(option)))
+      : items.map(option));
     select.dataset.sig = sig;
   }
   if (selected !== undefined && select.value !== String(selected)) select.value = String(selected);

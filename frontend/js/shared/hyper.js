@@ -4,6 +4,7 @@
 // comes from the API.
 
 import { fmtValue, round } from "./format.js";
+import { t } from "./i18n.js";
 
 export const SLIDER_STEPS = 1000;
 
@@ -25,9 +26,21 @@ export function accepts(h, v) {
   if (h.type === "int") return Number.isInteger(v) && inRange(v);
   if (h.type === "bool") return typeof v === "boolean";
   if (h.type === "choice") return h.choices.includes(v);
-  if (h.type === "pair") return Array.isArray(v) && v.length === 2 && v.every((x) => (x === null ? h.nullable : inRange(x)));
+  if (h.type === "pair" || h.type === "triple") {
+    return Array.isArray(v) && v.length === tupleLength(h) && v.every((x) => (x === null ? h.nullable : inRange(x)));
+  }
   if (h.type === "int_list") return Array.isArray(v) && v.every((x) => Number.isInteger(x) && inRange(x));
   return false;
+}
+
+/** Components of a tuple keyword: 2 for a pair (betas, etas), 3 for a triple (Adan's betas). */
+export const tupleLength = (h) => (h.type === "triple" ? 3 : 2);
+
+/** The optimizer menu: torch.optim's classes, then the community's, each under its family. */
+export function optimizerItems(lang, optimizers, label = (o) => o.name) {
+  const family = (o) => (o.family === "community" ? "community" : "torch");
+  return ["torch", "community"].flatMap((f) => optimizers.filter((o) => family(o) === f)
+    .map((o) => ({ value: o.id, label: label(o), group: t(lang, `family_${f}`) })));
 }
 
 /** The entries of `values` that keywords `hps` take (unknown names and invalid values go). */
@@ -89,7 +102,7 @@ export function sliderScale(h, component = null) {
 export function isPrimary(h) {
   if (h.name === "lr") return true;
   if (h.type === "bool" || h.type === "choice") return !h.nullable;
-  if (h.type === "pair") return !h.nullable;
+  if (h.type === "pair" || h.type === "triple") return !h.nullable;
   if (h.type === "float") return (h.max ?? Infinity) <= 1 && (h.default === 0 || Math.abs(h.default) >= 1e-3);
   return false;
 }

@@ -1,14 +1,14 @@
 // The hyperparameter form of both pages: one control per torch keyword, built from the API's
 // hyperparameter list (slider scales and the "primary" rule from hyper.js). Floats get a
-// slider and a number box (a pair: one of each per component), ints and lists a text box,
-// bools a checkbox, choices a menu. Inputs carry data-kind (the scene field: "hp" | "shp"),
-// data-name, data-role and data-comp, and whatever the page adds (the explorer: its card's
-// data-i).
+// slider and a number box (a pair or a triple: one of each per component), ints and lists a
+// text box, bools a checkbox, choices a menu. Inputs carry data-kind (the scene field: "hp" |
+// "shp"), data-name, data-role and data-comp, and whatever the page adds (the explorer: its
+// card's data-i). Under an optimizer's menu, `optimizerNote`: its update rule and paper.
 
 import { fmtValue } from "./format.js";
 import { h, options, syncValue } from "./dom.js";
 import { t } from "./i18n.js";
-import { isPrimary, SLIDER_STEPS, sliderScale, valueOf } from "./hyper.js";
+import { isPrimary, SLIDER_STEPS, sliderScale, tupleLength, valueOf } from "./hyper.js";
 
 const shown = (v) => (v === null || v === undefined ? "" : String(v));
 
@@ -33,11 +33,10 @@ function row(lang, kind, info, value, extra) {
     options(sel, info.choices.map((c) => ({ value: c === null ? "null" : c, label: c === null ? "None" : c })), value === null ? "null" : value);
     return h("div", { class: "hp bool", title }, name, sel);
   }
-  if (info.type === "pair") {
-    const v = value || [null, null];
-    const [s0, n0] = floatControls(lang, info, v[0], data, 0);
-    const [s1, n1] = floatControls(lang, info, v[1], data, 1);
-    return h("div", { class: "hp pair", title }, name, h("div", { class: "pair-sliders" }, s0, s1), h("div", { class: "pair-numbers" }, n0, n1));
+  if (info.type === "pair" || info.type === "triple") {
+    const v = value || [];
+    const parts = Array.from({ length: tupleLength(info) }, (_, c) => floatControls(lang, info, v[c] ?? null, data, c));
+    return h("div", { class: "hp pair", title }, name, h("div", { class: "pair-sliders" }, parts.map(([sl]) => sl)), h("div", { class: "pair-numbers" }, parts.map(([, n]) => n)));
   }
   if (info.type === "float") return h("div", { class: "hp", title }, name, ...floatControls(lang, info, value, data));
   // int, int_list: a text box (lists as 100, 200)
@@ -61,6 +60,15 @@ export function hpRows(lang, kind, hps, values, { more = false, data = {} } = {}
   return [hps.filter(isPrimary).map(rowOf), box];
 }
 
+/** What optimizer `o` does, under its menu: the update rule (its description as the title)
+ * and a link to its paper. */
+export function optimizerNote(lang, o) {
+  if (!o) return null;
+  return h("p", { class: "hint opt-note", title: o.description, dataset: { role: "opt-note" } },
+    h("code", {}, o.update_rule),
+    o.paper ? [" · ", h("a", { href: o.paper.url, target: "_blank", rel: "noopener", title: o.paper.cite }, `${t(lang, "paper")}: ${o.paper.cite}`)] : null);
+}
+
 /** A number as typed: undefined when it is not one (`None` or empty is null if allowed). */
 export function parseNumber(text, nullable) {
   const s = text.trim();
@@ -80,7 +88,7 @@ export function readHp(el, info, values, live) {
   const comp = el.dataset.comp === "" ? null : Number(el.dataset.comp);
   let v;
   if (role === "slider") v = sliderScale(info, comp).fromPos(Number(el.value));
-  else if (role === "num") v = parseNumber(el.value, info.nullable || info.type === "pair");
+  else if (role === "num") v = parseNumber(el.value, info.nullable || info.type === "pair" || info.type === "triple");
   else if (role === "int") {
     v = parseNumber(el.value, info.nullable);
     if (v !== undefined && v !== null) v = Math.round(v);
@@ -88,7 +96,7 @@ export function readHp(el, info, values, live) {
   else if (role === "bool") v = el.checked;
   else if (role === "choice") v = el.value === "null" ? null : el.value;
   if (v === undefined || comp === null) return v;
-  const pair = [...(valueOf(values, info) || [null, null])];
+  const pair = [...(valueOf(values, info) || Array(tupleLength(info)).fill(null))];
   pair[comp] = v;
   return pair;
 }

@@ -5,8 +5,8 @@
 
 import { fill, h, keepFocus, options, syncValue } from "../../shared/dom.js";
 import { failureNote } from "../../shared/failure.js";
-import { findInfo, racerLabel, SLIDER_STEPS } from "../../shared/hyper.js";
-import { hpRows, parseNumber, readHp, syncHp } from "../../shared/hyperform.js";
+import { findInfo, optimizerItems, racerLabel, SLIDER_STEPS } from "../../shared/hyper.js";
+import { hpRows, optimizerNote, parseNumber, readHp, syncHp } from "../../shared/hyperform.js";
 import { statusWord, t } from "../../shared/i18n.js";
 import { racerColor } from "../../shared/palette.js";
 import { defaultRacer } from "../codec.js";
@@ -22,7 +22,7 @@ function card(i, racer, cat, lang, color, surface) {
   const opt = findInfo(cat.optimizers, racer.opt);
   const sched = findInfo(cat.schedules, racer.sched);
   const optSel = h("select", { dataset: { i, kind: "opt", role: "opt" }, "aria-label": t(lang, "optimizer") });
-  options(optSel, cat.optimizers.map((o) => ({ value: o.id, label: `${o.name}${o.batched ? "" : " " + t(lang, "not_batched")}` })), racer.opt);
+  options(optSel, optimizerItems(lang, cat.optimizers, (o) => `${o.name}${o.batched ? "" : " " + t(lang, "not_batched")}`), racer.opt);
   const [primary, more] = hpRows(lang, "hp", opt ? opt.hyperparameters : [], racer.hp, { more: true, data: { i } });
   const schedSel = h("select", { dataset: { i, kind: "sched", role: "sched" }, "aria-label": t(lang, "schedule") });
   options(schedSel, cat.schedules.map((s) => ({ value: s.id, label: s.id === "constant" ? s.name : `${s.name} (${s.class.split(".").pop()})` })), racer.sched);
@@ -56,7 +56,7 @@ function card(i, racer, cat, lang, color, surface) {
       glyph("hide", racer.hidden ? t(lang, "show") : t(lang, "hide"), racer.hidden ? "◌" : "◉"),
       glyph("remove", t(lang, "remove"), "✕")),
     h("button", { type: "button", class: "racer-label", "aria-expanded": "false", dataset: { role: "label" } }, racerLabel(racer, opt, sched)),
-    h("div", { class: "sub" }, primary,
+    h("div", { class: "sub" }, optimizerNote(lang, opt), primary,
       h("div", { class: "hp bool" }, h("span", {}, t(lang, "schedule")), schedSel), schedRows),
     h("div", { class: "sub extras" }, extras),
     more,
