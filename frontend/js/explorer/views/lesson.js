@@ -102,7 +102,7 @@ export function createLessonView(root) {
     root.replaceChildren(
       h("div", { class: "card-head" }, h("h2", {}, lesson.title[lang] || lesson.title.en),
         h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, h("span", { "aria-hidden": "true" }, "✕"))),
-      changed.length ? driftNotice(lang, changed.map((k) => t(lang, `drift_${k}`)).join(", "), () => applyLesson(lesson.id)) : null,
+      ...(changed.length ? [driftNotice(lang, changed.map((k) => t(lang, `drift_${k}`)).join(", "), () => applyLesson(lesson.id))] : []),
       ...text.split("\n\n").map((para) => h("p", { class: changed.length ? "drifted" : null }, template(para, spans))),
     );
   }
