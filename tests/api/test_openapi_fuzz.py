@@ -132,6 +132,8 @@ def test_coverage_phase(fuzzed_server: Server, tmp_path: Path) -> None:
 TAKES_A_RUN = {"GET /api/runs/{run_id}", "DELETE /api/runs/{run_id}", "GET /api/runs/{run_id}/steps",
                "GET /api/runs/{run_id}/landscape", "POST /api/runs/{run_id}/landscape",
                "GET /api/runs/{run_id}/landscape/export"}
+FOLLOWED_TO_SUCCESS = ("GET /api/runs/{run_id}", "GET /api/runs/{run_id}/steps", "DELETE /api/runs/{run_id}")
+ROUNDS = 4
 
 
 def test_links_lead_the_stateful_phase_to_every_operation_on_a_run(fuzzed_server: Server) -> None:
@@ -155,13 +157,21 @@ def test_links_lead_the_stateful_phase_to_every_operation_on_a_run(fuzzed_server
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             pass  # the checks run in the tests above; this one counts where the links lead
 
-    Machine.run(settings=hypothesis.settings(
-        max_examples=30, stateful_step_count=6, deadline=None, database=None,
-        suppress_health_check=list(HealthCheck),
-    ))
+    def every_link_followed() -> bool:
+        return ({label for label, _ in reached} == TAKES_A_RUN
+                and all(reached[(label, 200)] for label in FOLLOWED_TO_SUCCESS))
+
+    # the phase is random: a round of 30 scenarios reaches everything most times, not always
+    for _ in range(ROUNDS):
+        Machine.run(settings=hypothesis.settings(
+            max_examples=30, stateful_step_count=6, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck),
+        ))
+        if every_link_followed():
+            break
     assert {label for label, _ in reached} == TAKES_A_RUN, reached
-    assert reached[("GET /api/runs/{run_id}", 200)] and reached[("GET /api/runs/{run_id}/steps", 200)]
-    assert reached[("DELETE /api/runs/{run_id}", 200)], "the link hands over the run's key too"
+    for label in FOLLOWED_TO_SUCCESS:  # DELETE: the link hands over the run's key too
+        assert reached[(label, 200)], (label, reached)
 
 
 # the operations that once refused nearly everything their schema allowed, with the share of
