@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         4, ge=1, description="unstored computations (trajectories, sweeps) one client runs at once"
     )
     max_body_bytes: int = Field(4_000_000, ge=1024, description="largest request body")
+
+    # live classroom rooms (backend/rooms)
+    rooms_per_server: int = Field(200, ge=1, description="rooms open on the server at once")
+    room_students: int = Field(500, ge=1, description="students connected to one room at once")
+    room_idle_seconds: float = Field(
+        1800.0, gt=0, le=7 * 24 * 3600, description="how long a room lives without its teacher connected"
+    )
+    room_max_scene_bytes: int = Field(65_536, ge=256, description="bytes of one message sent to a room")
+    room_max_poll_options: int = Field(12, ge=2, le=100, description="options of one poll")
+    room_max_text: int = Field(200, ge=1, le=10_000, description="characters of a poll's question or option")
     max_coordinate: float = Field(1e6, gt=0, description="largest |coordinate| of a start or domain")
     max_expression_length: int = Field(500, ge=1, le=10_000, description="characters of a typed formula")
     max_sweep_values: int = Field(64, ge=1, description="values on one axis of a regime map")
