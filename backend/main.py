@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from backend.api.admission import Admission
 from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
 from backend.api.openapi import TAGS, DocumentedAPI, operation_id
-from backend.api.routes import analysis, catalogue, networks, runs, stream
+from backend.api.routes import analysis, catalogue, networks, rooms, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
+from backend.rooms.hub import LocalRooms, Rooms
 from backend.runs.executor import Executor, LocalExecutor
 from backend.runs.redis.executor import RedisExecutor
 from backend.runs.store import RunStore
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
         )
         app.state.settings, app.state.store, app.state.executor = settings, store, executor
+        rooms_hub: Rooms = LocalRooms(settings)
+        app.state.rooms = rooms_hub
         app.state.admission = Admission(
             settings.runs_per_client, settings.queued_runs, settings.computations_per_client
         )
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if resumed:
             log.info("resumed %d unfinished runs", resumed)
         yield
+        await rooms_hub.close()
         await executor.close()
         store.close()
 
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(analysis.router)
     app.include_router(networks.router)
+    app.include_router(rooms.router)
+    logging.getLogger("uvicorn.error").addFilter(rooms.REDACT_KEYS)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:

@@ -18,6 +18,8 @@ TAGS = [
     {"name": "networks", "description": "The networks lab's datasets and models; dataset previews."},
     {"name": "landscapes", "description": "Loss landscapes of network runs: read, export, survey "
      "again; runs compared on one plane; the line between two runs."},
+    {"name": "rooms", "description": "Live classroom rooms: open one, read it, its QR code. Its "
+     "websocket, `WS /api/rooms/{code}/live`, is not part of OpenAPI (docs/api.md)."},
 ]
 
 

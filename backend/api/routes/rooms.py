@@ -1,0 +1,166 @@
+"""Live classroom rooms: open one, read it, its QR code, and its websocket (docs/api.md, "Rooms").
+
+`WS /api/rooms/{code}/live?key=KEY` is the teacher, `WS /api/rooms/{code}/live` a student.
+Each connection sends what its room's feed has for its role, in order, while it reads the
+client's messages and acts on them; a bad message is answered with an `error`, never a crash.
+The teacher's key travels in the query string, so uvicorn's log lines lose it (`RedactKeys`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Annotated, Any
+
+import orjson
+import qrcode
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
+from fastapi import Path as PathParam
+from qrcode.image.svg import SvgPathImage
+
+from backend.api.errors import NOT_FOUND, not_found
+from backend.api.json import StrictJSONRoute
+from backend.api.ownership import CLIENT_HEADER, MAX_IDENTITY
+from backend.api.routes import BUSY, answer
+from backend.api.schemas.rooms import CREATED_ROOM, ROOM, CreatedRoom, PollState, RoomState
+from backend.rooms.codes import normal_code
+from backend.rooms.hub import NOT_FOUND as NO_ROOM
+from backend.rooms.hub import SERVER_GOING, Closed, Member, Rooms, TooManyRooms
+from backend.rooms.messages import Refused, error_text, parse, room_text
+
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["rooms"])
+RETRY_SECONDS = 60  # a full server has room again once one expires
+REASON_BYTES = 120  # a close reason is at most 123 bytes
+
+RoomCode = Annotated[str, PathParam(description="the room's code, as `POST /api/rooms` answered it "
+                                    "(any case)", examples=["K7Q2XM"])]
+
+
+class RedactKeys(logging.Filter):
+    """Hide `key=...` in log lines (uvicorn logs a websocket's path with its query string)."""
+
+    _key = re.compile(r"(?i)\bkey=[^&\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = record.getMessage(), None
+        record.msg = self._key.sub("key=[hidden]", str(record.msg))
+        return True
+
+
+REDACT_KEYS = RedactKeys()
+
+
+def rooms_of(connection: Request | WebSocket) -> Rooms:
+    rooms: Rooms = connection.app.state.rooms
+    return rooms
+
+
+def join_url(request: Request, code: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/?room={code}"
+
+
+@router.post("/rooms", status_code=201, response_model=CreatedRoom, operation_id="rooms-create",
+             summary="Open a room", responses={201: answer("the room's code and teacher key", CREATED_ROOM),
+                                               **BUSY})
+async def create_room(request: Request) -> CreatedRoom:
+    """Open a live room. The answer holds the teacher's `key`, shown only here: the websocket
+    opened with `?key=` drives the room. 429 (Retry-After) when the server has its
+    `rooms_per_server` rooms open; a room goes after `room_idle_seconds` without its teacher."""
+    try:
+        code, key = await rooms_of(request).create()
+    except TooManyRooms:
+        raise HTTPException(429, f"the server has {request.app.state.settings.rooms_per_server} rooms "
+                            "open; try again when one expires",
+                            headers={"Retry-After": str(RETRY_SECONDS)}) from None
+    return CreatedRoom(code=code, key=key, join_url=join_url(request, code))
+
+
+async def _known(request: Request, code: str) -> str:
+    normal = normal_code(code)
+    if normal is None or await rooms_of(request).info(normal) is None:
+        raise not_found(f"no room '{code}' (it may have expired)")
+    return normal
+
+
+@router.get("/rooms/{code}", response_model=RoomState, operation_id="rooms-get", summary="Read a room",
+            responses={200: answer("the room now", ROOM), **NOT_FOUND})
+async def get_room(code: RoomCode, request: Request) -> RoomState:
+    """The room's students, the teacher's last scene and the poll (its counts once revealed)."""
+    info = await rooms_of(request).info(normal_code(code) or "")
+    if info is None:
+        raise not_found(f"no room '{code}' (it may have expired)")
+    return RoomState(code=info.code, students=info.students,
+                     scene=orjson.loads(info.scene) if info.scene is not None else None,
+                     poll=PollState(**info.poll) if info.poll is not None else None)
+
+
+@router.get("/rooms/{code}/qr.svg", include_in_schema=False)
+async def room_qr(code: str, request: Request) -> Response:
+    """A QR code of the room's join link, as SVG (made here: the page needs no network). A
+    picture for the page, not data: left out of OpenAPI (as generated clients cannot read SVG),
+    described in docs/api.md."""
+    normal = await _known(request, code)
+    image = qrcode.make(join_url(request, normal), image_factory=SvgPathImage, border=2)
+    return Response(image.to_string(encoding="unicode"), media_type="image/svg+xml")
+
+
+@router.websocket("/rooms/{code}/live")
+async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
+    rooms = rooms_of(websocket)
+    await websocket.accept()
+    identity = (websocket.headers.get(CLIENT_HEADER) or websocket.state.client_id)[:MAX_IDENTITY]
+    try:
+        member = await rooms.enter(normal_code(code) or "", key, identity)
+    except Closed as refused:
+        detail = refused.detail if refused.code != NO_ROOM else f"no room '{code[:12]}'"
+        await websocket.close(refused.code, detail.encode()[:REASON_BYTES].decode(errors="ignore"))
+        return
+    lock = asyncio.Lock()
+
+    async def send(text: str) -> None:
+        async with lock:
+            await websocket.send_text(text)
+
+    following = asyncio.create_task(_follow(member, send))
+    receiving = asyncio.create_task(_receive(websocket, rooms, member, send))
+    try:
+        done, _ = await asyncio.wait({following, receiving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (following, receiving):
+            task.cancel()
+        await asyncio.gather(following, receiving, return_exceptions=True)
+        await rooms.leave(member)
+    if following in done and not following.cancelled() and following.exception() is None:
+        reason = "the server is stopping" if member.feed.closed == SERVER_GOING else "the room expired"
+        with contextlib.suppress(RuntimeError):  # the client had gone as well
+            await websocket.close(following.result(), reason)
+
+
+async def _follow(member: Member, send: Any) -> int:
+    """Send the room's state, then its events for this role, until the room is gone (its code)."""
+    feed = member.feed
+    cursor = feed.rev
+    for text in [room_text(member.code, member.teacher), *feed.state(member.teacher)]:
+        await send(text)
+    while True:
+        await feed.wait(cursor)
+        if feed.closed is not None:
+            return feed.closed
+        cursor, texts = feed.since(cursor, member.teacher)
+        for text in texts:
+            await send(text)
+
+
+async def _receive(websocket: WebSocket, rooms: Rooms, member: Member, send: Any) -> None:
+    """Act on the client's messages until it leaves; a bad one is answered with an `error`."""
+    settings = websocket.app.state.settings
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        try:
+            await rooms.act(member, parse(raw if raw is not None else message.get("bytes") or b"", settings))
+        except Refused as refused:
+            await send(error_text(refused.detail))
