@@ -9,8 +9,11 @@ import plotly
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from backend.api.admission import Admission
+from backend.api.errors import method_not_allowed
 from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
 from backend.api.openapi import TAGS, DocumentedAPI, operation_id
 from backend.api.routes import analysis, catalogue, networks, rooms, runs, stream
@@ -24,6 +27,17 @@ from backend.settings import Settings, get_settings
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 log = logging.getLogger("backend")
+
+
+class PageMount(Mount):
+    """The static page at `/`, leaving `/api` to the API: a wrong method on an API path answers
+    405 with `Allow`, an unknown API path 404 in JSON, instead of the page's files answering."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == "/api" or path.startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServingSettings, settings=settings)
     app.add_middleware(ClientCookie)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(catalogue.router)
     app.include_router(runs.router)
     app.include_router(stream.router)
@@ -78,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Plotly from the installed `plotly` package: the page needs no internet."""
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
-    app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend")
+    app.router.routes.append(PageMount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"))
     return app
 
 

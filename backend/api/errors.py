@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 
@@ -35,3 +36,10 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {
     403: {"model": Message,
           "description": "changing a run needs its key (X-Run-Key) or the moderator's token"}
 }
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 whose `Allow` names every method the path has (Starlette names only the first route's)."""
+    allowed = ", ".join(sorted(request.app.methods_at(request.scope)))
+    return JSONResponse({"detail": f"{request.method} is not allowed here; allowed: {allowed}"}, 405,
+                        headers={"Allow": allowed})

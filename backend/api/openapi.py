@@ -5,6 +5,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 TAGS = [
     {"name": "service", "description": "Health, and the limits this server enforces."},
@@ -43,6 +45,13 @@ class DocumentedAPI(FastAPI):
     def include_router(self, router: APIRouter, *args: Any, **kwargs: Any) -> None:
         self.documented_routers.append(router)
         super().include_router(router, *args, **kwargs)
+
+    def methods_at(self, scope: Scope) -> set[str]:
+        """Every method some route answers at the scope's path (an `Allow` header's content)."""
+        routes = [*self.router.routes,
+                  *(route for router in self.documented_routers for route in router.routes)]
+        return {method for route in routes if isinstance(route, Route) and route.methods
+                and route.matches(scope)[0] is not Match.NONE for method in route.methods}
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:

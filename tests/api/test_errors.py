@@ -195,3 +195,27 @@ def test_a_body_just_under_the_limit_is_accepted(http: httpx.Client, framing: st
     content: Any = raw if framing == "content-length" else iter([raw[:2_000_000], raw[2_000_000:]])
     response = http.post("/api/runs", content=content)
     assert response.status_code == 201, f"{response.status_code}: {response.text[:300]}"
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("PUT", "/api/runs", "GET, POST"), ("PATCH", "/api/surfaces", "GET"), ("POST", "/api/health", "GET"),
+    ("DELETE", "/api/trajectories", "POST"),
+])
+def test_a_method_an_api_path_lacks_is_405_naming_the_allowed_ones(http: httpx.Client, method: str,
+                                                                  path: str, allow: str) -> None:
+    """The page's static files once answered these (a GET on an unknown path got the page's 404,
+    other methods `Allow: GET, HEAD`)."""
+    response = http.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert allow in detail_text(response)
+
+
+@pytest.mark.parametrize("path", ["/api/nowhere", "/api", "/api/runs/abc/nowhere"])
+def test_an_unknown_api_path_is_404_in_json_and_the_page_is_still_served(http: httpx.Client,
+                                                                         path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 404
+    assert detail_text(response) == "Not Found"
+    assert http.get("/").headers["content-type"].startswith("text/html")
+    assert http.get("/js/shared/i18n.js").status_code == 200
