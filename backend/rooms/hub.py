@@ -28,7 +28,7 @@ from backend.settings import Settings
 
 # websocket close codes (docs/api.md, "Rooms")
 WRONG_KEY, NOT_FOUND, EXPIRED, FULL = 4403, 4404, 4410, 4429
-SERVER_GOING = 1001
+SERVER_GOING, TRY_AGAIN = 1001, 1013
 
 
 class Closed(Exception):
@@ -41,6 +41,10 @@ class Closed(Exception):
 
 class TooManyRooms(Exception):
     """The server has `rooms_per_server` rooms open."""
+
+
+class Unavailable(Exception):
+    """The rooms' store (Redis) did not answer: try again."""
 
 
 @dataclass(eq=False)
@@ -156,7 +160,9 @@ class LocalRooms(Rooms):
         while code in self._rooms:
             code = new_code()
         key, hashed = new_key()
-        self._rooms[code] = Room(code, hashed, now + self.settings.room_idle_seconds), RoomFeed(code)
+        feed = RoomFeed(code)
+        feed.load(0, [(0, "students", [0])])
+        self._rooms[code] = Room(code, hashed, now + self.settings.room_idle_seconds), feed
         return code, key
 
     async def info(self, code: str) -> RoomInfo | None:

@@ -25,8 +25,9 @@ from backend.api.routes import BUSY, answer
 from backend.api.schemas.rooms import CREATED_ROOM, ROOM, CreatedRoom, PollState, RoomState
 from backend.rooms.codes import normal_code
 from backend.rooms.hub import NOT_FOUND as NO_ROOM
-from backend.rooms.hub import SERVER_GOING, Closed, Member, Rooms, TooManyRooms
+from backend.rooms.hub import SERVER_GOING, TRY_AGAIN, Closed, Member, Rooms, TooManyRooms, Unavailable
 from backend.rooms.messages import Refused, error_text, parse, room_text
+from backend.rooms.room import RoomInfo
 
 router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["rooms"])
 RETRY_SECONDS = 60  # a full server has room again once one expires
@@ -69,6 +70,8 @@ async def create_room(request: Request) -> CreatedRoom:
     `rooms_per_server` rooms open; a room goes after `room_idle_seconds` without its teacher."""
     try:
         code, key = await rooms_of(request).create()
+    except Unavailable as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
     except TooManyRooms:
         raise HTTPException(429, f"the server has {request.app.state.settings.rooms_per_server} rooms "
                             "open; try again when one expires",
@@ -76,20 +79,21 @@ async def create_room(request: Request) -> CreatedRoom:
     return CreatedRoom(code=code, key=key, join_url=join_url(request, code))
 
 
-async def _known(request: Request, code: str) -> str:
-    normal = normal_code(code)
-    if normal is None or await rooms_of(request).info(normal) is None:
+async def _info(request: Request, code: str) -> RoomInfo:
+    try:
+        info = await rooms_of(request).info(normal_code(code) or "")
+    except Unavailable as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
+    if info is None:
         raise not_found(f"no room '{code}' (it may have expired)")
-    return normal
+    return info
 
 
 @router.get("/rooms/{code}", response_model=RoomState, operation_id="rooms-get", summary="Read a room",
             responses={200: answer("the room now", ROOM), **NOT_FOUND})
 async def get_room(code: RoomCode, request: Request) -> RoomState:
     """The room's students, the teacher's last scene and the poll (its counts once revealed)."""
-    info = await rooms_of(request).info(normal_code(code) or "")
-    if info is None:
-        raise not_found(f"no room '{code}' (it may have expired)")
+    info = await _info(request, code)
     return RoomState(code=info.code, students=info.students,
                      scene=orjson.loads(info.scene) if info.scene is not None else None,
                      poll=PollState(**info.poll) if info.poll is not None else None)
@@ -100,8 +104,8 @@ async def room_qr(code: str, request: Request) -> Response:
     """A QR code of the room's join link, as SVG (made here: the page needs no network). A
     picture for the page, not data: left out of OpenAPI (as generated clients cannot read SVG),
     described in docs/api.md."""
-    normal = await _known(request, code)
-    image = qrcode.make(join_url(request, normal), image_factory=SvgPathImage, border=2)
+    info = await _info(request, code)
+    image = qrcode.make(join_url(request, info.code), image_factory=SvgPathImage, border=2)
     return Response(image.to_string(encoding="unicode"), media_type="image/svg+xml")
 
 
@@ -112,9 +116,10 @@ async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
     identity = (websocket.headers.get(CLIENT_HEADER) or websocket.state.client_id)[:MAX_IDENTITY]
     try:
         member = await rooms.enter(normal_code(code) or "", key, identity)
-    except Closed as refused:
-        detail = refused.detail if refused.code != NO_ROOM else f"no room '{code[:12]}'"
-        await websocket.close(refused.code, detail.encode()[:REASON_BYTES].decode(errors="ignore"))
+    except (Closed, Unavailable) as refused:
+        close_code = refused.code if isinstance(refused, Closed) else TRY_AGAIN
+        detail = f"no room '{code[:12]}'" if close_code == NO_ROOM else str(refused)
+        await websocket.close(close_code, detail.encode()[:REASON_BYTES].decode(errors="ignore"))
         return
     lock = asyncio.Lock()
 
@@ -164,3 +169,5 @@ async def _receive(websocket: WebSocket, rooms: Rooms, member: Member, send: Any
             await rooms.act(member, parse(raw if raw is not None else message.get("bytes") or b"", settings))
         except Refused as refused:
             await send(error_text(refused.detail))
+        except Unavailable as error:
+            await send(error_text(f"{error}; send it again"))
