@@ -19,6 +19,7 @@ from backend.api.openapi import TAGS, DocumentedAPI, operation_id
 from backend.api.routes import analysis, catalogue, networks, rooms, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
 from backend.rooms.hub import LocalRooms, Rooms
+from backend.rooms.redis import RedisRooms
 from backend.runs.executor import Executor, LocalExecutor
 from backend.runs.redis.executor import RedisExecutor
 from backend.runs.store import RunStore
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
         )
         app.state.settings, app.state.store, app.state.executor = settings, store, executor
-        rooms_hub: Rooms = LocalRooms(settings)
+        rooms_hub: Rooms = (
+            await RedisRooms.connect(settings) if settings.executor == "redis" else LocalRooms(settings)
+        )
         app.state.rooms = rooms_hub
         app.state.admission = Admission(
             settings.runs_per_client, settings.queued_runs, settings.computations_per_client
