@@ -82,3 +82,24 @@ def test_the_networks_lessons_count_the_weights_of_the_model_shown(lab: Lab) -> 
     assert "150 noisy points (90 for training)" in text and "17,154 weights" in text
     set_input(lab, '[data-role="hidden"]', "8")
     lab.page.wait_for_function("() => document.getElementById('lesson-card').textContent.includes('42 weights')")
+
+
+SLOW_CURVATURE = """
+const plainFetch = window.fetch;
+window.fetch = async (url, options) => {
+  if (String(url).includes('/api/curvature')) await new Promise((r) => setTimeout(r, 700));
+  return plainFetch(url, options);
+};
+"""
+
+
+def test_the_curvature_fills_the_card_while_a_lesson_plays_on_a_slow_server(lab: Lab) -> None:
+    """Each playhead move once aborted the curvature request in flight: on a server slower than
+    the readout's 250 ms, a lesson that plays as it opens showed κ = … all through playback."""
+    lab.page.add_init_script(SLOW_CURVATURE)
+    lab.open("?speed=0.25")  # the lesson's 150 steps play for 15 s
+    lab.page.select_option("#lesson-select", "momentum_ravine")
+    lab.page.wait_for_function("() => window.descent.state.runtime.playing === true", timeout=20_000)
+    lab.page.wait_for_function("""() => window.descent.state.runtime.playing
+        && /κ = 50\\b/.test(document.getElementById('lesson-card').textContent)""", timeout=10_000)
+    assert re.search(r"2/λmax = 0\.04\b", card(lab))

@@ -23,6 +23,7 @@ function supersede(name) {
 
 let curvatureTimer = null;
 let curvatureKey = null;
+let curvatureInFlight = null; // the surface of the curvature request in flight
 
 /** The focused racer's point at the playhead (null while there is none). */
 export function focusPoint() {
@@ -40,20 +41,32 @@ function scheduleCurvature() {
   curvatureTimer = setTimeout(fetchCurvature, state.runtime.playing ? 250 : 40);
 }
 
+/**
+ * The curvature at the playhead. A new surface aborts the request in flight; a new point on
+ * the same surface waits for it to land and is asked next: aborting it would leave the readout
+ * empty all through playback on a server slower than a frame.
+ */
 async function fetchCurvature() {
   curvatureTimer = null;
   const point = focusPoint();
   if (!point) return;
   const surface = surfaceSpec(state.scene);
+  const surfaceKey = JSON.stringify(surface);
   const key = JSON.stringify([surface, point]);
-  if (key === curvatureKey) return;
+  if (key === curvatureKey || curvatureInFlight === surfaceKey) return;
   curvatureKey = key;
+  curvatureInFlight = surfaceKey;
   const signal = supersede("curvature");
   try {
     const c = await getCurvature({ surface, point }, signal);
     if (curvatureKey === key) setRuntime({ curvature: { ...c, point, key, error: null } });
   } catch (err) {
     if (curvatureKey === key && err.name !== "AbortError") setRuntime({ curvature: { point, key, error: err.message } });
+  } finally {
+    if (requests.curvature.signal === signal) { // not superseded by another surface
+      curvatureInFlight = null;
+      scheduleCurvature();
+    }
   }
 }
 
