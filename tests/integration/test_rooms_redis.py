@@ -1,0 +1,206 @@
+"""Rooms across two API replicas (two uvicorn processes) on one real redis-server: a teacher on
+one replica drives students on both, in order; a late joiner on the other replica catches up;
+votes from both count once per student; reveal reaches both; a wrong key, a full room, a full
+server and expiry hold across replicas; Redis's own keys expire with the room."""
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import redis
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.integration.conftest import Cluster
+
+IDLE = 2.0  # DESCENT_ROOM_IDLE_SECONDS
+STUDENTS = 5  # DESCENT_ROOM_STUDENTS
+ROOMS = 6  # DESCENT_ROOMS_PER_SERVER
+RECV_SECONDS = 15.0  # a hang guard, not a speed requirement
+LIMITS = {"DESCENT_ROOM_IDLE_SECONDS": str(IDLE), "DESCENT_ROOM_STUDENTS": str(STUDENTS),
+          "DESCENT_ROOMS_PER_SERVER": str(ROOMS)}
+
+
+@pytest.fixture(scope="module")
+def replicas(redis_url: str, make_cluster: Any) -> tuple[Cluster, Cluster]:
+    """Two API processes on one Redis database and one run store, and no worker. The second
+    starts once the first has made the store's tables (two at once can race to create them)."""
+    first: Cluster = make_cluster(redis_url, **LIMITS)
+    second: Cluster = make_cluster(redis_url, **LIMITS, DESCENT_DATA_DIR=str(first.data_dir))
+    first.start_api()
+    second.start_api()
+    return first, second
+
+
+Join = Callable[..., ClientConnection]
+
+
+@pytest.fixture
+def join() -> Iterator[Join]:
+    """`join(replica, code, key=None, client=None)`: a greeted socket, open until the test ends."""
+    with contextlib.ExitStack() as sockets:
+
+        def joined(replica: Cluster, code: str, key: str | None = None, client: str | None = None) -> Any:
+            ws = sockets.enter_context(live(replica, code, key, client))
+            assert recv(ws) == {"type": "room", "code": code, "role": "student" if key is None else "teacher"}
+            return ws
+
+        yield joined
+
+
+def live(replica: Cluster, code: str, key: str | None = None, client: str | None = None) -> Any:
+    query = f"?key={key}" if key is not None else ""
+    return connect(f"{replica.ws}/api/rooms/{code}/live{query}", open_timeout=RECV_SECONDS,
+                   additional_headers={"X-Client-Id": client} if client else None)
+
+
+def recv(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = orjson.loads(ws.recv(timeout=RECV_SECONDS))
+    return message
+
+
+def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    while (message := recv(ws))["type"] != kind:
+        assert message["type"] == "students", message
+    return message
+
+
+def send(ws: ClientConnection, message: dict[str, Any]) -> None:
+    ws.send(orjson.dumps(message).decode())
+
+
+def open_room(replica: Cluster) -> dict[str, Any]:
+    response = httpx.post(f"{replica.url}/api/rooms", timeout=10)
+    assert response.status_code == 201, response.text
+    room: dict[str, Any] = response.json()
+    return room
+
+
+def room_state(replica: Cluster, code: str) -> dict[str, Any]:
+    response = httpx.get(f"{replica.url}/api/rooms/{code}", timeout=10)
+    assert response.status_code == 200, response.text
+    state: dict[str, Any] = response.json()
+    return state
+
+
+def closed_with(ws: ClientConnection) -> tuple[int | None, str | None]:
+    deadline = time.monotonic() + RECV_SECONDS
+    try:
+        while True:
+            ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+    except ConnectionClosed:
+        return ws.close_code, ws.close_reason
+
+
+def refusal(replica: Cluster, code: str, key: str | None = None) -> int | None:
+    with live(replica, code, key) as ws:
+        return closed_with(ws)[0]
+
+
+POLL = {"type": "poll", "question": "Which optimizer reaches the minimum first?",
+        "options": ["SGD", "Momentum", "Adam"]}
+
+
+def test_a_teacher_on_one_replica_drives_students_on_both(
+    replicas: tuple[Cluster, Cluster], join: Join
+) -> None:
+    a, b = replicas
+    room = open_room(a)
+    code = room["code"]
+    assert room_state(b, code)["code"] == code  # the other replica knows the room
+    teacher = join(a, code, room["key"])
+    students = [join(a, code, client="ann"), join(b, code, client="bob"), join(b, code, client="cy")]
+    scenes = [{"surface": "ravine", "playhead": i} for i in range(100)]
+    for scene in scenes:
+        send(teacher, {"type": "scene", "scene": scene})
+    for student in students:
+        got = [recv(student) for _ in scenes]
+        assert [m["scene"] for m in got] == scenes  # every one, in order, on both replicas
+        assert [m["seq"] for m in got] == sorted({m["seq"] for m in got})
+    send(teacher, POLL)
+    poll = next_of(teacher, "poll")
+    for student in students:
+        assert recv(student) == poll
+    late = join(b, code, client="dee")  # a late joiner on the other replica
+    assert recv(late)["scene"] == scenes[-1] and recv(late) == poll
+
+    ann, bob, cy = students
+    votes = [(ann, 2), (bob, 2), (late, 0), (ann, 1), (cy, 1), (bob, 1)]
+    tallies = []
+    for who, option in votes:
+        send(who, {"type": "vote", "option": option})
+        tallies.append(next_of(teacher, "tally")["counts"])
+    assert tallies == [[0, 0, 1], [0, 0, 2], [1, 0, 2], [1, 1, 1], [1, 2, 1], [1, 3, 0]]
+    with live(b, code, client="bob") as bob_again:  # bob's second tab, on replica b: still one voter
+        recv(bob_again), recv(bob_again), recv(bob_again)
+        send(bob_again, {"type": "vote", "option": 0})
+        assert next_of(teacher, "tally")["counts"] == [2, 2, 0]
+    send(cy, {"type": "scene", "scene": {"by": "a student"}})
+    assert "only the teacher" in recv(cy)["detail"]
+    assert room_state(a, code)["poll"]["counts"] is None
+    send(teacher, {"type": "reveal"})
+    revealed = next_of(teacher, "tally")
+    assert revealed["counts"] == [2, 2, 0] and revealed["revealed"] is True
+    for student in [*students, late]:
+        assert recv(student) == revealed  # no tally reached a student before, nor the student's scene
+    for replica in replicas:
+        state = room_state(replica, code)
+        assert state["students"] == 4 and state["scene"] == scenes[-1]  # bob's second tab has gone
+        assert state["poll"]["counts"] == [2, 2, 0] and state["poll"]["revealed"] is True
+
+
+def test_keys_limits_and_unknown_rooms_hold_across_replicas(
+    replicas: tuple[Cluster, Cluster], join: Join
+) -> None:
+    a, b = replicas
+    room = open_room(a)
+    code = room["code"]
+    assert refusal(b, code, "not-the-key") == 4403
+    assert refusal(b, code, open_room(b)["key"]) == 4403
+    assert refusal(b, "ZZZZZZ") == 4404 and refusal(a, "ZZZZZZ", room["key"]) == 4404
+    join(b, code, room["key"])  # the right key works on either replica
+    for i in range(STUDENTS):
+        join((a, b)[i % 2], code)
+    assert refusal(a, code) == 4429 and refusal(b, code) == 4429
+    assert room_state(a, code)["students"] == STUDENTS
+
+
+def test_rooms_per_server_are_counted_across_replicas(replicas: tuple[Cluster, Cluster]) -> None:
+    a, b = replicas
+    answers = [httpx.post(f"{(a, b)[i % 2].url}/api/rooms", timeout=10) for i in range(ROOMS + 2)]
+    assert [r.status_code for r in answers].count(429) >= 2
+    assert all(int(r.headers["retry-after"]) > 0 for r in answers if r.status_code == 429)
+    # the rooms without a teacher expire, and free their places on both replicas
+    deadline = time.monotonic() + RECV_SECONDS
+    while (again := httpx.post(f"{b.url}/api/rooms", timeout=10)).status_code == 429:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    codes = [r.json()["code"] for r in [*answers, again] if r.status_code == 201]
+    while any(httpx.get(f"{a.url}/api/rooms/{code}").status_code == 200 for code in codes):
+        assert time.monotonic() < deadline  # gone before the next test opens rooms
+        time.sleep(0.2)
+
+
+def test_a_teacher_on_one_replica_keeps_the_room_and_its_leaving_expires_it_on_the_other(
+    replicas: tuple[Cluster, Cluster], join: Join, redis_url: str
+) -> None:
+    a, b = replicas
+    room = open_room(a)
+    code = room["code"]
+    teacher, student = join(a, code, room["key"]), join(b, code)
+    time.sleep(2.5 * IDLE)  # longer than the idle time: the teacher's replica keeps the room
+    send(teacher, {"type": "scene", "scene": {"still": "here"}})
+    assert recv(student)["scene"] == {"still": "here"}
+    teacher.close()
+    assert closed_with(student) == (4410, "the room expired")
+    assert httpx.get(f"{a.url}/api/rooms/{code}").status_code == 404
+    assert refusal(a, code, room["key"]) == 4404
+    with redis.Redis.from_url(redis_url) as client:  # nothing of the room is left in Redis
+        deadline = time.monotonic() + RECV_SECONDS
+        while client.keys(f"descent:room:{code}*"):
+            assert time.monotonic() < deadline, client.keys(f"descent:room:{code}*")
+            time.sleep(0.1)
