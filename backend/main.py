@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from backend.api.admission import Admission
+from backend.api.admission import admission_for
 from backend.api.errors import method_not_allowed
 from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
 from backend.api.openapi import TAGS, DocumentedAPI, operation_id
@@ -57,9 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await RedisRooms.connect(settings) if settings.executor == "redis" else LocalRooms(settings)
         )
         app.state.rooms = rooms_hub
-        app.state.admission = Admission(
-            settings.runs_per_client, settings.queued_runs, settings.computations_per_client
-        )
+        app.state.admission = admission_for(executor, settings)
         await executor.warm_up()
         resumed = await executor.resume_unfinished()
         if resumed:
@@ -78,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
+    app.state.streams = stream.OpenStreams()
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServingSettings, settings=settings)
     app.add_middleware(ClientCookie)

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     computations_per_client: int = Field(
         4, ge=1, description="unstored computations (trajectories, sweeps) one client runs at once"
     )
+    admission_lease: float = Field(
+        30.0, gt=0, le=3600, description="redis executor: seconds an admission slot outlives an API "
+        "replica that died holding it (renewed while the replica lives)",
+    )
     max_body_bytes: int = Field(4_000_000, ge=1024, description="largest request body")
 
     # live classroom rooms (backend/rooms)

@@ -58,20 +58,21 @@ def small_queue_server(tmp_path: Path) -> Iterator[Server]:
     yield from limited(tmp_path, DESCENT_RUNS_PER_CLIENT="3", DESCENT_QUEUED_RUNS="4")
 
 
-def from_address(server: Server, address: str) -> httpx.Client:
+def from_address(url: str, address: str) -> httpx.Client:
+    """A client whose requests come from `address` (a loopback address: another client)."""
     transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=server.url, timeout=ANSWER_SECONDS, transport=transport)
+    return httpx.Client(base_url=url, timeout=ANSWER_SECONDS, transport=transport)
 
 
-def post_and_hold(server: Server, address: str, body: dict[str, Any]) -> socket.socket:
+def post_and_hold(port: int, address: str, body: dict[str, Any]) -> socket.socket:
     """POST /api/trajectories from `address` on a bare socket, and leave it open unread: the
     request stays in flight until the socket is closed (the client hanging up)."""
     payload = json.dumps(body).encode()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((address, 0))
-    sock.connect(("127.0.0.1", server.port))
+    sock.connect(("127.0.0.1", port))
     sock.sendall(
-        f"POST /api/trajectories HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"POST /api/trajectories HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload
     )
     return sock
@@ -94,8 +95,8 @@ def first_answer(socks: list[socket.socket]) -> tuple[int, int, dict[str, str], 
 
 
 def test_flood_gets_429_with_retry_after_while_others_are_served(limited_server: Server) -> None:
-    with from_address(limited_server, "127.0.0.2") as flood, \
-            from_address(limited_server, "127.0.0.1") as normal:
+    with from_address(limited_server.url, "127.0.0.2") as flood, \
+            from_address(limited_server.url, "127.0.0.1") as normal:
         answers = [flood.post("/api/runs", json=ENDLESS_RUN) for _ in range(12)]
         codes = [a.status_code for a in answers]
         assert codes[:3] == [201, 201, 201]
@@ -121,8 +122,8 @@ def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) ->
     """Four runs queued or running in all (three clients' worth), whoever asks: 429 for everyone
     until one ends, then the next client gets its run."""
     server = small_queue_server
-    with from_address(server, "127.0.0.2") as first, from_address(server, "127.0.0.3") as second, \
-            from_address(server, "127.0.0.4") as third:
+    with from_address(server.url, "127.0.0.2") as first, from_address(server.url, "127.0.0.3") as second, \
+            from_address(server.url, "127.0.0.4") as third:
         mine = [first.post("/api/runs", json=ENDLESS_RUN) for _ in range(3)]
         assert [r.status_code for r in mine] == [201, 201, 201]
         theirs = second.post("/api/runs", json=ENDLESS_RUN)
@@ -146,12 +147,12 @@ def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) ->
 def test_concurrent_instant_computations_are_bounded_per_client(limited_server: Server) -> None:
     """Two computations in flight (the limit) and a third asked: exactly one of the three is
     refused, at once; once the two clients hang up, their slots come back."""
-    held = [post_and_hold(limited_server, "127.0.0.2", ENDLESS_COMPUTATION) for _ in range(3)]
+    held = [post_and_hold(limited_server.port, "127.0.0.2", ENDLESS_COMPUTATION) for _ in range(3)]
     try:
         _, status, headers, answer = first_answer(held)
         assert status == 429 and headers["retry-after"] == "1"
         assert "2 computations in flight" in answer["detail"]
-        with from_address(limited_server, "127.0.0.2") as flood:
+        with from_address(limited_server.url, "127.0.0.2") as flood:
             assert flood.post("/api/trajectories", json=QUICK_RUN).status_code == 429  # still full
             for sock in held:
                 sock.close()  # the two in flight hang up
@@ -168,12 +169,12 @@ def test_concurrent_instant_computations_are_bounded_per_client(limited_server: 
 def test_a_client_that_hangs_up_frees_the_worker(limited_server: Server) -> None:
     """One worker thread, busy with computations of minutes whose clients then hang up: the
     next client is answered, which it could not be if the abandoned work went on."""
-    held = [post_and_hold(limited_server, "127.0.0.3", ENDLESS_COMPUTATION) for _ in range(3)]
+    held = [post_and_hold(limited_server.port, "127.0.0.3", ENDLESS_COMPUTATION) for _ in range(3)]
     _, status, _, _ = first_answer(held)  # the third: the other two hold the worker
     assert status == 429
     for sock in held:
         sock.close()
-    with from_address(limited_server, "127.0.0.1") as patient:
+    with from_address(limited_server.url, "127.0.0.1") as patient:
         answer = patient.post("/api/trajectories", json=QUICK_RUN)
         assert answer.status_code == 200, answer.text
         assert len(answer.json()["steps"]) == 51

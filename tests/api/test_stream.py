@@ -259,3 +259,43 @@ def test_a_rude_watcher_neither_stalls_nor_kills_the_run(server: Server, client:
     finally:
         if left_open is not None:
             left_open.close()
+
+
+def open_streams(http: httpx.Client) -> int:
+    """`streams` of /api/health: the stream handlers running in the server."""
+    count: int = strict_json(http.get("/api/health").text)["streams"]
+    return count
+
+
+def wait_open_streams(http: httpx.Client, count: int) -> None:
+    deadline = time.monotonic() + RECV_SECONDS  # a hang guard
+    while open_streams(http) != count:
+        assert time.monotonic() < deadline, f"{open_streams(http)} stream handlers open, not {count}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("leave", ["close", "drop"])
+def test_the_handler_ends_when_its_client_leaves_a_queued_run(restartable_server: Server, leave: str) -> None:
+    """Both workers busy (runs that end only when cancelled), so the watched run stays queued and
+    its stream has nothing to send: the handler waits on the run, and must still notice that its
+    client closed the socket (or dropped the connection) and end, which /api/health shows."""
+    server = restartable_server
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        busy = [create_run(http, ENDLESS)["id"] for _ in range(2)]  # DESCENT_WORKERS is 2
+        queued = create_run(http, ROSENBROCK | {"steps": 10})["id"]
+        assert open_streams(http) == 0
+        if leave == "close":
+            with connect(stream_url(server, queued), open_timeout=10) as ws:
+                wait_open_streams(http, 1)
+                with pytest.raises(TimeoutError):
+                    ws.recv(timeout=0.5)  # queued: nothing to send
+        else:
+            sock = _raw_websocket(server, queued)
+            wait_open_streams(http, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()  # RST, no close frame
+        assert get_run(http, queued)["status"] == "queued"
+        wait_open_streams(http, 0)
+        for run_id in busy:
+            assert cancel_run(http, run_id).status_code == 200
+        assert len(wait_steps(http, queued)) == 11  # leaving cost the run nothing

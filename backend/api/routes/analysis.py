@@ -47,7 +47,7 @@ async def regime_map(
     problem = surface.build_problem(request.run, torch.device("cpu"))
     x = Axis(request.x.param, tuple(request.x.values))
     y = Axis(request.y.param, tuple(request.y.values)) if request.y is not None else None
-    with admission.computing(client_of(http)):
+    async with admission.computing(client_of(http)):
         result = await executor.run_blocking(sweep, problem, x, y)
     return JSON(
         {

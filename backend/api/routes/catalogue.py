@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import torch
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from backend.api.deps import ExecutorDep, SettingsDep
@@ -68,10 +68,11 @@ class HealthOut(Health):
 
 @router.get("/health", operation_id="service-health", tags=["service"], summary="Is the server up",
             responses={200: answer("the server, its device and its workers", examples.HEALTH)})
-async def health(executor: ExecutorDep) -> HealthOut:
+async def health(executor: ExecutorDep, request: Request) -> HealthOut:
     workers = [WorkerInfo.model_validate(w) for w in await executor.worker_list()]
     return HealthOut(status="ok", device=executor.device, executor=executor.kind,
-                     workers=executor.workers, worker_list=workers)
+                     workers=executor.workers, streams=request.app.state.streams.count,
+                     worker_list=workers)
 
 
 @router.get("/surfaces", operation_id="surfaces-list", tags=["surfaces"], summary="The analytic surfaces",

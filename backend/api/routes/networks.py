@@ -184,7 +184,7 @@ async def survey_again(run_id: RunId, spec: Annotated[LandscapeSpec, Body(openap
     ny, nx = spec.shape
     _check_work(run, ny * nx + 2 * comparison.MAX_STORED_CHECKPOINTS, spec.eval_samples, "resolution")
     stored = await _weights(store, run)
-    with admission.computing(client_of(http)):
+    async with admission.computing(client_of(http)):
         report, export = await executor.run_blocking(comparison.resurvey, config, stored, spec,
                                                      _device(executor))
     body = orjson.dumps(report)
@@ -275,7 +275,7 @@ async def compare_runs(request: Annotated[CompareRequest, Body(openapi_examples=
     points = request.resolution**2 + len(runs) * comparison.MAX_STORED_CHECKPOINTS  # grid, then paths
     _check_work(runs[0][0], points, request.eval_samples, "resolution")
     weights = [await _weights(store, run) for run, _ in runs]
-    with admission.computing(client_of(http)):
+    async with admission.computing(client_of(http)):
         try:
             result = await executor.run_blocking(
                 comparison.compare, runs[0][1], weights, request.resolution, request.span,
@@ -307,7 +307,7 @@ async def interpolate_runs(request: Annotated[InterpolationRequest, Body(openapi
         raise unprocessable(["body", "to"], f"runs '{first.id}' and '{second.id}' cannot share a "
                             f"line: {reason}")
     w0, w1 = [(await _weights(store, run)).checkpoints[-1] for run in (first, second)]
-    with admission.computing(client_of(http)):
+    async with admission.computing(client_of(http)):
         result = await executor.run_blocking(comparison.interpolate, config, w0, w1, request.points,
                                              request.eval_samples, _device(executor))
     return JSON(result)

@@ -72,7 +72,7 @@ async def create_run(
     """
     run = queued_run(request)
     key, hashed = new_key()
-    with admission.run_slot(client_of(http), executor, run.id):
+    async with admission.run_slot(client_of(http), run.id):
         await asyncio.to_thread(store.create, run, client_identity(http), hashed)
         await executor.submit(run)
     return CreatedRun(**dict(run), key=key)
@@ -118,7 +118,7 @@ async def compute_trajectory(
 
     watcher = asyncio.create_task(watch())
     try:
-        with admission.computing(client_of(http)):
+        async with admission.computing(client_of(http)):
             status, summary, steps = await executor.compute(request, gone.is_set)
     finally:
         watcher.cancel()

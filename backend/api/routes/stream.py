@@ -6,6 +6,8 @@ steps), so a slow client gets fewer, larger frames and never slows the run.
 """
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -47,8 +49,29 @@ async def _until_gone(websocket: WebSocket) -> None:
         pass
 
 
+class OpenStreams:
+    """The stream handlers running in this process, from accept to return (`GET /api/health`
+    reports `streams`): a handler must end once its client is gone, even from a queued run."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+
 @router.websocket("/runs/{run_id}/stream")
 async def stream(websocket: WebSocket, run_id: str) -> None:
+    with websocket.app.state.streams.held():
+        await _serve(websocket, run_id)
+
+
+async def _serve(websocket: WebSocket, run_id: str) -> None:
     store = websocket.app.state.store
     executor = websocket.app.state.executor
     await websocket.accept()

@@ -99,3 +99,5 @@ class Health(BaseModel):
     device: str
     executor: str
     workers: int
+    streams: int = Field(0, description="websocket stream handlers open in this process (one per "
+                         "watching client; a handler ends when its client leaves)")

@@ -10,6 +10,7 @@ HEALTH: Any = {
     "device": "cpu",
     "executor": "local",
     "workers": 2,
+    "streams": 0,
     "worker_list": [
         {
             "name": "local",

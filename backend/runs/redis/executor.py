@@ -90,6 +90,11 @@ class RedisExecutor(InlineWork):
         ]
         return executor
 
+    @property
+    def redis(self) -> aioredis.Redis:
+        """The connection pool to Redis (admission shares it)."""
+        return self._redis
+
     # --- runs ----------------------------------------------------------------------------
 
     async def submit(self, run: Run) -> None:

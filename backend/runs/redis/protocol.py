@@ -13,6 +13,9 @@ Keys (all under `descent:`):
 - `run:{id}:cancel`   set by `DELETE /api/runs/{id}`; the worker polls it between steps.
 - `active`            set of queued or running run ids; `events` stream of queued / ended.
 - `store`             the identity of the API's run store; a worker whose store differs refuses to work.
+- `client:{c}:runs`   set: the runs client `c` has admitted (admission, below); `admitting` the runs
+                      admitted by some API replica and not yet submitted; `client:{c}:computing`
+                      sorted set: the client's unstored computations, scored by when their lease ends.
 - `worker:{name}`     heartbeat (JSON: device, concurrency, running runs), expires unless refreshed;
                       `workers` indexes the names by last heartbeat, so nobody scans the keyspace.
 
@@ -35,6 +38,7 @@ EVENTS = PREFIX + "events"
 WORKER_PREFIX = PREFIX + "worker:"
 WORKERS = PREFIX + "workers"  # sorted set: worker name → its last heartbeat (Unix time)
 STORE = PREFIX + "store"  # the run store's identity, published by the API, checked by workers
+ADMITTING = PREFIX + "admitting"  # set: runs admitted by an API replica, not yet submitted
 EVENTS_MAXLEN = 10_000
 ENDED = tuple(s.value for s in Status if s.ended)
 
@@ -51,10 +55,20 @@ def cancel_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:cancel"
 
 
+def client_runs_key(client: str) -> str:
+    return f"{PREFIX}client:{client}:runs"
+
+
+def client_computing_key(client: str) -> str:
+    return f"{PREFIX}client:{client}:computing"
+
+
 # KEYS: run, jobs, active, events · ARGV: run id, run JSON, now
+# (an admitted run's hash holds only `admitted`, with the admission lease as its TTL: kept, made lasting)
 SUBMIT = f"""
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'status') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'attempt', 0, 'requeues', 0, 'updated', ARGV[3])
+redis.call('PERSIST', KEYS[1])
 redis.call('XADD', KEYS[2], '*', 'run', ARGV[1], 'body', ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*', 'run', ARGV[1], 'event', 'queued')
@@ -98,6 +112,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('DEL', KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[6])
+local admitted = redis.call('HGET', KEYS[1], 'admitted')  -- its client's runs (see ADMISSION)
+if admitted then redis.call('SREM', admitted, ARGV[6]) end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*',
            'run', ARGV[6], 'event', 'ended', 'status', ARGV[2])
 if ARGV[8] ~= '' then
@@ -136,6 +152,71 @@ if not worker or redis.call('EXISTS', ARGV[3] .. worker) == 0 then
   return 2
 end
 return 1
+"""
+
+# Admission, shared by every API replica: one script, so checking a limit and taking the slot is
+# one step whichever replica asks. The clock is Redis's own (TIME), so replicas' clocks may differ.
+# KEYS: active, admitting, the client's runs, the client's computations
+# ARGV: action, member (a run id, or a computation's token), lease (s), runs per client,
+#       queued runs, computations per client, run key prefix
+# Actions: run / compute → 0 admitted, 1 the client has its runs, 2 the server's queue is full,
+#          3 the client has its computations; renew-run / renew / release-run / release → 0.
+# A client's run counts while its hash says queued or running, or, admitted and not yet
+# submitted, while its hash (`admitted` only) lives: the lease. Slots are derived from run
+# states and leases, so an API replica that dies holding one leaks it for one lease at most;
+# FINISH gives a run's slot back, and this script forgets any member whose run has ended or gone.
+ADMISSION = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1e6
+local action, member, lease, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[7]
+local lease_ms = math.ceil(lease * 1000)
+local run = prefix .. member
+if action == 'run' then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    local status = redis.call('HGET', prefix .. id, 'status')
+    if (status and status ~= 'queued' and status ~= 'running')
+        or (not status and redis.call('EXISTS', prefix .. id) == 0) then
+      redis.call('SREM', KEYS[3], id)
+    end
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do  -- submitted (now in active), or lapsed
+    if redis.call('EXISTS', prefix .. id) == 0 or redis.call('HEXISTS', prefix .. id, 'status') == 1 then
+      redis.call('SREM', KEYS[2], id)
+    end
+  end
+  if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 1 end
+  if redis.call('SCARD', KEYS[1]) + redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+  redis.call('HSET', run, 'admitted', KEYS[3])
+  redis.call('PEXPIRE', run, lease_ms)
+  redis.call('SADD', KEYS[3], member)
+  redis.call('SADD', KEYS[2], member)
+  return 0
+end
+if action == 'renew-run' or action == 'release-run' then
+  if redis.call('EXISTS', run) == 1 and redis.call('HEXISTS', run, 'status') == 0 then
+    if action == 'renew-run' then
+      redis.call('PEXPIRE', run, lease_ms)
+    else  -- never submitted: forget it now rather than when its lease ends
+      redis.call('DEL', run)
+      redis.call('SREM', KEYS[3], member)
+      redis.call('SREM', KEYS[2], member)
+    end
+  end
+  return 0
+end
+if action == 'release' then
+  redis.call('ZREM', KEYS[4], member)
+  return 0
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if action == 'compute' then
+  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return 3 end
+  redis.call('ZADD', KEYS[4], now + lease, member)
+else  -- renew: only a computation still counted
+  redis.call('ZADD', KEYS[4], 'XX', now + lease, member)
+end
+redis.call('PEXPIRE', KEYS[4], lease_ms)
+return 0
 """
 
 
