@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load clean
+.PHONY: install run test lint bench bench-load bench-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench: $(TEST_STAMP)
 
 bench-load: $(TEST_STAMP)  # needs redis-server
 	$(BIN)/python -m bench.load
+
+bench-data: $(TEST_STAMP)  # the largest stored run, its exports, small runs' latency (#13)
+	$(BIN)/python -m bench.data
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache
