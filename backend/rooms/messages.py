@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
 from backend.settings import Settings
 
@@ -23,14 +23,20 @@ class Refused(Exception):
         self.detail = detail
 
 
-class SceneMessage(BaseModel):
+class Message(BaseModel):
+    """A client's message: unknown fields are refused (as in every request), so a typo is told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SceneMessage(Message):
     """The teacher's page as it is now: opaque JSON, relayed to every student in order."""
 
     type: Literal["scene"]
     scene: dict[str, Any]
 
 
-class PollMessage(BaseModel):
+class PollMessage(Message):
     """The teacher opens a poll; the previous one, and its votes, are gone."""
 
     type: Literal["poll"]
@@ -38,7 +44,7 @@ class PollMessage(BaseModel):
     options: list[str]
 
 
-class VoteMessage(BaseModel):
+class VoteMessage(Message):
     """A student's choice: an index into the open poll's options (`poll`: which poll it is for)."""
 
     type: Literal["vote"]
@@ -46,7 +52,7 @@ class VoteMessage(BaseModel):
     poll: StrictInt | None = None
 
 
-class RevealMessage(BaseModel):
+class RevealMessage(Message):
     """The teacher shows the open poll's tally to the students (and closes its voting)."""
 
     type: Literal["reveal"]

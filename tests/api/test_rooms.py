@@ -269,6 +269,7 @@ BIG = 70_000  # bytes: over the default room_max_scene_bytes (65,536)
      "question: between 1 and 200"),
     (b'{"type": "poll", "question": "q", "options": ["a", "  "]}', "options: between 1 and 200"),
     (b'{"type": "poll", "question": 3, "options": ["a", "b"]}', "poll: question"),
+    (b'{"type": "reveal", "now": true}', "reveal: now: Extra inputs are not permitted"),
 ], ids=lambda v: v.decode()[:40] if isinstance(v, bytes) else None)
 def test_a_bad_message_gets_an_error_and_the_room_goes_on(
     server: Server, join: Join, message: bytes, detail: str
