@@ -22,7 +22,7 @@ from backend.rooms.hub import LocalRooms, Rooms
 from backend.rooms.redis import RedisRooms
 from backend.runs.executor import Executor, LocalExecutor
 from backend.runs.redis.executor import RedisExecutor
-from backend.runs.store import RunStore
+from backend.runs.store import RunStore, StoreFull
 from backend.settings import Settings, get_settings
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = RunStore(settings.database_url or settings.data_dir / "descent.sqlite3")
         executor: Executor = (
             await RedisExecutor.connect(store, settings) if settings.executor == "redis"
-            else LocalExecutor(store, settings.workers, settings.device, settings.torch_threads)
+            else LocalExecutor(store, settings.workers, settings.device, settings.torch_threads,
+                               settings.log_memory_bytes)
         )
         app.state.settings, app.state.store, app.state.executor = settings, store, executor
         rooms_hub: Rooms = (
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServingSettings, settings=settings)
     app.add_middleware(ClientCookie)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StoreFull, runs.storage_full)
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(catalogue.router)
     app.include_router(runs.router)

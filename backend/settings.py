@@ -90,6 +90,26 @@ class Settings(BaseSettings):
     max_sweep_values: int = Field(64, ge=1, description="values on one axis of a regime map")
     max_sweep_work: int = Field(200_000, ge=1, description="cells × steps of one regime map")
 
+    # stored steps: memory, disk, downloads (backend/runs/log.py, store.py, exports.py)
+    log_memory_bytes: int = Field(
+        256 << 20, ge=0, description="bytes of step logs kept in memory (live runs and the most recently "
+        "ended); older ended runs are read from the store"
+    )
+    store_budget_bytes: int = Field(
+        4 << 30, ge=0, description="bytes of runs the store keeps: beyond it the oldest ended, unpinned runs "
+        "are deleted"
+    )
+    store_max_age_seconds: int = Field(
+        30 * 86400, ge=1, description="an ended, unpinned run is deleted this long after it ended"
+    )
+    client_quota_bytes: int = Field(
+        1 << 30, ge=0, description="bytes of stored runs one client may hold before it must delete some "
+        "to start another (429)"
+    )
+    export_threads: int = Field(
+        2, ge=1, le=64, description="threads writing step downloads at once (more wait their turn)"
+    )
+
     # network runs: work is counted in (samples seen) × (parameters); one forward + backward
     # costs about 6 FLOPs per unit, so 5·10¹⁰ is ~3·10¹¹ FLOPs, tens of seconds on two CPU cores
     network_max_epochs: int = Field(500, ge=1, description="epochs of a network run")

@@ -49,17 +49,26 @@ class Result:
         }
 
 
+def stored(frame: Frame) -> bool:
+    """The stored log keeps every frame but a landscape's intermediate `refine` grids, which only
+    live watchers need."""
+    kind, records = frame
+    return not (kind == "landscape" and isinstance(records, list) and records[0]["stage"] == "refine")
+
+
 def compute(
     config: Any,
     device: str,
     on_frame: FrameSink | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: bool = True,
 ) -> Result:
-    """Compute a run of any kind."""
+    """Compute a run of any kind; `keep=False`: the result holds no frames (`on_frame` keeps
+    them, so a long run is not held twice)."""
     if isinstance(config, SurfaceRun):
-        return compute_surface(config, device, on_frame, cancelled)
+        return compute_surface(config, device, on_frame, cancelled, keep)
     if isinstance(config, NetworkRun):
-        return compute_network(config, device, on_frame, cancelled)
+        return compute_network(config, device, on_frame, cancelled, keep)
     raise TypeError(f"no computation for {type(config).__name__}")
 
 
@@ -68,6 +77,7 @@ def compute_surface(
     device: str,
     on_frame: FrameSink | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: bool = True,
 ) -> Result:
     """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
     problem = surface.build_problem(request, surface.choose_device(request, device))
@@ -82,7 +92,8 @@ def compute_surface(
         while sent < k:
             last = min(k, sent + MAX_FRAME_STEPS)
             frame: Frame = ("steps", surface.step_records(request, recording, sent + 1, last))
-            frames.append(frame)
+            if keep:
+                frames.append(frame)
             sent = last
             if on_frame is not None:
                 on_frame(frame)
@@ -91,7 +102,8 @@ def compute_surface(
     rows = surface.recorded_rows(request, recording)
     if request.record == "final":
         frame = ("steps", surface.step_records(request, recording, 0, rows - 1))
-        frames.append(frame)
+        if keep:
+            frames.append(frame)
         if on_frame is not None:
             on_frame(frame)
     else:
@@ -107,14 +119,14 @@ def compute_network(
     device: str,
     on_frame: FrameSink | None = None,
     cancelled: Callable[[], bool] | None = None,
+    keep: bool = True,
 ) -> Result:
-    """Train; every emitted record goes out as a frame. The stored log keeps all of them
-    but the landscape's intermediate `refine` grids, which only live watchers need."""
+    """Train; every emitted record goes out as a frame."""
     frames: list[Frame] = []
 
     def emit(kind: str, records: list[dict[str, Any]]) -> None:
         frame: Frame = (kind, records)
-        if not (kind == "landscape" and records[0]["stage"] == "refine"):
+        if keep and stored(frame):
             frames.append(frame)
         if on_frame is not None:
             on_frame(frame)

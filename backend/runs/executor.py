@@ -20,10 +20,11 @@ from typing import Any, Protocol
 import torch
 
 from backend.networks.spec import NetworkRun
-from backend.runs.compute import Result, compute, compute_surface, warm_up
-from backend.runs.log import RunLog, forget_old_logs
+from backend.runs.compute import Result, compute, compute_surface, stored, warm_up
+from backend.runs.log import LOG_BYTES, RunLog, forget_old_logs
 from backend.runs.model import Run, Status, SurfaceSummary
-from backend.runs.store import RunStore, now
+from backend.runs.segments import as_records
+from backend.runs.store import RunStore, StoreFull, now
 from backend.surfaces.spec import SurfaceRun
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class InlineWork:
             self._pool, compute_surface, request, self.device, None, cancelled
         )
         assert isinstance(result.summary, SurfaceSummary)
-        return result.status, result.summary, [s for _, records in result.frames for s in records]
+        return result.status, result.summary, [s for _, records in result.frames for s in as_records(records)]
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Any other torch work, in the same bounded pool."""
@@ -95,8 +96,10 @@ class LocalExecutor(InlineWork):
 
     kind = "local"
 
-    def __init__(self, store: RunStore, workers: int, device: str, torch_threads: int) -> None:
+    def __init__(self, store: RunStore, workers: int, device: str, torch_threads: int,
+                 log_bytes: int = LOG_BYTES) -> None:
         self.store = store
+        self.log_bytes = log_bytes  # logs kept in memory, live and recently ended
         self.workers = workers
         self.device = resolve_device(device)
         torch.set_num_threads(torch_threads)
@@ -136,23 +139,33 @@ class LocalExecutor(InlineWork):
                 self.device,
                 on_frame=lambda frame: run_log.append(*frame),
                 cancelled=stop.is_set,
+                keep=False,
             )
         except Exception as error:  # a bug must fail the run, not the worker thread
             log.exception("run %s failed", run.id)
-            self._end(run, run_log, Result(Status.FAILED, None, run_log.frames), repr(error))
+            self._end(run, run_log, Result(Status.FAILED, None, []), repr(error))
             return
         if self._closing:  # the server is stopping, not the user: the next start recomputes it
             return
         self._end(run, run_log, result, None)
 
     def _end(self, run: Run, run_log: RunLog, result: Result, error: str | None) -> None:
-        self.store.finish(run.id, result.status, result.summary, result.frames, error,
-                          result.artifacts)
+        """Store the run with the frames its log holds, then tell its watchers."""
+        frames = [frame for frame in run_log.frames if stored(frame)]
+        try:
+            self.store.finish(run.id, result.status, result.summary, frames, error, result.artifacts)
+        except StoreFull as full:
+            log.error("run %s could not be stored: %s", run.id, full)
+            result, error = Result(Status.FAILED, None, []), f"the server's disk is full: {full}"
+            try:
+                self.store.fail(run.id, error)
+            except StoreFull:
+                log.error("run %s stays unfinished in the store (disk full)", run.id)
         run_log.end(result.end_message(error))
         with self._lock:
             self._cancel.pop(run.id, None)
             self._started.discard(run.id)
-            forget_old_logs(self._logs)
+            forget_old_logs(self._logs, self.log_bytes)
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a run between steps; a run still waiting in the queue ends at once."""

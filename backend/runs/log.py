@@ -3,15 +3,24 @@
 The writer never waits for readers: it appends a frame and wakes whoever is
 waiting. Each reader keeps its own cursor, so a slow reader simply finds more
 frames waiting next time and sends them coalesced; a vanished one costs nothing.
+Step records are kept as typed columns (`backend.runs.columns`), and the logs kept in
+memory are bounded in bytes: beyond the bound, ended runs are read from the store.
 """
 
 import asyncio
 import threading
 from typing import Any
 
-from backend.runs.store import Frame
+from backend.runs.columns import StepColumns
+from backend.runs.segments import Frame, Records, compact
 
-RECENT_LOGS = 64  # ended runs whose log stays in memory for late watchers
+LOG_BYTES = 256 << 20  # default bound on the bytes of the logs kept in memory
+RECENT_LOGS = 64  # and at most this many ended runs' logs
+RECORD_BYTES = 400  # what one record kept as Python objects costs, roughly
+
+
+def _size(records: Records) -> int:
+    return records.nbytes if isinstance(records, StepColumns) else RECORD_BYTES * len(records)
 
 
 class RunLog:
@@ -21,22 +30,26 @@ class RunLog:
         self._loop = loop
         self._lock = threading.Lock()
         self._frames: list[Frame] = []
+        self.nbytes = 0  # of the frames held
         self._epoch = 0  # bumped by reset(): readers holding an older cursor start over
         self._end: dict[str, Any] | None = None
         self._waiters: set[asyncio.Future[None]] = set()
 
-    def append(self, kind: str, records: list[dict[str, Any]]) -> None:
-        """Add a frame (any thread)."""
-        if not records:
+    def append(self, kind: str, records: Records) -> None:
+        """Add a frame (any thread); step records are kept as columns."""
+        if not len(records):
             return
+        held = compact(kind, records)
         with self._lock:
-            self._frames.append((kind, records))
+            self._frames.append((kind, held))
+            self.nbytes += _size(held)
         self._wake()
 
     def reset(self) -> None:
         """Forget every frame: the run starts again from step 0 (any thread)."""
         with self._lock:
             self._frames = []
+            self.nbytes = 0
             self._epoch += 1
             self._end = None
         self._wake()
@@ -89,8 +102,14 @@ def _resolve(waiters: set[asyncio.Future[None]]) -> None:
             future.set_result(None)
 
 
-def forget_old_logs(logs: dict[str, RunLog]) -> None:
-    """Drop the ended logs beyond the RECENT_LOGS most recent (the dict's order is their age)."""
+def forget_old_logs(logs: dict[str, RunLog], budget: int = LOG_BYTES) -> None:
+    """Drop the oldest ended logs (the dict's order is their age) while all the logs together
+    hold more than `budget` bytes or more than RECENT_LOGS have ended; live runs' logs stay,
+    whatever they hold."""
+    total = sum(run_log.nbytes for run_log in logs.values())
     ended = [run_id for run_id, run_log in logs.items() if run_log.ended]
-    for run_id in ended[: max(0, len(ended) - RECENT_LOGS)]:
+    for count, run_id in zip(range(len(ended), 0, -1), ended, strict=True):
+        if total <= budget and count <= RECENT_LOGS:
+            return
+        total -= logs[run_id].nbytes
         logs.pop(run_id, None)

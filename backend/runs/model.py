@@ -70,3 +70,7 @@ class Run(BaseModel):
     ended_at: datetime | None = None
     summary: SurfaceSummary | NetworkSummary | None = None
     error: str | None = None
+    size: int | None = Field(None, description="bytes the store holds for the run once it ended "
+                             "(steps, files); null while it is queued or running")
+    pinned: bool = Field(False, description="kept whatever the store's budget and age limit "
+                         "(PUT /api/runs/{id}/pin)")

@@ -1,9 +1,12 @@
 """Durable run store: a SQLite file by default, or PostgreSQL for several API replicas.
 
-`runs` holds each run's request, status and summary; `frames` holds its step
-log as the frames it was streamed in, written once when the run ends;
-`artifacts` holds named files (a landscape export); `owners` who made each run and the
-hash of its key; `meta` the store's identity, which
+`runs` holds each run's request, status and summary; `segments` its step log,
+written once when the run ends: steps as compressed columns (`backend.runs.columns`)
+in segments of at most SEGMENT_VALUES numbers, other frames (a network's epochs) as
+JSON, in the order they were streamed; `frames` the step logs of runs stored by
+earlier versions (orjson per frame), still read; `artifacts` named files (a landscape
+export); `usage` each run's stored bytes and whether it is pinned; `owners` who made
+each run and the hash of its key; `meta` the store's identity, which
 the API publishes in Redis so that a worker can check it writes to the same store. SQLAlchemy Core speaks both
 dialects: `RunStore(path)` opens a SQLite file (WAL journal, so the API and a
 worker process on the same machine can share it); `RunStore("postgresql+psycopg://...")`
@@ -11,10 +14,13 @@ opens a database that API replicas and remote workers share. Calls are
 blocking and thread-safe; call them from a thread, never from the event loop.
 """
 
+import shutil
+import sqlite3
 import threading
 import uuid
-from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +30,14 @@ import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
 from pydantic import BaseModel
 
+from backend.runs import columns, segments
+from backend.runs.columns import StepColumns
 from backend.runs.model import Run, Status
+from backend.runs.retention import Candidate, evictions
+from backend.runs.segments import Frame
 from backend.settings import reading_stored
 
-Frame = tuple[str, list[dict[str, Any]]]  # ("steps", [step, ...])
+__all__ = ["Frame", "RunStore", "StoreFull"]
 
 # Timestamps are ISO-8601 text in UTC: they sort as text, on both dialects, and
 # files written by earlier versions (plain sqlite3, same columns) stay readable.
@@ -45,7 +55,22 @@ RUNS = sa.Table(
     sa.Column("error", sa.Text),
     sa.Index("runs_created", "created_at"),
 )
-FRAMES = sa.Table(
+SEGMENTS = sa.Table(
+    "segments", metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("meta", sa.Text),  # step columns: what `columns.encode` wrote; null: `data` is JSON
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+USAGE = sa.Table(
+    "usage", metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("bytes", sa.BigInteger, nullable=False),  # its segments, frames and artifacts
+    sa.Column("pinned", sa.Boolean, nullable=False),  # never evicted
+)
+FRAMES = sa.Table(  # step logs of runs stored before `segments`
     "frames", metadata,
     sa.Column("run_id", sa.Text, primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
@@ -71,7 +96,12 @@ META = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 RUN_COLUMNS = (RUNS.c.id, RUNS.c.kind, RUNS.c.status, RUNS.c.config, RUNS.c.created_at,
-               RUNS.c.started_at, RUNS.c.ended_at, RUNS.c.summary, RUNS.c.error)
+               RUNS.c.started_at, RUNS.c.ended_at, RUNS.c.summary, RUNS.c.error, USAGE.c.bytes,
+               USAGE.c.pinned)
+RUNS_USAGE = RUNS.outerjoin(USAGE, USAGE.c.run_id == RUNS.c.id)
+DATA_TABLES = (SEGMENTS, FRAMES, ARTIFACTS)
+DISK_MARGIN = 256 << 10  # bytes a SQLite write leaves free on the disk, beyond twice its size
+JOURNAL_LIMIT = 16 << 20  # bytes the WAL keeps once checkpointed
 SCHEMA_LOCK = 7_146_321  # pg advisory lock: replicas starting together create the schema once
 
 
@@ -89,6 +119,32 @@ def database_url(location: Path | str) -> str:
     return f"sqlite:///{path}"
 
 
+class StoreFull(Exception):
+    """The store's disk (or database) has no room: nothing of the write was kept."""
+
+
+def _full(error: BaseException) -> bool:
+    origin = getattr(error, "orig", None)
+    if isinstance(origin, sqlite3.OperationalError):
+        return getattr(origin, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return getattr(origin, "sqlstate", None) in ("53100", "53200")  # PostgreSQL: disk full, out of memory
+
+
+@contextmanager
+def _room() -> Iterator[None]:
+    """Turn "disk full" from either dialect into StoreFull (the transaction rolled back)."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InternalError) as error:
+        if _full(error):
+            raise StoreFull(str(getattr(error, "orig", error))) from error
+        raise
+    except OSError as error:
+        if error.errno == 28:  # ENOSPC
+            raise StoreFull(str(error)) from error
+        raise
+
+
 def _engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -100,6 +156,7 @@ def _engine(url: str) -> sa.Engine:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")  # a long run's WAL shrinks back
         cursor.close()
 
     return engine
@@ -122,34 +179,54 @@ class RunStore:
                 db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(db)
             self.identity = _identity(db)
+            _count_earlier_runs(db)
 
     def close(self) -> None:
         self._engine.dispose()
 
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """One write transaction; a full disk is StoreFull and leaves nothing behind."""
+        with _room(), self._write_lock, self._engine.begin() as db:
+            yield db
+
+    def _check_room(self, size: int) -> None:
+        """StoreFull before writing `size` bytes to a SQLite file whose disk cannot take them twice
+        (the WAL, then the file) and a margin: a write that fills the disk leaves a WAL that no
+        checkpoint can empty, and then nothing can be written until space is freed by hand."""
+        if self.path is None:
+            return
+        free = shutil.disk_usage(self.path.parent).free
+        if free < 2 * size + DISK_MARGIN:
+            raise StoreFull(f"storing {size:,} bytes needs {2 * size + DISK_MARGIN:,} free, the disk has "
+                            f"{free:,}")
+
     def create(self, run: Run, client: str | None = None, key_hash: str | None = None) -> None:
         """Store a new run, made by `client`, changed only with the key whose hash is given."""
-        with self._write_lock, self._engine.begin() as db:
+        with self._writing() as db:
             db.execute(RUNS.insert().values(
                 id=run.id, kind=run.kind, status=run.status.value,
                 config=run.config.model_dump_json(), created_at=run.created_at.isoformat(),
             ))
             db.execute(OWNERS.insert().values(run_id=run.id, client=client, key_hash=key_hash))
+            db.execute(USAGE.insert().values(run_id=run.id, bytes=0, pinned=False))
 
     def key_hash(self, run_id: str) -> str | None:
         with self._engine.connect() as db:
             return db.execute(sa.select(OWNERS.c.key_hash).where(OWNERS.c.run_id == run_id)).scalar()
 
     def mark_running(self, run_id: str) -> None:
-        with self._write_lock, self._engine.begin() as db:
+        with self._writing() as db:
             db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
                 status=Status.RUNNING.value, started_at=now().isoformat(),
             ))
 
     def requeue(self, run_id: str) -> None:
         """Back to queued with no frames: the run will be computed again from step 0."""
-        with self._write_lock, self._engine.begin() as db:
-            db.execute(FRAMES.delete().where(FRAMES.c.run_id == run_id))
-            db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id))
+        with self._writing() as db:
+            for table in DATA_TABLES:
+                db.execute(table.delete().where(table.c.run_id == run_id))
+            _recount(db, run_id)
             db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
                 status=Status.QUEUED.value, started_at=None, ended_at=None, summary=None,
                 error=None,
@@ -165,36 +242,45 @@ class RunStore:
         artifacts: dict[str, bytes] | None = None,
     ) -> None:
         """Store the end state, the whole step log and any files in one transaction."""
-        frame_rows = [{"run_id": run_id, "seq": i, "type": kind, "payload": orjson.dumps(records)}
-                      for i, (kind, records) in enumerate(frames)]
-        artifact_rows = [{"run_id": run_id, "name": name, "data": data}
+        segment_rows = [{"run_id": run_id, **row} for row in segments.rows(frames)]  # compressed here,
+        artifact_rows = [{"run_id": run_id, "name": name, "data": data}  # outside the write lock
                          for name, data in (artifacts or {}).items()]
-        with self._write_lock, self._engine.begin() as db:
-            db.execute(FRAMES.delete().where(FRAMES.c.run_id == run_id))
-            db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id))
+        self._check_room(sum(len(r["data"]) for r in (*segment_rows, *artifact_rows)))
+        with self._writing() as db:
+            for table in DATA_TABLES:
+                db.execute(table.delete().where(table.c.run_id == run_id))
             if artifact_rows:
                 db.execute(ARTIFACTS.insert(), artifact_rows)
-            if frame_rows:
-                db.execute(FRAMES.insert(), frame_rows)
+            for row in segment_rows:  # one at a time: a driver copies what one statement binds
+                db.execute(SEGMENTS.insert().values(**row))
             db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
                 status=status.value, ended_at=now().isoformat(),
                 summary=summary.model_dump_json() if summary is not None else None, error=error,
             ))
+            _recount(db, run_id)
+
+    def fail(self, run_id: str, error: str) -> None:
+        """End a run as failed, keeping nothing of its steps (what is left when finish could not)."""
+        with self._writing() as db:
+            db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                status=Status.FAILED.value, ended_at=now().isoformat(), error=error))
 
     def put_artifact(self, run_id: str, name: str, data: bytes) -> None:
         """Store (or replace) one named file of an ended run."""
-        with self._write_lock, self._engine.begin() as db:
+        with self._writing() as db:
             db.execute(ARTIFACTS.delete().where(ARTIFACTS.c.run_id == run_id, ARTIFACTS.c.name == name))
             db.execute(ARTIFACTS.insert().values(run_id=run_id, name=name, data=data))
+            _recount(db, run_id)
 
     def get(self, run_id: str) -> Run | None:
         with self._engine.connect() as db:
-            row = db.execute(sa.select(*RUN_COLUMNS).where(RUNS.c.id == run_id)).first()
+            row = db.execute(
+                sa.select(*RUN_COLUMNS).select_from(RUNS_USAGE).where(RUNS.c.id == run_id)).first()
         return _run(tuple(row)) if row else None
 
     def recent(self, limit: int, client: str | None = None) -> list[Run]:
         """The newest runs: every client's, or those `client` made."""
-        query = sa.select(*RUN_COLUMNS)
+        query = sa.select(*RUN_COLUMNS).select_from(RUNS_USAGE)
         if client is not None:
             query = query.join(OWNERS, OWNERS.c.run_id == RUNS.c.id).where(OWNERS.c.client == client)
         with self._engine.connect() as db:
@@ -204,7 +290,7 @@ class RunStore:
     def unfinished(self) -> list[Run]:
         with self._engine.connect() as db:
             rows = db.execute(
-                sa.select(*RUN_COLUMNS)
+                sa.select(*RUN_COLUMNS).select_from(RUNS_USAGE)
                 .where(RUNS.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
                 .order_by(RUNS.c.created_at)
             ).all()
@@ -219,12 +305,108 @@ class RunStore:
         return bytes(data) if data is not None else None
 
     def frames(self, run_id: str) -> list[Frame]:
+        """Every stored frame of a run, as records of Python values (what `finish` was given)."""
+        return [(kind, records.records(plain=True) if isinstance(records, StepColumns) else records)
+                for kind, records in self.iter_frames(run_id, compact=False)]
+
+    def iter_frames(self, run_id: str, compact: bool = True) -> Iterator[Frame]:
+        """The stored frames one at a time: a long run is never all in memory. Steps come as
+        columns (those of a run stored before segments too, unless not `compact`)."""
+        with self._engine.connect() as db:
+            index = db.execute(sa.select(SEGMENTS.c.seq).where(SEGMENTS.c.run_id == run_id)
+                               .order_by(SEGMENTS.c.seq)).scalars().all()
+        if not index:
+            yield from self._earlier_frames(run_id, compact)
+            return
+        for seq in index:
+            with self._engine.connect() as db:
+                row = db.execute(sa.select(SEGMENTS.c.kind, SEGMENTS.c.meta, SEGMENTS.c.data).where(
+                    SEGMENTS.c.run_id == run_id, SEGMENTS.c.seq == seq)).first()
+            if row is not None:
+                yield segments.frame(row[0], row[1], bytes(row[2]))
+
+    def step_firsts(self, run_id: str) -> list[columns.Firsts | None] | None:
+        """Per stored step segment, where each key first appears (None: kept as JSON); None for a
+        run stored before segments (read its frames instead)."""
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(SEGMENTS.c.kind, SEGMENTS.c.meta).where(SEGMENTS.c.run_id == run_id)
+                              .order_by(SEGMENTS.c.seq)).all()
+        if not rows:
+            return None
+        return [columns.described(orjson.loads(meta)) if meta is not None else None
+                for kind, meta in rows if kind == "steps"]
+
+    def _earlier_frames(self, run_id: str, compact: bool) -> Iterator[Frame]:
         with self._engine.connect() as db:
             rows = db.execute(
                 sa.select(FRAMES.c.type, FRAMES.c.payload)
                 .where(FRAMES.c.run_id == run_id).order_by(FRAMES.c.seq)
             ).all()
-        return [(kind, orjson.loads(payload)) for kind, payload in rows]
+        for kind, payload in rows:
+            records = orjson.loads(payload)
+            yield kind, segments.compact(kind, records) if compact else records
+
+    # --- retention ----------------------------------------------------------------------
+
+    def set_pinned(self, run_id: str, pinned: bool) -> None:
+        with self._writing() as db:
+            db.execute(USAGE.update().where(USAGE.c.run_id == run_id).values(pinned=pinned))
+
+    def client_bytes(self, client: str) -> int:
+        """Bytes stored for the runs `client` made."""
+        with self._engine.connect() as db:
+            total = db.execute(sa.select(sa.func.coalesce(sa.func.sum(USAGE.c.bytes), 0))
+                               .join_from(USAGE, OWNERS, OWNERS.c.run_id == USAGE.c.run_id)
+                               .where(OWNERS.c.client == client)).scalar()
+        return int(total or 0)
+
+    def delete(self, run_id: str) -> None:
+        """Forget an ended run and everything stored for it."""
+        with self._writing() as db:
+            _delete(db, [run_id])
+
+    def evict(self, budget_bytes: int, max_age_seconds: int) -> list[str]:
+        """Delete the ended, unpinned runs past `max_age_seconds`, then the oldest of them until
+        the store holds at most `budget_bytes`; the ids deleted."""
+        with self._engine.connect() as db:
+            total = int(db.execute(sa.select(sa.func.coalesce(sa.func.sum(USAGE.c.bytes), 0))).scalar() or 0)
+            rows = db.execute(
+                sa.select(RUNS.c.id, RUNS.c.ended_at, USAGE.c.bytes).select_from(RUNS_USAGE)
+                .where(RUNS.c.ended_at.is_not(None), sa.func.coalesce(USAGE.c.pinned, False).is_(False))
+                .order_by(RUNS.c.ended_at)
+            ).all()
+        cutoff = (now() - timedelta(seconds=max_age_seconds)).isoformat()
+        doomed = evictions([Candidate(r[0], r[1], int(r[2] or 0)) for r in rows], total, budget_bytes,
+                           cutoff)
+        if doomed:
+            with self._writing() as db:
+                _delete(db, doomed)
+        return doomed
+
+
+def _delete(db: sa.Connection, run_ids: list[str]) -> None:
+    for table in (*DATA_TABLES, USAGE, OWNERS):
+        db.execute(table.delete().where(table.c.run_id.in_(run_ids)))
+    db.execute(RUNS.delete().where(RUNS.c.id.in_(run_ids)))
+
+
+def _data_bytes(run_id: Any) -> Any:
+    """SQL: bytes stored for `run_id` (a value or a column) in every data table."""
+    return sum((sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(table.c[column])), 0))
+                .where(table.c.run_id == run_id).scalar_subquery()
+                for table, column in ((SEGMENTS, "data"), (FRAMES, "payload"), (ARTIFACTS, "data"))),
+               start=sa.literal(0))
+
+
+def _recount(db: sa.Connection, run_id: str) -> None:
+    db.execute(USAGE.update().where(USAGE.c.run_id == run_id).values(bytes=_data_bytes(run_id)))
+
+
+def _count_earlier_runs(db: sa.Connection) -> None:
+    """Give runs stored before `usage` their row (their size, unpinned), once."""
+    missing = sa.select(RUNS.c.id, _data_bytes(RUNS.c.id), sa.false()).where(
+        ~sa.exists().where(USAGE.c.run_id == RUNS.c.id))
+    db.execute(USAGE.insert().from_select(["run_id", "bytes", "pinned"], missing))
 
 
 def _identity(db: sa.Connection) -> str:
@@ -238,7 +420,7 @@ def _identity(db: sa.Connection) -> str:
 def _run(row: tuple[Any, ...]) -> Run:
     """A stored run, read by its shape only (`reading_stored`): changing a limit or torch never
     hides an old run."""
-    run_id, kind, status, config, created, started, ended, summary, error = row
+    run_id, kind, status, config, created, started, ended, summary, error, size, pinned = row
     with reading_stored():
         return Run.model_validate(
             {
@@ -251,5 +433,7 @@ def _run(row: tuple[Any, ...]) -> Run:
                 "ended_at": ended,
                 "summary": orjson.loads(summary) if summary else None,
                 "error": error,
+                "size": size if ended else None,
+                "pinned": bool(pinned),
             }
         )

@@ -140,12 +140,12 @@ def test_every_operation_that_takes_a_run_id_is_linked_from_runs_create(document
     links = by_id(document, "runs-create")["responses"]["201"]["links"]
     taking = {op["operationId"] for path, _, op in operations(document) if "{run_id}" in path}
     assert taking == {link["operationId"] for link in links.values()}
-    assert len(taking) == 6
+    assert len(taking) == 8
     for link in links.values():
         assert link["parameters"]["run_id"] == "$response.body#/id"
     changing = {op["operationId"] for path, _, op in operations(document) if "{run_id}" in path
                 and any(p["name"] == "x-run-key" for p in op["parameters"])}
-    assert changing == {"runs-cancel", "landscapes-survey"}
+    assert changing == {"runs-cancel", "runs-pin", "runs-unpin", "landscapes-survey"}
     for operation_id in changing:  # they need the run's key, which only runs-create answers
         assert links[operation_id]["parameters"]["header.x-run-key"] == "$response.body#/key"
 

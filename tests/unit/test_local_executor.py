@@ -39,7 +39,7 @@ class Steered:
         return run
 
     def __call__(self, config: Any, device: str, on_frame: Callable[..., None],
-                 cancelled: Callable[[], bool]) -> Result:
+                 cancelled: Callable[[], bool], keep: bool = True) -> Result:
         run_id = next(i for i, e in self.release.items() if not e.is_set() and i not in self.calls)
         with self._lock:
             self.calls.append(run_id)

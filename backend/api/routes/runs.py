@@ -1,31 +1,35 @@
-"""Runs: create, list, read, read steps (JSON / CSV / NDJSON), cancel; unstored trajectories."""
+"""Runs: create, list, read, read steps (JSON / NDJSON / CSV / Parquet), cancel, pin, delete;
+unstored trajectories."""
 
 import asyncio
-import csv
-import io
-import math
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Body, Query, Request, Response
+import anyio
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
-from backend.api.errors import FORBIDDEN, NOT_FOUND, TOO_LARGE, not_found, unprocessable
+from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, Message, not_found, unprocessable
 from backend.api.json import JSON, StrictJSONRoute
 from backend.api.ownership import Moderator, RunKey, client_identity, new_key
 from backend.api.routes import BUSY, RunId, answer
 from backend.api.schemas import examples
 from backend.api.schemas.runs import CreatedRun, RunList, RunRequest, Steps, SurfaceRunRequest, Trajectory
+from backend.runs import columns, exports, segments
+from backend.runs.columns import Firsts, StepColumns
 from backend.runs.executor import queued_run
+from backend.runs.exports import Cut, NotTabular
 from backend.runs.model import Run
-from backend.runs.store import Frame
+from backend.runs.segments import Records
 from backend.settings import current_settings
 from backend.surfaces.spec import SurfaceRun
 
 router = APIRouter(prefix="/api", route_class=StrictJSONRoute)
+STORE_FULL: dict[int | str, dict[str, Any]] = {
+    507: {"model": Message, "description": "the store's disk is full: nothing was stored"}}
 WAIT_SECONDS = 60.0  # longest ?wait=true answer
 
 # Every operation that takes a run's id, reachable from the run `POST /api/runs` answers with
@@ -37,6 +41,8 @@ RUN_LINKS = {
         ("runs-get", False, "the run: its status, and once it ended its summary"),
         ("runs-steps", False, "its recorded steps (JSON, CSV or NDJSON)"),
         ("runs-cancel", True, "cancel it"),
+        ("runs-pin", True, "pin it: kept whatever the store's budget and age limit"),
+        ("runs-unpin", True, "unpin it"),
         ("landscapes-get", False, "a network run's loss landscape, once it ended"),
         ("landscapes-survey", True, "survey a network run's landscape again, once it ended"),
         ("landscapes-export", False, "a network run's landscape as a torch.save file"),
@@ -53,7 +59,7 @@ RUN_REQUEST_EXAMPLES = {
     summary="Queue a run",
     responses={
         201: answer("the run, queued", examples.CREATED_RUN, links=RUN_LINKS),
-        **TOO_LARGE, **BUSY,
+        **TOO_LARGE, **BUSY, **STORE_FULL,
     },
 )
 async def create_run(
@@ -70,12 +76,36 @@ async def create_run(
     429 (with Retry-After) when this client already has too many runs queued or
     running, or the server's queue is full.
     """
+    await _make_room(store, client_identity(http))
     run = queued_run(request)
     key, hashed = new_key()
     async with admission.run_slot(client_of(http), run.id):
         await asyncio.to_thread(store.create, run, client_identity(http), hashed)
         await executor.submit(run)
     return CreatedRun(**dict(run), key=key)
+
+
+async def _make_room(store: StoreDep, client: str | None) -> None:
+    """Forget runs past the store's age limit or beyond its budget; 429 when `client` already
+    stores its quota (nothing is created)."""
+    settings = current_settings()
+    await asyncio.to_thread(store.evict, settings.store_budget_bytes, settings.store_max_age_seconds)
+    if client is None:
+        return
+    used = await asyncio.to_thread(store.client_bytes, client)
+    if used >= settings.client_quota_bytes:
+        raise HTTPException(429, f"your stored runs hold {used:,} bytes, your quota is "
+                            f"{settings.client_quota_bytes:,}: delete runs you no longer need "
+                            "(DELETE /api/runs/{id}?forget=true with each run's X-Run-Key; GET /api/runs "
+                            "lists them with their size) or unpin some so that old ones expire, then "
+                            "start this run again")
+
+
+async def storage_full(request: Request, error: Exception) -> Response:
+    """507: the store's disk is full; the write was rolled back, nothing half-written."""
+    return JSONResponse({"detail": f"the server's disk is full, so nothing was stored ({error}); "
+                                   "try again once runs have been deleted or the server has more room"},
+                        507)
 
 
 @router.post(
@@ -161,14 +191,26 @@ async def get_run(run_id: RunId, store: StoreDep) -> Run:
 
 @router.delete(
     "/runs/{run_id}", response_model=Run, operation_id="runs-cancel", tags=["runs"],
-    summary="Cancel a run",
+    summary="Cancel a run, or delete an ended one",
     responses={200: answer("the run: `cancelled`, or as it was when it had ended already; the run "
-                           "stays readable", examples.FINISHED_RUN), **NOT_FOUND, **FORBIDDEN},
+                           "stays readable unless `forget=true` deleted it", examples.FINISHED_RUN),
+               **NOT_FOUND, **FORBIDDEN, **CONFLICT},
 )
-async def cancel_run(run_id: RunId, store: StoreDep, executor: ExecutorDep, _key: RunKey) -> Run:
-    """Cancel a queued or running run; an ended run is returned unchanged. Needs the run's key
-    (`X-Run-Key`) or the moderator's token: 403 otherwise."""
+async def cancel_run(
+    run_id: RunId, store: StoreDep, executor: ExecutorDep, _key: RunKey,
+    forget: Annotated[bool, Query(description="delete an ended run and everything stored for it "
+                                  "(its id then answers 404); 409 while it is queued or running")] = False,
+) -> Run:
+    """Cancel a queued or running run; an ended run is returned unchanged, or with `forget=true`
+    deleted, freeing what the store held for it. Needs the run's key (`X-Run-Key`) or the
+    moderator's token: 403 otherwise."""
     run = await _run_or_404(store, run_id)
+    if forget:
+        if not run.status.ended:
+            raise HTTPException(409, f"run '{run_id}' is {run.status.value}: cancel it first, then "
+                                "delete it once it has ended")
+        await asyncio.to_thread(store.delete, run_id)
+        return run
     if not run.status.ended and await executor.cancel(run_id):
         run_log = executor.live_log(run_id)
         if run_log is not None:
@@ -180,8 +222,36 @@ async def cancel_run(run_id: RunId, store: StoreDep, executor: ExecutorDep, _key
     return run
 
 
-async def _steps(store: StoreDep, executor: ExecutorDep, run: Run, wait: bool) -> list[Frame]:
-    """The run's frames: from the live log while it is in memory, else from the store."""
+async def _pin(store: StoreDep, run_id: str, pinned: bool) -> Run:
+    await _run_or_404(store, run_id)
+    await asyncio.to_thread(store.set_pinned, run_id, pinned)
+    return await _run_or_404(store, run_id)
+
+
+@router.put(
+    "/runs/{run_id}/pin", response_model=Run, operation_id="runs-pin", tags=["runs"], summary="Pin a run",
+    responses={200: answer("the run, pinned", examples.FINISHED_RUN), **NOT_FOUND, **FORBIDDEN},
+)
+async def pin_run(run_id: RunId, store: StoreDep, _key: RunKey) -> Run:
+    """Keep the run whatever the store's budget and age limit (a lesson or a share link depends on
+    it). Needs the run's key (`X-Run-Key`) or the moderator's token."""
+    return await _pin(store, run_id, True)
+
+
+@router.delete(
+    "/runs/{run_id}/pin", response_model=Run, operation_id="runs-unpin", tags=["runs"],
+    summary="Unpin a run",
+    responses={200: answer("the run, no longer pinned", examples.FINISHED_RUN), **NOT_FOUND, **FORBIDDEN},
+)
+async def unpin_run(run_id: RunId, store: StoreDep, _key: RunKey) -> Run:
+    """The run may be deleted again when the store is over its budget or the run is too old."""
+    return await _pin(store, run_id, False)
+
+
+async def _steps_source(http: Request, store: StoreDep, executor: ExecutorDep, run: Run, wait: bool,
+                        ) -> tuple[Iterable[Records], list[Firsts | None]]:
+    """The run's step pieces and where their keys first appear: from the live log while it is in
+    memory, else from the store, read a segment at a time as the download goes."""
     run_log = executor.live_log(run.id)
     if wait and run_log is not None:
         loop = asyncio.get_running_loop()
@@ -192,68 +262,41 @@ async def _steps(store: StoreDep, executor: ExecutorDep, run: Run, wait: bool) -
                 await asyncio.wait_for(run_log.wait(epoch, len(frames)), deadline - loop.time())
             except TimeoutError:
                 break
-    if run_log is not None:
-        return run_log.frames
-    return await asyncio.to_thread(store.frames, run.id)
+    if run_log is None:
+        firsts = await asyncio.to_thread(store.step_firsts, run.id)
+        if firsts is not None:
+            return segments.step_pieces(store.iter_frames(run.id)), firsts
+    held = run_log.frames if run_log is not None else await asyncio.to_thread(
+        lambda: list(store.iter_frames(run.id)))
+    pieces = list(segments.step_pieces(iter(held)))
+    return pieces, [columns.firsts(p) if isinstance(p, StepColumns) else None for p in pieces]
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    """Nested lists/dicts → columns: params → params_0, params_1; state.exp_avg → ..."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else key, inner, out)
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            _flatten(f"{prefix}_{i}", inner, out)
-    else:
-        out[prefix] = value
+async def _in_threads(chunks: Iterator[bytes], limiter: anyio.CapacityLimiter) -> AsyncIterator[bytes]:
+    """Each chunk written in a thread (at most `export_threads` at once): the event loop only sends."""
+    try:
+        while (chunk := await anyio.to_thread.run_sync(next, chunks, None, limiter=limiter)) is not None:
+            yield chunk
+    finally:
+        if isinstance(chunks, Generator):
+            await anyio.to_thread.run_sync(chunks.close)
 
 
-def _csv_rows(steps: list[dict[str, Any]], batched: bool) -> Iterator[dict[str, Any]]:
-    """One row per step, or per (step, start) for a batched run."""
-    for step in steps:
-        if not batched:
-            row: dict[str, Any] = {}
-            _flatten("", step, row)
-            yield row
-            continue
-        for b in range(len(step["loss"])):
-            row = {"step": step["step"], "start": b}
-            for key, value in step.items():
-                if key == "step":
-                    continue
-                if key == "state":
-                    for name, per_start in value.items():
-                        _flatten(f"state.{name}", per_start[b], row)
-                elif isinstance(value, list):
-                    _flatten(key, value[b], row)
-                else:
-                    _flatten(key, value, row)
-            yield row
+def _limiter(http: Request) -> anyio.CapacityLimiter:
+    state = http.app.state
+    if getattr(state, "export_limiter", None) is None:
+        state.export_limiter = anyio.CapacityLimiter(current_settings().export_threads)
+    limiter: anyio.CapacityLimiter = state.export_limiter
+    return limiter
 
 
-def _csv(steps: list[dict[str, Any]], batched: bool) -> str:
-    rows = list(_csv_rows(steps, batched))
-    columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: ("" if isinstance(v, float) and not math.isfinite(v) else v)
-             for k, v in row.items()}
-        )
-    return buffer.getvalue()
-
-
-def _ndjson(steps: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(step) + b"\n" for step in steps)
-
-
-STEPS_CSV = _csv(examples.SURFACE_STEPS["steps"], batched=False)  # the same steps as the JSON example
-STEPS_NDJSON = _ndjson(examples.SURFACE_STEPS["steps"]).decode()
+EXAMPLE_STEPS = columns.from_records(examples.SURFACE_STEPS["steps"])  # the JSON example's steps
+assert EXAMPLE_STEPS is not None
+STEPS_CSV = b"".join(
+    exports.csv_chunks([EXAMPLE_STEPS], Cut(), [columns.firsts(EXAMPLE_STEPS)], None)).decode()
+STEPS_NDJSON = b"".join(exports.ndjson_chunks([EXAMPLE_STEPS], Cut())).decode()
+StepQuery = Annotated[int | None, Query(ge=0, le=10**12)]
+BINARY = {"type": "string", "format": "binary"}
 
 
 @router.get(
@@ -261,8 +304,9 @@ STEPS_NDJSON = _ndjson(examples.SURFACE_STEPS["steps"]).decode()
     summary="A run's recorded steps",
     responses={
         200: {
-            "description": "every recorded step in order: JSON (`format=json`), CSV with a header "
-            "row (`format=csv`, an attachment `<run_id>.csv`) or one JSON step a line (`format=ndjson`)",
+            "description": "the recorded steps asked for, in order: JSON (`format=json`), one JSON step a "
+            "line (`format=ndjson`), CSV with a header row (`format=csv`) or Parquet (`format=parquet`, "
+            "the CSV's columns); the download is named `<run_id>.<format>`",
             "content": {
                 "application/json": {"examples": {
                     "surface": {"summary": "a surface run", "value": examples.SURFACE_STEPS},
@@ -270,28 +314,45 @@ STEPS_NDJSON = _ndjson(examples.SURFACE_STEPS["steps"]).decode()
                 }},
                 "text/csv": {"schema": {"type": "string"}, "example": STEPS_CSV},
                 "application/x-ndjson": {"schema": {"type": "string"}, "example": STEPS_NDJSON},
+                "application/vnd.apache.parquet": {"schema": BINARY, "examples": {"parquet": {
+                    "summary": "pandas.read_parquet(io.BytesIO(body)) or polars.read_parquet(...)",
+                    "description": "a Parquet file (zstd) with the CSV's columns and rows; NaN and ±inf "
+                    "as they are, a missing value as null"}}},
             },
         },
-        **NOT_FOUND,
+        **NOT_FOUND, **CONFLICT,
     },
 )
 async def get_steps(
+    http: Request,
     run_id: RunId,
     store: StoreDep,
     executor: ExecutorDep,
-    format: Annotated[Literal["json", "csv", "ndjson"], Query(description="the answer's format")] = "json",
+    format: Annotated[Literal["json", "csv", "ndjson", "parquet"],
+                      Query(description="the answer's format")] = "json",
     wait: Annotated[bool, Query(description="answer once the run has ended (≤ 60 s)")] = False,
+    start: Annotated[int | None, Query(ge=0, le=10**9, description="only this start of a batched run "
+                                       "(its index into `starts`)")] = None,
+    from_step: Annotated[StepQuery, Query(description="only steps ≥ this")] = None,
+    to_step: Annotated[StepQuery, Query(description="only steps ≤ this")] = None,
+    every: Annotated[int, Query(ge=1, le=10**9, description="every k-th of the steps in range, from "
+                                "the first")] = 1,
 ) -> Response:
-    """Every recorded step, in order. Non-finite numbers are null (empty cells in CSV)."""
+    """Recorded steps, in order, in chunks. Non-finite numbers are null (empty cells in CSV; NaN in
+    Parquet)."""
     run = await _run_or_404(store, run_id)
-    frames = await _steps(store, executor, run, wait)
-    steps = [step for kind, records in frames if kind == "steps" for step in records]
-    if format == "csv":
-        batched = isinstance(run.config, SurfaceRun) and run.config.batched
-        text = await asyncio.to_thread(_csv, steps, batched)
-        return Response(text, media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{run_id}.csv"'})
-    if format == "ndjson":
-        return Response(_ndjson(steps), media_type="application/x-ndjson")
-    return JSON({"steps": steps})
-
+    batched = isinstance(run.config, SurfaceRun) and run.config.batched
+    n_starts = len(run.config.start_points()) if isinstance(run.config, SurfaceRun) and batched else None
+    if start is not None and (n_starts is None or start >= n_starts):
+        raise unprocessable(["query", "start"], f"start={start} names no start of this run: start= picks "
+                            f"one of a batched run's starts, 0 … {(n_starts or 1) - 1}")
+    if from_step is not None and to_step is not None and from_step > to_step:
+        raise unprocessable(["query", "to_step"], f"to_step={to_step} is before from_step={from_step}")
+    pieces, firsts = await _steps_source(http, store, executor, run, wait)
+    try:
+        chunks = exports.download(format, pieces, firsts, Cut(start, from_step, to_step, every), n_starts)
+    except NotTabular as error:
+        raise HTTPException(409, str(error)) from None
+    disposition = "attachment" if format in ("csv", "parquet") else "inline"
+    return StreamingResponse(_in_threads(chunks, _limiter(http)), media_type=exports.MEDIA[format], headers={
+        "Content-Disposition": f'{disposition}; filename="{run_id}.{format}"'})

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from backend.runs.store import Frame
+from backend.runs.segments import Frame, as_records
 
 router = APIRouter(prefix="/api", tags=["stream"])
 MAX_MESSAGE_STEPS = 1000  # keeps a message well under 1 MiB, a common client default
@@ -21,15 +21,18 @@ NOT_FOUND = 4404
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
-    await websocket.send_text(orjson.dumps(message).decode())
+    """Step records built from columns hold NumPy rows: orjson writes them as the lists they were."""
+    await websocket.send_text(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode())
 
 
-async def _send_frames(websocket: WebSocket, frames: list[Frame]) -> None:
-    """Coalesce consecutive step frames; other kinds go out one by one, in order."""
-    pending: list[dict[str, Any]] = []
+async def _send_frames(websocket: WebSocket, frames: list[Frame], pending: list[dict[str, Any]] | None = None,
+                       last: bool = True) -> list[dict[str, Any]]:
+    """Coalesce consecutive step frames; other kinds go out one by one, in order. `pending`:
+    steps of earlier frames not sent yet; unless `last`, steps left over are returned, not sent."""
+    pending = [] if pending is None else pending
     for kind, records in frames:
         if kind == "steps":
-            pending.extend(records)
+            pending.extend(as_records(records))
             while len(pending) >= MAX_MESSAGE_STEPS:
                 await _send(websocket, {"type": "steps", "steps": pending[:MAX_MESSAGE_STEPS]})
                 pending = pending[MAX_MESSAGE_STEPS:]
@@ -37,10 +40,12 @@ async def _send_frames(websocket: WebSocket, frames: list[Frame]) -> None:
         if pending:
             await _send(websocket, {"type": "steps", "steps": pending})
             pending = []
-        for record in records:
+        for record in as_records(records):
             await _send(websocket, {"type": kind, **record})
-    if pending:
+    if pending and last:
         await _send(websocket, {"type": "steps", "steps": pending})
+        return []
+    return pending
 
 
 async def _until_gone(websocket: WebSocket) -> None:
@@ -76,15 +81,18 @@ async def _serve(websocket: WebSocket, run_id: str) -> None:
     executor = websocket.app.state.executor
     await websocket.accept()
     try:
+        run = await asyncio.to_thread(store.get, run_id)  # (a deleted run's log may linger in memory)
+        if run is None:
+            await websocket.close(code=NOT_FOUND, reason=f"no run '{run_id}'")
+            return
         run_log = executor.live_log(run_id)
-        if run_log is None:
-            run = await asyncio.to_thread(store.get, run_id)
-            if run is None:
-                await websocket.close(code=NOT_FOUND, reason=f"no run '{run_id}'")
-                return
-            run_log = executor.live_log(run_id)
-        if run_log is None:  # ended before this process kept it: replay from the store
-            await _send_frames(websocket, await asyncio.to_thread(store.frames, run_id))
+        if run_log is None:  # ended before this process kept it: replay from the store,
+            run = await asyncio.to_thread(store.get, run_id) or run  # as it ended,
+            stored = store.iter_frames(run_id)  # a segment at a time
+            pending: list[dict[str, Any]] = []
+            while (frame := await asyncio.to_thread(next, stored, None)) is not None:
+                pending = await _send_frames(websocket, [frame], pending, last=False)
+            await _send_frames(websocket, [], pending)
             await _send(websocket, {
                 "type": "end", "status": run.status.value,
                 "summary": run.summary.model_dump(mode="json") if run.summary else None,

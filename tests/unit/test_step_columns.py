@@ -1,0 +1,167 @@
+"""Step columns keep every field of every record exactly, through memory, the store's bytes and
+each download format: real runs of every optimizer, in both record modes, one start or several,
+with and without mini-batches, some of them diverging into NaN."""
+
+import csv
+import io
+import math
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backend.optim.optimizers import OPTIMIZERS
+from backend.runs import columns, exports, segments
+from backend.runs.compute import compute_surface
+from backend.runs.exports import Cut
+from backend.surfaces.spec import SurfaceRun
+
+NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def run_records(body: dict[str, Any]) -> list[dict[str, Any]]:
+    result = compute_surface(SurfaceRun.model_validate(body), "cpu")
+    return [step for _, records in result.frames for step in segments.as_records(records)]
+
+
+@st.composite
+def surface_runs(draw: st.DrawFn) -> dict[str, Any]:
+    name = draw(st.sampled_from(sorted(OPTIMIZERS)))
+    body: dict[str, Any] = {"optimizer": {"name": name}, "steps": draw(st.integers(1, 12)),
+                            "record": draw(st.sampled_from(["all", "final"]))}
+    kind = draw(st.sampled_from(["single", "batched", "minibatch", "nan"]))
+    if kind == "minibatch":
+        body |= {"surface": "linear_regression", "batch_size": draw(st.sampled_from([1, 50])), "seed": 2}
+    elif kind == "nan":  # sqrt of a negative x: NaN losses and gradients once a start crosses 0
+        body |= {"surface": {"expression": "sqrt(x) + y^2", "domain": {"x": [-2, 2], "y": [-2, 2]}},
+                 "starts": [[0.05, 1.0], [1.0, 0.5]], "optimizer": {"name": name}}
+    else:
+        body["surface"] = draw(st.sampled_from(["rosenbrock", "himmelblau", "quadratic"]))
+        if kind == "batched":
+            body["starts"] = [[-1.5, 2.0], [0.5, -0.5], [2.0, 1.0]][: draw(st.integers(2, 3))]
+    return body
+
+
+def flat_rows(records: list[dict[str, Any]], batched: bool) -> list[dict[str, Any]]:
+    """The CSV table's rows, written out independently of the exporter: nested values flattened."""
+    def flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                flatten(f"{prefix}.{key}" if prefix else key, inner, out)
+        elif isinstance(value, list):
+            for i, inner in enumerate(value):
+                flatten(f"{prefix}_{i}", inner, out)
+        else:
+            out[prefix] = value
+
+    rows = []
+    for step in records:
+        if not batched:
+            row: dict[str, Any] = {}
+            flatten("", step, row)
+            rows.append(row)
+            continue
+        for b in range(len(step["loss"])):
+            row = {"step": step["step"], "start": b}
+            for key, value in step.items():
+                if key == "state":
+                    for name, per_start in value.items():
+                        flatten(f"state.{name}", per_start[b], row)
+                elif key != "step":
+                    flatten(key, value[b] if isinstance(value, list) else value, row)
+            rows.append(row)
+    return rows
+
+
+def same_number(a: Any, b: Any) -> bool:
+    """Equal to the bit (NaN equals NaN; None only None)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return type(a) is type(b) and a == b and math.copysign(1, a) == math.copysign(1, b)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(surface_runs())
+def test_every_field_of_every_record_survives_every_format(body: dict[str, Any]) -> None:
+    records = run_records(body)
+    request = SurfaceRun.model_validate(body)
+    n_starts = len(request.start_points()) if request.batched else None
+    held = columns.from_records(records)
+    assert held is not None, "a run's records always fit columns"
+    stored = columns.decode(orjson.loads(orjson.dumps(columns.encode(held)[0])), columns.encode(held)[1])
+    # pieces as a live log holds them (a frame each) and as the store holds them (segments)
+    live = [p for p in (columns.from_records(records[:1]), columns.from_records(records[1:])) if p]
+    for pieces in ([stored], live):
+        firsts = [columns.firsts(p) for p in pieces]
+        assert b"".join(exports.json_chunks(pieces, Cut())) == orjson.dumps({"steps": records})
+        assert b"".join(exports.ndjson_chunks(pieces, Cut())) == b"".join(
+            orjson.dumps(r) + b"\n" for r in records)
+        expected = flat_rows(records, n_starts is not None)
+        text = b"".join(exports.csv_chunks(pieces, Cut(), firsts, n_starts)).decode()
+        table = list(csv.DictReader(io.StringIO(text)))
+        assert len(table) == len(expected)
+        for got, want in zip(table, expected, strict=True):
+            for name, value in want.items():
+                cell = got[name]
+                if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                    assert cell == ""
+                else:
+                    assert cell == repr(value)  # Python's shortest round-trip text: the same bits
+        parquet = pq.read_table(io.BytesIO(b"".join(exports.parquet_chunks(pieces, Cut(), firsts, n_starts))))
+        assert parquet.column_names == list(csv.DictReader(io.StringIO(text)).fieldnames or [])
+        got_rows = parquet.to_pylist()
+        for got, want in zip(got_rows, expected, strict=True):
+            for name, value in want.items():
+                assert same_number(got[name], value), (name, got[name], value)
+
+
+def test_a_record_that_does_not_fit_stays_json() -> None:
+    assert columns.from_records([{"step": 0, "note": "text"}]) is None
+    assert columns.from_records([{"step": 0, "params": [1.0, 2.0]}, {"step": 1, "params": [1.0]}]) is None
+    assert columns.from_records([{"a": 1, "b": 2.0}, {"b": 2.0, "a": 1}]) is None  # keys in another order
+    rows = segments.rows([("steps", [{"step": 0, "note": "text"}])])
+    assert segments.frame(rows[0]["kind"], rows[0]["meta"], rows[0]["data"]) == \
+        ("steps", [{"step": 0, "note": "text"}])
+
+
+def test_segments_hold_a_bounded_number_of_values_and_join_back() -> None:
+    records = run_records({"surface": "rosenbrock", "optimizer": {"name": "adam"}, "steps": 3000,
+                           "starts": [[-1.5 + 0.1 * i, 2.0] for i in range(12)]})
+    rows = segments.rows([("steps", records[:1000]), ("steps", records[1000:])])
+    assert len(rows) > 1
+    for row in rows:
+        meta = orjson.loads(row["meta"])
+        width = sum(int(np.prod(n["shape"])) for n in meta["nodes"] if n["kind"] != "dict")
+        assert row["rows"] * width <= segments.SEGMENT_VALUES
+    pieces = [segments.frame(r["kind"], r["meta"], r["data"])[1] for r in rows]
+    assert b"".join(exports.json_chunks(pieces, Cut())) == orjson.dumps({"steps": records})
+
+
+@pytest.mark.parametrize(("cut", "steps"), [
+    (Cut(from_step=3, to_step=7), [3, 4, 5, 6, 7]),
+    (Cut(every=4), [0, 4, 8, 12, 16, 20]),
+    (Cut(from_step=5, every=3), [5, 8, 11, 14, 17, 20]),
+    (Cut(to_step=0), [0]),
+    (Cut(from_step=30), []),
+])
+def test_slices_pick_steps_across_pieces(cut: Cut, steps: list[int]) -> None:
+    records = run_records({"surface": "quadratic", "optimizer": {"name": "sgd"}, "steps": 20,
+                           "starts": [[1.0, 1.0], [-1.0, 0.5]]})
+    pieces = [p for p in (columns.from_records(records[a : a + 6]) for a in range(0, 21, 6)) if p]
+    got = orjson.loads(b"".join(exports.json_chunks(pieces, cut)))["steps"]
+    assert [s["step"] for s in got] == steps
+    assert got == [r for r in orjson.loads(orjson.dumps(records)) if r["step"] in steps]
+    one = orjson.loads(b"".join(exports.json_chunks(pieces, Cut(start=1, from_step=cut.from_step,
+                                                                to_step=cut.to_step, every=cut.every))))
+    assert [s["params"] for s in one["steps"]] == [s["params"][1] for s in got]
+    firsts = [columns.firsts(p) for p in pieces]
+    table = list(csv.DictReader(io.StringIO(b"".join(exports.csv_chunks(
+        pieces, Cut(start=1, to_step=cut.to_step, from_step=cut.from_step, every=cut.every), firsts, 2)
+    ).decode())))
+    assert [(int(r["step"]), int(r["start"])) for r in table] == [(k, 1) for k in steps]
