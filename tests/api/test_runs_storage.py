@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import orjson
+import pandas
+import polars
 import pyarrow.parquet as pq
 import pytest
 from websockets.sync.client import connect
@@ -71,6 +73,11 @@ def test_downloads_are_named_sliced_and_agree(tight_server: Server) -> None:
             f'inline; filename="{run_id}.json"'
         table = pq.read_table(io.BytesIO(response.content)).to_pylist()
         assert len(table) == len(steps) * 3
+        by_pandas = pandas.read_parquet(io.BytesIO(response.content))  # as docs/api.md shows
+        by_polars = polars.read_parquet(io.BytesIO(response.content))
+        assert list(by_pandas.columns) == by_polars.columns == list(table[0])
+        assert by_pandas["loss"].tolist() == by_polars["loss"].to_list() == [r["loss"] for r in table] == \
+            [loss for s in steps for loss in s["loss"]]
         assert [(r["step"], r["start"]) for r in table[:4]] == [(0, 0), (0, 1), (0, 2), (1, 0)]
         assert [r["params_1"] for r in table if r["start"] == 2] == [s["params"][2][1] for s in steps]
         ndjson = http.get(f"/api/runs/{run_id}/steps", params={"format": "ndjson", "from_step": 10,
