@@ -28,7 +28,12 @@ from backend.settings import Settings
 
 # websocket close codes (docs/api.md, "Rooms")
 WRONG_KEY, NOT_FOUND, EXPIRED, FULL = 4403, 4404, 4410, 4429
-SERVER_GOING, TRY_AGAIN = 1001, 1013
+SERVER_GOING, RECONNECT, TRY_AGAIN = 1001, 1012, 1013
+CLOSE_REASONS = {  # why a room's sockets were closed while connected
+    EXPIRED: "the room expired",
+    SERVER_GOING: "the server is stopping",
+    RECONNECT: "this server lost the rooms' Redis for a moment: connect again",
+}
 
 
 class Closed(Exception):

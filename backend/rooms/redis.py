@@ -13,7 +13,7 @@ Keys (all under `descent:`), each expiring `room_idle_seconds` after a teacher w
                            (its question and options as JSON), poll_id, options, revealed
 - `room:{code}:votes`      hash: student → option index, for the open poll
 - `room:{code}:students`   sorted set: connection id → when its replica last said it is there
-Channel `descent:room:{code}` carries events as JSON `[rev, kind, args]` (messages.event_text).
+Channel `descent:room:{code}:events` carries events as JSON `[rev, kind, args]` (messages.event_text).
 
 If a replica loses its subscription (Redis restarted), it closes its rooms' sockets with 1012
 (service restart): the pages connect again and are sent the room's state.
@@ -34,6 +34,7 @@ from backend.rooms.feed import RoomFeed
 from backend.rooms.hub import (
     EXPIRED,
     FULL,
+    RECONNECT,
     SERVER_GOING,
     WRONG_KEY,
     Closed,
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 PREFIX = "descent:"
 ROOMS = PREFIX + "rooms"
 CONTROL = PREFIX + "rooms:control"  # subscribed for the life of the hub, so its connection stays open
-RESTART = 1012  # the websocket close code when a replica lost its subscription
 SUBSCRIBE_SECONDS = 10.0
 
 
@@ -69,7 +69,7 @@ def students_key(code: str) -> str:
 
 
 def channel(code: str) -> str:
-    return f"{PREFIX}room:{code}"
+    return f"{PREFIX}room:{code}:events"
 
 
 # KEYS[1] is the room in every script below; `publish` numbers an event and sends it.
@@ -373,14 +373,14 @@ class RedisRooms(Rooms):
                         if (confirmed := self._confirmed.pop(name, None)) is not None:
                             confirmed.set()
                     elif message["type"] == "message":
-                        feed = self._feeds.get(name.removeprefix(PREFIX + "room:"))
+                        feed = self._feeds.get(name.removeprefix(PREFIX + "room:").removesuffix(":events"))
                         if feed is not None:
                             rev, kind, args = orjson.loads(message["data"])
                             feed.apply(rev, kind, args)
             except (RedisError, OSError) as error:
                 log.warning("lost the rooms' subscription (%s); closing this replica's room sockets", error)
                 for code, feed in list(self._feeds.items()):
-                    feed.close(RESTART)
+                    feed.close(RECONNECT)
                     await self._drop(code)
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(RedisError, OSError):

@@ -1,21 +1,24 @@
 """Rooms across two API replicas (two uvicorn processes) on one real redis-server: a teacher on
 one replica drives students on both, in order; a late joiner on the other replica catches up;
 votes from both count once per student; reveal reaches both; a wrong key, a full room, a full
-server and expiry hold across replicas; Redis's own keys expire with the room."""
+server and expiry hold across replicas; Redis's own keys expire with the room; a replica that
+loses Redis closes its room sockets and serves rooms again once Redis is back."""
 
 import contextlib
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 import redis
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.integration.conftest import Cluster
+from tests.api.test_rooms import closed_with, next_of, recv, send
+from tests.integration.conftest import Cluster, free_port, missing, wait_for
 
 IDLE = 2.0  # DESCENT_ROOM_IDLE_SECONDS
 STUDENTS = 5  # DESCENT_ROOM_STUDENTS
@@ -58,21 +61,6 @@ def live(replica: Cluster, code: str, key: str | None = None, client: str | None
                    additional_headers={"X-Client-Id": client} if client else None)
 
 
-def recv(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = orjson.loads(ws.recv(timeout=RECV_SECONDS))
-    return message
-
-
-def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
-    while (message := recv(ws))["type"] != kind:
-        assert message["type"] == "students", message
-    return message
-
-
-def send(ws: ClientConnection, message: dict[str, Any]) -> None:
-    ws.send(orjson.dumps(message).decode())
-
-
 def open_room(replica: Cluster) -> dict[str, Any]:
     response = httpx.post(f"{replica.url}/api/rooms", timeout=10)
     assert response.status_code == 201, response.text
@@ -85,15 +73,6 @@ def room_state(replica: Cluster, code: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     state: dict[str, Any] = response.json()
     return state
-
-
-def closed_with(ws: ClientConnection) -> tuple[int | None, str | None]:
-    deadline = time.monotonic() + RECV_SECONDS
-    try:
-        while True:
-            ws.recv(timeout=max(0.1, deadline - time.monotonic()))
-    except ConnectionClosed:
-        return ws.close_code, ws.close_reason
 
 
 def refusal(replica: Cluster, code: str, key: str | None = None) -> int | None:
@@ -204,3 +183,55 @@ def test_a_teacher_on_one_replica_keeps_the_room_and_its_leaving_expires_it_on_t
         while client.keys(f"descent:room:{code}*"):
             assert time.monotonic() < deadline, client.keys(f"descent:room:{code}*")
             time.sleep(0.1)
+
+
+class OwnRedis:
+    """A redis-server of this test's own, which it may stop and start again on the same port."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            missing("redis-server")
+        assert binary is not None
+        self.command = [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", "--dir", str(workdir)]
+        self.url = f"redis://127.0.0.1:{self.command[2]}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with redis.Redis.from_url(self.url) as client:
+            wait_for(client.ping, 10, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+def test_a_replica_that_loses_redis_closes_its_room_sockets_and_serves_rooms_again(
+    make_cluster: Any, tmp_path: Path, join: Join
+) -> None:
+    own = OwnRedis(tmp_path)
+    own.start()
+    try:
+        replica: Cluster = make_cluster(own.url, **LIMITS)
+        replica.start_api()
+        room = open_room(replica)
+        join(replica, room["code"], room["key"])
+        student = join(replica, room["code"])
+        own.stop()  # no persistence: the room is gone with it
+        code, _ = closed_with(student)
+        assert code in (1012, 4410)  # told to connect again (or, if the beat noticed first, expired)
+        own.start()
+        deadline = time.monotonic() + RECV_SECONDS
+        while (answer := httpx.post(f"{replica.url}/api/rooms", timeout=10)).status_code != 201:
+            assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
+            time.sleep(0.2)
+        fresh = answer.json()
+        teacher, follower = join(replica, fresh["code"], fresh["key"]), join(replica, fresh["code"])
+        send(teacher, {"type": "scene", "scene": {"after": "the restart"}})
+        assert recv(follower)["scene"] == {"after": "the restart"}  # subscribed again
+    finally:
+        own.stop()

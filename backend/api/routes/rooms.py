@@ -24,8 +24,8 @@ from backend.api.ownership import CLIENT_HEADER, MAX_IDENTITY
 from backend.api.routes import BUSY, answer
 from backend.api.schemas.rooms import CREATED_ROOM, ROOM, CreatedRoom, PollState, RoomState
 from backend.rooms.codes import normal_code
+from backend.rooms.hub import CLOSE_REASONS, TRY_AGAIN, Closed, Member, Rooms, TooManyRooms, Unavailable
 from backend.rooms.hub import NOT_FOUND as NO_ROOM
-from backend.rooms.hub import SERVER_GOING, TRY_AGAIN, Closed, Member, Rooms, TooManyRooms, Unavailable
 from backend.rooms.messages import Refused, error_text, parse, room_text
 from backend.rooms.room import RoomInfo
 
@@ -137,9 +137,8 @@ async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
         await asyncio.gather(following, receiving, return_exceptions=True)
         await rooms.leave(member)
     if following in done and not following.cancelled() and following.exception() is None:
-        reason = "the server is stopping" if member.feed.closed == SERVER_GOING else "the room expired"
         with contextlib.suppress(RuntimeError):  # the client had gone as well
-            await websocket.close(following.result(), reason)
+            await websocket.close(following.result(), CLOSE_REASONS[following.result()])
 
 
 async def _follow(member: Member, send: Any) -> int:
