@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load bench-data clean
+.PHONY: install run test lint bench bench-load bench-data bench-rooms clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-load: $(TEST_STAMP)  # needs redis-server
 
 bench-data: $(TEST_STAMP)  # the largest stored run, its exports, small runs' latency (#13)
 	$(BIN)/python -m bench.data
+
+bench-rooms: $(TEST_STAMP)  # 200 students in one live room over two replicas (#19); needs redis-server
+	$(BIN)/python -m bench.rooms
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache
