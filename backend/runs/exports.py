@@ -216,6 +216,14 @@ class _Sink(io.RawIOBase):
         return out
 
 
+def _arrow(values: np.ndarray, missing: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """An Arrow array over the values' buffer, null where `missing` (built from buffers: `pa.array`
+    with a mask imports pandas on first use, seconds holding the GIL)."""
+    data = np.ascontiguousarray(values, dtype=np.int64 if kind == pa.int64() else np.float64)
+    valid = pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+    return pa.Array.from_buffers(kind, len(data), [valid, pa.py_buffer(data)], null_count=int(missing.sum()))
+
+
 def parquet_chunks(pieces: Iterable[StepColumns], cut: Cut, metas: list[Firsts],
                    n_starts: int | None) -> Iterator[bytes]:
     """A Parquet file (zstd) with the CSV's columns, one row group per chunk."""
@@ -231,7 +239,7 @@ def parquet_chunks(pieces: Iterable[StepColumns], cut: Cut, metas: list[Firsts],
         arrays = []
         for column, field_ in zip(columns, schema, strict=True):
             values, missing = _cells(chunk, column, starts)
-            arrays.append(pa.array(values, type=field_.type, mask=missing if missing.any() else None))
+            arrays.append(_arrow(values, missing, field_.type))
         writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
         yield sink.take()
     writer.close()
