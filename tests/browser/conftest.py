@@ -197,11 +197,10 @@ class Lab:
         return path
 
 
-@pytest.fixture(scope="session")
-def context(browser: Any) -> Iterator[Any]:
-    """One browser context for the session (its cache keeps Plotly compiled between tests).
-    Any request that would leave loopback is refused and recorded: the page must work offline."""
-    ctx = browser.new_context(viewport=VIEWPORT)
+def offline_context(browser: Any, **options: Any) -> Any:
+    """A browser context (1280×800 unless `options` say otherwise) in which any request that
+    would leave loopback is refused and recorded in its `outside` list: pages work offline."""
+    ctx = browser.new_context(**({"viewport": VIEWPORT} | options))
     ctx.outside = []
 
     def guard(route: Any) -> None:
@@ -213,6 +212,14 @@ def context(browser: Any) -> Iterator[Any]:
             route.abort()
 
     ctx.route("**/*", guard)
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def context(browser: Any) -> Iterator[Any]:
+    """One browser context for the session (its cache keeps Plotly compiled between tests),
+    offline (see `offline_context`)."""
+    ctx = offline_context(browser)
     try:
         yield ctx
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Lab, axe_violations
+from tests.browser.conftest import Lab, axe_violations, offline_context
 from tests.browser.test_networks import frame, open_page
 
 PHONE = {"width": 390, "height": 844}
@@ -20,21 +20,11 @@ RACE = "?surface=ravine&steps=150&r=sgd,lr=0.02&r=sgd,lr=0.02,momentum=0.9&r=ada
 @pytest.fixture
 def phone(browser: Any, server: str) -> Iterator[Lab]:
     """A page in a phone-sized, touch browser context (offline like the others)."""
-    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-    outside: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    ctx.route("**/*", guard)
+    ctx = offline_context(browser, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     lab = Lab(ctx.new_page(), server)
     try:
         yield lab
-        assert not lab.errors and not outside, (lab.errors, outside)
+        assert not lab.errors and not ctx.outside, (lab.errors, ctx.outside)
     finally:
         ctx.close()
 

@@ -2,7 +2,8 @@
 //  - Recompute (default): REST /api/trajectories per racer, at most one request in flight per
 //    racer; when it returns and the racer changed meanwhile, the latest settings go next.
 //    So dragging a slider redraws the path several times a second without a queue piling up.
-//    Requests that can no longer be drawn are aborted; passing failures wait for Retry.
+//    Requests that can no longer be drawn are aborted; passing failures wait for Retry, but a
+//    429 (this client's computations all in flight) asks again by itself shortly.
 //  - Live (scene.live): Play creates stored runs (/api/runs) and follows each over its
 //    websocket (reconnecting when it drops), appending steps as frames arrive; a new start
 //    cancels the runs of the one before.
@@ -21,6 +22,7 @@ const RECORD_BYTES = 600;
 const CACHE_BYTES = 64 * 2 ** 20;
 const cache = new Map(); // request key -> {traj, bytes}, least recently used first
 let cacheBytes = 0;
+const BUSY_RETRY_MS = 500; // after a 429: the server's slots for this client free up as computations end
 const failed = new Map(); // request key -> the trajectory with a passing error (Retry asks again)
 const slots = []; // per racer: the request in flight, {key, part, n, controller}
 let gridRequest = null; // {key, controller}
@@ -111,6 +113,14 @@ function request(i, key, part, n) {
     },
     (err) => {
       if (err.name === "AbortError") return;
+      if (err.status === 429) {
+        // All of this client's computation slots are taken (an aborted request computes on
+        // the server until it ends): ask again shortly, with no Retry to press (a student's
+        // page that follows a teacher's quick changes meets this).
+        if (slots[i] === mine) slots[i] = null;
+        setTimeout(syncTrajectories, BUSY_RETRY_MS);
+        return;
+      }
       const traj = failure(key, err);
       if (err.status === 422) remember(key, traj); // the same request would fail again
       else failed.set(key, { ...traj, passing: true }); // the server restarting, a dropped connection: Retry

@@ -5,13 +5,16 @@
 import { getOptimizers, getSchedules } from "../shared/api.js";
 import { invalidate, nextFrame } from "../shared/frame.js";
 import { pageFailure } from "../shared/failure.js";
+import { createToast } from "../shared/display.js";
 import { useStrings } from "../shared/i18n.js";
 import { waitForPlotly } from "../shared/plots.js";
+import { createRoomBar } from "../shared/roombar.js";
 import { initAnalysis, tuneRace } from "./analysis.js";
 import { getSurfaces } from "./api.js";
 import { fitCatalogue } from "./codec.js";
 import { initCompute } from "./compute.js";
 import { clampPlayhead, maxStep, play } from "./playback.js";
+import { classroom, pollDefaults } from "./room.js";
 import { flushUrl, setRuntime, setScene, state, subscribe } from "./state.js";
 import { STRINGS } from "./strings.js";
 import { createPlotTexts } from "./views/alt.js";
@@ -80,6 +83,7 @@ async function main() {
   const panels = createPanels(document.querySelector(".side-panel"));
   const lesson = createLessonView($("lesson-card"));
   const plotTexts = createPlotTexts();
+  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast: createToast(setRuntime) });
 
   $("add-racer").addEventListener("click", addRacer);
   $("fair-btn").addEventListener("click", tuneRace);
@@ -94,6 +98,7 @@ async function main() {
     panels.render();
     lesson.render();
     plotTexts.render();
+    roomBar.render();
   };
   // While playing, only the playhead moves: render just what shows it.
   const renderPlayhead = () => {
@@ -135,6 +140,7 @@ async function main() {
   initAnalysis();
   invalidate("ui", renderAll);
   await loadCatalogues();
+  classroom.start(); // `?room=CODE` follows a teacher; a tab that presents goes on presenting
 
   // A small, documented hook for tests and the console: read-only use, please.
   window.descent = { state, setScene, maxStep, nextFrame, flushUrl, ready: true };

@@ -17,13 +17,14 @@ const RUNTIME = {
   busy: {}, // named long operations in flight (basins, regime, fair)
   toast: null,
   webgl: true,
+  room: null, // the classroom room this page teaches or follows (see shared/classroom.js)
 };
 
 // The playhead alone (dragging the scrubber, playing) writes the URL lazily.
 const store = createStore(decodeScene(location.search), RUNTIME, encodeScene,
   (keys) => (keys.has("t") && keys.size === 1 ? 400 : 120));
 
-export const { state, subscribe, setScene, setRuntime, flushUrl, shareUrl } = store;
+export const { state, subscribe, setScene, setRuntime, flushUrl, shareUrl, lockScene } = store;
 
 /** Replace racer `i` by `fn(racer)`. */
 export function updateRacer(i, fn) {

@@ -5,6 +5,7 @@
 export const STRINGS = {
   en: {
     surface: "Surface",
+    poll_first: "Which optimizer reaches the minimum first?",
     networks: "Networks →",
     link_copied: "Link copied — it opens this exact scene.",
     export: "Export",
@@ -137,6 +138,7 @@ export const STRINGS = {
   },
   ru: {
     surface: "Поверхность",
+    poll_first: "Какой оптимизатор первым дойдёт до минимума?",
     networks: "Нейросети →",
     link_copied: "Ссылка скопирована — она откроет ровно эту сцену.",
     export: "Экспорт",

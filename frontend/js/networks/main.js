@@ -3,9 +3,11 @@
 
 import { getOptimizers, getSchedules } from "../shared/api.js";
 import { invalidate, nextFrame } from "../shared/frame.js";
+import { createToast } from "../shared/display.js";
 import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
 import { theme, waitForPlotly } from "../shared/plots.js";
+import { createRoomBar } from "../shared/roombar.js";
 import { createTabs } from "../shared/tabs.js";
 import { getDatasets, getModels } from "./api.js";
 import { fitCatalogue } from "./codec.js";
@@ -16,6 +18,7 @@ import { createDataView } from "./dataview.js";
 import { createLandView } from "./landview.js";
 import { createLessonCard, openLinkedLesson } from "./lessons.js";
 import { createCurves } from "./plots/curves.js";
+import { classroom, pollDefaults } from "./room.js";
 import { createSettings } from "./settings.js";
 import { setRuntime, setScene, state, subscribe } from "./state.js";
 import { STRINGS } from "./strings.js";
@@ -81,6 +84,7 @@ async function main() {
   const compareView = createCompareView();
   const tabs = createBottomTabs();
   const plotTexts = createPlotTexts();
+  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast: createToast(setRuntime) });
 
   const renderAll = () => {
     const { scene, runtime } = state;
@@ -96,6 +100,7 @@ async function main() {
     landView.render();
     compareView.render();
     plotTexts.render();
+    roomBar.render();
   };
   let layout = null;
   subscribe((keys) => {
@@ -113,6 +118,7 @@ async function main() {
   initPreview();
   invalidate("ui", renderAll);
   await loadCatalogues();
+  classroom.start(); // `?room=CODE` follows a teacher; a tab that presents goes on presenting
   await nextFrame();
   // A small, documented hook for tests and the console: read-only use, please.
   window.networks.ready = true;

@@ -47,6 +47,20 @@ export async function train() {
   closeStream = streamRun(created.id, { onEnd: finish });
 }
 
+/**
+ * Watch run `id`, which someone else started from `body` (a classroom's teacher): its stream
+ * replaces the run on screen, and it joins the session's runs when it ends, like one's own.
+ */
+export function watch(id, body) {
+  if (closeStream) closeStream();
+  if (reportRequest) reportRequest.abort();
+  const run = emptyRun(id, body);
+  const p = state.runtime.preview;
+  run.nTrain = p && p.data && p.key === JSON.stringify(previewBody(state.scene)) ? p.data.n_train : null;
+  setRuntime({ run, frame: null });
+  closeStream = streamRun(id, { onEnd: finish });
+}
+
 /** Follow the run on screen again after its stream was lost (the server replays it whole). */
 export function reconnect() {
   const run = state.runtime.run;

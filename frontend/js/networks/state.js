@@ -41,12 +41,13 @@ const RUNTIME = {
   formError: null,
   busy: {}, // named requests in flight
   toast: null,
+  room: null, // the classroom room this page teaches or follows (see shared/classroom.js)
 };
 
 const store = createStore(decodeScene(location.search), RUNTIME, encodeScene);
 const { notify } = store;
 
-export const { state, subscribe, setScene, setRuntime, shareUrl } = store;
+export const { state, subscribe, setScene, setRuntime, shareUrl, lockScene } = store;
 
 /** Change the current run in place with `fn(run)` (if it is still run `id`) and notify. */
 export function updateRun(id, fn) {

@@ -3,6 +3,10 @@
 
 export const STRINGS = {
   en: {
+    poll_lowest: "Which run ends with the lowest test loss?",
+    poll_beats: "Will the test loss end below the training loss?",
+    poll_yes: "yes",
+    poll_no: "no",
     page: "Networks",
     explorer: "← Explorer",
     lesson_close: "Close the lesson (keep its settings)",
@@ -149,6 +153,10 @@ export const STRINGS = {
   },
   ru: {
     page: "Нейросети",
+    poll_lowest: "Какой запуск закончит с наименьшей потерей на тесте?",
+    poll_beats: "Будет ли потеря на тесте ниже, чем на обучении?",
+    poll_yes: "да",
+    poll_no: "нет",
     explorer: "← Поверхности",
     lesson_close: "Закрыть урок (настройки останутся)",
     lesson_try: "Что попробовать",

@@ -2,6 +2,8 @@
 // `runtime` is what the page derives, fetches or streams. Views render from the store and
 // write through `setScene` / `setRuntime`; `subscribe(fn)` calls `fn(changedKeys)` after
 // every change. Values are replaced, never mutated in place, so a change is a new identity.
+// While a classroom room drives the scene (`lockScene`), the page's own writes change only
+// the keys it keeps (language, display); the room's scene comes in with `{remote: true}`.
 
 /**
  * `encode(scene)` gives the query string; `urlDelay(changedKeys)` how long (ms) the URL
@@ -11,6 +13,7 @@ export function createStore(scene, runtime, encode, urlDelay = () => 150) {
   const state = { scene, runtime };
   const listeners = new Set();
   let urlTimer = null;
+  let lock = null; // {keep: Set of keys the page still changes itself, query(scene)} or null
 
   function subscribe(fn) {
     listeners.add(fn);
@@ -28,9 +31,11 @@ export function createStore(scene, runtime, encode, urlDelay = () => 150) {
     return keys;
   }
 
-  /** Merge `patch` (or `patch(scene)`) into the scene and notify. */
-  function setScene(patch) {
-    const p = typeof patch === "function" ? patch(state.scene) : patch;
+  /** Merge `patch` (or `patch(scene)`) into the scene and notify; while the scene is locked,
+   * only the kept keys of it unless `remote` (the room's scene). */
+  function setScene(patch, { remote = false } = {}) {
+    let p = typeof patch === "function" ? patch(state.scene) : patch;
+    if (lock && !remote) p = Object.fromEntries(Object.entries(p).filter(([k]) => lock.keep.has(k)));
     const keys = changedKeys(state.scene, p);
     if (!keys.size) return;
     state.scene = { ...state.scene, ...p };
@@ -48,7 +53,7 @@ export function createStore(scene, runtime, encode, urlDelay = () => 150) {
 
   function writeUrl() {
     urlTimer = null;
-    const query = encode(state.scene);
+    const query = lock ? lock.query(state.scene) : encode(state.scene);
     const url = query ? `${location.pathname}?${query}` : location.pathname;
     if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
   }
@@ -65,5 +70,14 @@ export function createStore(scene, runtime, encode, urlDelay = () => 150) {
     return location.href;
   }
 
-  return { state, subscribe, notify, setScene, setRuntime, flushUrl, shareUrl };
+  /**
+   * `{keep, query}`: from now on the page's own writes change only the keys in `keep`, and the
+   * URL is `query(scene)` (a student's `?room=CODE`); `null` gives the scene back to the page.
+   */
+  function lockScene(next) {
+    lock = next && { keep: new Set(next.keep), query: next.query };
+    flushUrl();
+  }
+
+  return { state, subscribe, notify, setScene, setRuntime, flushUrl, shareUrl, lockScene };
 }

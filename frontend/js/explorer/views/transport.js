@@ -56,6 +56,7 @@ export function createTransport(root) {
 
   document.addEventListener("keydown", (ev) => {
     if (ownsKey(ev.target, ev.key) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (state.runtime.room && state.runtime.room.following) return; // the teacher drives the playhead
     const big = ev.shiftKey ? 10 : 1;
     if (ev.key === " ") toggle();
     else if (ev.key === "ArrowRight") stepBy(big);

@@ -1,0 +1,40 @@
+// The networks page in a classroom room: the teacher's scene is the share link's query
+// (without how the teacher's page looks) and the id of the run on the teacher's screen; a
+// student's page reads the settings through the link decoder and watches that run's stream
+// (replayed from its start, so a late joiner sees the whole run). A new poll asks which of
+// the session's runs ends with the lowest test loss, or, before two runs, a yes/no question.
+
+import { createClassroom } from "../shared/classroom.js";
+import { t } from "../shared/i18n.js";
+import { decodeScene, encodeScene } from "./codec.js";
+import { watch } from "./runner.js";
+import { runBody } from "./spec.js";
+import { lockScene, setRuntime, setScene, state, subscribe } from "./state.js";
+
+const RUN_ID = /^[\w-]{1,64}$/;
+
+function sceneOf() {
+  const { scene, runtime } = state;
+  return { page: "networks", query: encodeScene({ ...scene, lang: "en", proj: false, cb: false }), run: runtime.run ? runtime.run.id : null };
+}
+
+function applyScene(scene) {
+  const own = state.scene;
+  const next = { ...decodeScene(`?${scene.query}`), lang: own.lang, proj: own.proj, cb: own.cb };
+  const patch = Object.fromEntries(Object.entries(next).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(own[k])));
+  setScene(patch, { remote: true });
+  const run = state.runtime.run;
+  if (typeof scene.run === "string" && RUN_ID.test(scene.run) && (!run || run.id !== scene.run) && state.runtime.catalogue) {
+    watch(scene.run, runBody(state.scene, state.runtime.catalogue));
+  }
+}
+
+/** A new poll: the session's runs as the options, or yes / no before there are two. */
+export function pollDefaults() {
+  const { scene, runtime } = state;
+  const lang = scene.lang;
+  if (runtime.runs.length >= 2) return { question: t(lang, "poll_lowest"), options: runtime.runs.map((r, i) => `${i + 1}. ${r.label}`) };
+  return { question: t(lang, "poll_beats"), options: [t(lang, "poll_yes"), t(lang, "poll_no")] };
+}
+
+export const classroom = createClassroom({ page: "networks", store: { state, setRuntime, subscribe, lockScene }, sceneOf, applyScene });

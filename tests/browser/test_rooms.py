@@ -1,0 +1,360 @@
+"""Live classroom rooms in real Chromium, each person in a browser context of their own (their
+own cookie, so their own vote): the teacher presents (code, QR code and join link in a modal
+dialog), students follow the teacher's scene through the link decoder with their controls
+read-only, vote in a poll, see the tally once revealed, explore on their own and follow
+again; on a phone the student sees the map, the playhead and the poll; the networks page
+follows the teacher's training run. Screenshots go to test-artifacts/ to be looked at."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Lab, api_get, axe_violations, offline_context
+from tests.browser.test_networks import frame as networks_frame
+from tests.browser.test_russian import english_words
+
+RACE = "?surface=ravine&steps=150&r=sgd,lr=0.02&r=sgd,lr=0.02,momentum=0.9&r=adam,lr=0.3&focus=1&t=0"
+SMALL_NET = "?n=200&hidden=16&epochs=15&res=15&ls=0"  # a run that takes well under a second
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+WAIT = 20_000  # ms: a hang guard, not a timing
+
+
+@pytest.fixture
+def person(browser: Any, server: str) -> Iterator[Callable[..., Lab]]:
+    """`person(**context_options)`: a page in a browser context of its own (its own cookie),
+    offline like every page of the suite; console errors fail the test."""
+    made: list[tuple[Any, Lab]] = []
+
+    def make(**options: Any) -> Lab:
+        ctx = offline_context(browser, **options)
+        lab = Lab(ctx.new_page(), server)
+        # A following page recomputes as the teacher changes things; when a change comes while
+        # the last one's requests still compute on the server (an aborted request runs to its
+        # end there), this client's computation slots can all be taken: the 429 is asked
+        # again by the page itself (explorer/compute.js), and the browser logs the refusal.
+        lab.allowed.append("status of 429")
+        made.append((ctx, lab))
+        return lab
+
+    try:
+        yield make
+        for ctx, lab in made:
+            assert not ctx.outside, ctx.outside
+            unexpected = [e for e in lab.errors if not any(a in e for a in lab.allowed)]
+            assert not unexpected, unexpected
+    finally:
+        for ctx, _ in made:
+            ctx.close()
+
+
+def room(lab: Lab, hook: str = "descent") -> dict[str, Any]:
+    return dict(lab.page.evaluate(f"() => JSON.parse(JSON.stringify(window.{hook}.state.runtime.room))"))
+
+
+def present(teacher: Lab) -> str:
+    """Press Present: the dialog shows the room's code, its QR code and its join link; Escape
+    closes it and gives the focus back to the button. Returns the code."""
+    page = teacher.page
+    page.click("#present-btn")
+    page.wait_for_selector("dialog.present[open]", timeout=WAIT)
+    code = page.inner_text(".present-code")
+    assert len(code) == 6 and not set(code) & set("0O1I"), code
+    made = room(teacher)
+    assert made["role"] == "teacher" and made["code"] == code
+    assert page.inner_text(".present-url") == made["joinUrl"] == f"{teacher.server}/?room={code}"
+    # The QR code is the server's (loaded from loopback, not a third-party service) and drawn.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.present-qr'); return i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT,
+    )
+    assert page.get_attribute(".present-qr", "src") == f"/api/rooms/{code}/qr.svg"
+    assert page.evaluate("document.activeElement.dataset.role") == "present-close"
+    return code
+
+
+def close_dialog(lab: Lab) -> None:
+    lab.page.keyboard.press("Escape")
+    lab.page.wait_for_selector("dialog.present", state="hidden", timeout=WAIT)
+
+
+def join(student: Lab, code: str, query: str = "") -> None:
+    """Open the link a student scans, and wait until the room's first scene is in."""
+    student.page.goto(f"{student.server}/?room={code}{query}")
+    student.page.wait_for_function("window.descent && window.descent.ready === true", timeout=WAIT)
+    student.page.wait_for_function(
+        "() => (window.descent.state.runtime.room || {}).link === 'live'", timeout=WAIT
+    )
+
+
+def follows(student: Lab, teacher: Lab) -> float:
+    """Wait until the student's scene is the teacher's (but for how each page looks), then until
+    its paths are drawn; the seconds it took for the scene (printed, never asserted)."""
+    want = teacher.scene()
+    keep = ("lang", "proj", "cb", "live")
+    body = {k: v for k, v in want.items() if k not in keep}
+    start = time.monotonic()
+    student.page.wait_for_function(
+        """(want) => { const s = window.descent.state.scene;
+            return Object.entries(want).every(([k, v]) => JSON.stringify(s[k]) === JSON.stringify(v)); }""",
+        arg=body,
+        timeout=WAIT,
+    )
+    took = time.monotonic() - start
+    student.wait_computed()
+    return took
+
+
+def test_the_student_follows_the_teachers_surface_lr_and_playhead(person: Callable[..., Lab]) -> None:
+    teacher, student = person(), person()
+    teacher.open(RACE)
+    code = present(teacher)
+    close_dialog(teacher)
+    assert teacher.page.evaluate("document.activeElement.id") == "present-btn"
+    join(student, code)
+    follows(student, teacher)
+    assert student.page.evaluate("location.search") == f"?room={code}"
+    assert room(teacher)["students"] == 1
+    assert "1" in teacher.page.inner_text('#room-bar [data-role="students"]')
+
+    # The teacher changes the surface and an lr: the student's page follows and draws the
+    # same paths (computed by the same torch optimizers from the same scene).
+    teacher.page.select_option("#surface-select", "rosenbrock")
+    lr = teacher.page.locator('[data-card="1"] input[data-name="lr"][data-role="num"]')
+    lr.fill("0.0005")
+    lr.dispatch_event("change")
+    teacher.wait_computed()
+    assert teacher.scene()["surface"] == "rosenbrock" and teacher.scene()["racers"][1]["hp"]["lr"] == 0.0005
+    took = follows(student, teacher)
+    print(f"student followed the surface and lr change after {took * 1000:.0f} ms")
+    assert student.ghost(1) == teacher.ghost(1)
+    assert student.page.inner_text("#caption") == teacher.page.inner_text("#caption")
+
+    # Its controls are read-only: inert, and the keyboard's shortcuts do not move the playhead.
+    assert student.page.evaluate(
+        "document.getElementById('sidebar').inert && document.getElementById('transport').inert"
+    )
+    assert student.page.evaluate("document.body.classList.contains('following')")
+    student.page.keyboard.press("End")
+    student.frame()
+    assert student.scene()["t"] == 0
+    # How the page looks stays the student's own: Russian here, English on the projector.
+    student.page.click("#lang-btn")
+    student.page.wait_for_function("() => window.descent.state.scene.lang === 'ru'", timeout=WAIT)
+    assert student.page.evaluate("location.search") == f"?room={code}&lang=ru"
+
+    # Playback: the teacher plays to the end; the student's page plays along and ends on the same step.
+    teacher.page.click("#play-btn")
+    student.page.wait_for_function("() => window.descent.state.runtime.playing === true", timeout=WAIT)
+    teacher.page.wait_for_function(
+        "() => !window.descent.state.runtime.playing && window.descent.state.scene.t > 0", timeout=WAIT
+    )
+    end = teacher.scene()["t"]
+    student.page.wait_for_function(
+        "(end) => !window.descent.state.runtime.playing && window.descent.state.scene.t === end",
+        arg=end,
+        timeout=WAIT,
+    )
+    student.frame()
+    teacher.frame()
+    assert student.head(1) == teacher.head(1)
+    assert student.scene()["lang"] == "ru" and teacher.scene()["lang"] == "en"
+
+
+def test_a_poll_on_a_phone_then_explore_on_my_own_and_follow_again(person: Callable[..., Lab]) -> None:
+    teacher, phone, laptop = person(), person(**PHONE), person()
+    teacher.open(RACE)
+    code = present(teacher)
+    teacher.shot("room-teacher-present.png")
+    close_dialog(teacher)
+    join(phone, code)
+    join(laptop, code)
+    follows(phone, teacher)
+    teacher.page.wait_for_function("() => window.descent.state.runtime.room.students === 2", timeout=WAIT)
+
+    # The teacher asks: by default which racer reaches the minimum first, the racers as options.
+    teacher.page.click('#room-bar [data-role="room-poll"]')
+    assert teacher.page.evaluate("document.activeElement.dataset.role") == "poll-question"
+    assert (
+        teacher.page.input_value('[data-role="poll-question"]')
+        == "Which optimizer reaches the minimum first?"
+    )
+    options = teacher.page.input_value('[data-role="poll-options"]').split("\n")
+    assert options == ["1. SGD(lr=0.02)", "2. SGD(lr=0.02, momentum=0.9)", "3. Adam(lr=0.3)"]
+    teacher.page.click('[data-role="poll-send"]')
+    assert teacher.page.evaluate("document.activeElement.dataset.role") == "poll-reveal"
+
+    # On the phone: the map, the playhead and the poll, all on the screen; nothing else.
+    page = phone.page
+    page.wait_for_selector("#room-bar [data-vote='2']", timeout=WAIT)
+    for selector in (".contour-panel", "#scrub", "#room-bar .poll"):
+        box = page.locator(selector).bounding_box()
+        assert (
+            box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["viewport"]["height"] + 1
+        ), (selector, box)
+    assert page.locator(".racers-card").is_hidden() and page.locator(".side-panel").is_hidden()
+    assert all(page.locator(f"#room-bar [data-vote='{i}']").bounding_box()["height"] >= 44 for i in range(3))
+    phone.shot("room-student-phone-poll.png")
+
+    # Votes arrive at the teacher as they are given; a student's new vote replaces the old.
+    page.tap("#room-bar [data-vote='2']")
+    teacher.page.wait_for_function(
+        "() => JSON.stringify(window.descent.state.runtime.room.tally) === '[0,0,1]'", timeout=WAIT
+    )
+    assert page.get_attribute("#room-bar [data-vote='2']", "aria-pressed") == "true"
+    page.tap("#room-bar [data-vote='1']")
+    teacher.page.wait_for_function(
+        "() => JSON.stringify(window.descent.state.runtime.room.tally) === '[0,1,0]'", timeout=WAIT
+    )
+    laptop.page.click("#room-bar [data-vote='1']")
+    teacher.page.wait_for_function(
+        "() => JSON.stringify(window.descent.state.runtime.room.tally) === '[0,2,0]'", timeout=WAIT
+    )
+    assert laptop.page.locator("#room-bar .tally").count() == 0  # students see no tally before the reveal
+    teacher.page.wait_for_function(
+        "() => document.querySelector('#room-bar .tally-count') !== null", timeout=WAIT
+    )
+    assert teacher.page.eval_on_selector_all(
+        "#room-bar .tally-count", "els => els.map(e => e.textContent)"
+    ) == ["0 (0%)", "2 (100%)", "0 (0%)"]
+
+    # Reveal: the tally as a bar chart on both sides, the same counts as the server's.
+    teacher.page.click('#room-bar [data-role="poll-reveal"]')
+    for lab in (phone, laptop):
+        lab.page.wait_for_selector("#room-bar .tally", timeout=WAIT)
+        counts = lab.page.eval_on_selector_all("#room-bar .tally-count", "els => els.map(e => e.textContent)")
+        assert counts == ["0 (0%)", "2 (100%)", "0 (0%)"]
+    widths = page.eval_on_selector_all(
+        "#room-bar .tally-bar", "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert widths[0] == widths[2] == 0 and widths[1] > 0
+    assert api_get(teacher.server, f"/api/rooms/{code}")["poll"]["counts"] == [0, 2, 0]
+    assert "2. SGD(lr=0.02, momentum=0.9)" in page.inner_text('#room-bar [data-role="my-vote"]')
+    phone.shot("room-student-phone-tally.png")
+    teacher.shot("room-teacher-tally.png")
+    for lab in (teacher, phone):
+        found = [f"{v['id']}: {v['nodes']}" for v in axe_violations(lab.page)]
+        assert not found, found
+
+    # Explore on my own: the laptop's controls are its own; the teacher's changes wait.
+    laptop.page.click('#room-bar [data-role="room-detach"]')
+    assert not laptop.page.evaluate("document.getElementById('sidebar').inert")
+    laptop.page.select_option("#surface-select", "quadratic")
+    laptop.wait_computed()
+    laptop.page.evaluate("window.descent.flushUrl()")
+    assert "surface=quadratic" in laptop.page.evaluate("location.search")
+    teacher.page.select_option("#surface-select", "himmelblau")
+    teacher.wait_computed()
+    follows(phone, teacher)  # the phone still follows...
+    assert laptop.scene()["surface"] == "quadratic"  # ...the laptop explores
+    # Follow again: the teacher's latest scene at once, read-only again.
+    laptop.page.click('#room-bar [data-role="room-follow"]')
+    follows(laptop, teacher)
+    assert laptop.page.evaluate("document.getElementById('sidebar').inert")
+    assert laptop.page.evaluate("location.search") == f"?room={code}"
+
+
+def test_the_networks_page_follows_the_teachers_training_run(person: Callable[..., Lab]) -> None:
+    teacher, student = person(), person()
+    teacher.open(RACE)
+    code = present(teacher)
+    close_dialog(teacher)
+    join(student, code)
+    # The teacher goes to the networks page in the same tab: it goes on presenting there, and
+    # the student's page goes along.
+    teacher.page.goto(f"{teacher.server}/networks.html{SMALL_NET}")
+    teacher.page.wait_for_function("window.networks && window.networks.ready === true", timeout=WAIT)
+    assert room(teacher, "networks")["code"] == code
+    student.page.wait_for_url(f"**/networks.html?room={code}", timeout=WAIT)
+    student.page.wait_for_function("window.networks && window.networks.ready === true", timeout=WAIT)
+    student.page.wait_for_function(
+        "() => window.networks.state.scene.n === 200 && window.networks.state.scene.epochs === 15",
+        timeout=WAIT,
+    )
+    assert student.page.evaluate("document.getElementById('sidebar').inert")
+
+    teacher.page.click("#train-btn")
+    teacher.page.wait_for_function(
+        "() => { const r = window.networks.state.runtime.run; return r && r.summary; }", timeout=60_000
+    )
+    run_id = teacher.page.evaluate("window.networks.state.runtime.run.id")
+    # The student's page watches the same run's stream, from its first step to its end.
+    student.page.wait_for_function(
+        "(id) => { const r = window.networks.state.runtime.run; return r && r.id === id && r.summary; }",
+        arg=run_id,
+        timeout=60_000,
+    )
+    networks_frame(student)
+    networks_frame(teacher)
+    read = "() => { const r = window.networks.state.runtime.run; return [r.epochs.trainLoss, r.steps.loss.length, r.status]; }"
+    assert student.page.evaluate(read) == teacher.page.evaluate(read)
+    stored = api_get(teacher.server, f"/api/runs/{run_id}")
+    assert student.page.evaluate("window.networks.state.runtime.run.status") == stored["status"]
+    curves = student.page.evaluate(
+        "() => document.getElementById('curves').data.map((t) => (t.y || []).length)"
+    )
+    assert max(curves) > 0
+    student.shot("room-student-networks.png")
+
+
+def test_joining_by_typing_the_code_in_russian_late_with_the_keyboard(person: Callable[..., Lab]) -> None:
+    teacher, late = person(), person()
+    teacher.open(RACE + "&lang=ru")
+    teacher.page.focus("#present-btn")
+    teacher.page.keyboard.press("Enter")
+    teacher.page.wait_for_selector("dialog.present[open]", timeout=WAIT)
+    code = room(teacher)["code"]
+    # Tab stays inside the modal dialog.
+    for _ in range(4):
+        teacher.page.keyboard.press("Tab")
+        assert teacher.page.evaluate("document.activeElement.closest('dialog') !== null")
+    close_dialog(teacher)
+    teacher.page.click('#room-bar [data-role="room-poll"]')
+    teacher.page.click('[data-role="poll-send"]')
+
+    # A late student types the code (lower case, with a space) on the Russian page.
+    late.open("?lang=ru", settle=False)
+    page = late.page
+    page.focus("#join-btn")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "join-code"
+    page.keyboard.type("0OO1II")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#join-code", "aria-invalid") == "true"
+    assert "без 0, O, 1 и I" in page.inner_text("#join-error")
+    page.fill("#join-code", f"{code[:3].lower()} {code[3:].lower()}")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/?room={code}&lang=ru", timeout=WAIT)
+    page.wait_for_function("window.descent && window.descent.ready === true", timeout=WAIT)
+    # The late joiner gets the current scene and the open poll at once.
+    follows(late, teacher)
+    page.wait_for_selector("#room-bar [data-vote='0']", timeout=WAIT)
+    assert page.inner_text("#room-bar .poll-question") == "Какой оптимизатор первым дойдёт до минимума?"
+    assert "Вы следите за учителем" in page.inner_text("#room-bar")
+    page.focus("#room-bar [data-vote='0']")
+    page.keyboard.press("Enter")
+    teacher.page.wait_for_function(
+        "() => JSON.stringify(window.descent.state.runtime.room.tally) === '[1,0,0]'", timeout=WAIT
+    )
+    assert english_words(late) == []
+    found = [f"{v['id']}: {v['nodes']}" for v in axe_violations(page)]
+    assert not found, found
+
+    # The teacher stops presenting; a code nobody opened says so, and the page is the student's.
+    teacher.page.click('#room-bar [data-role="room-end"]')
+    assert teacher.page.is_hidden("#room-bar")
+    gone = "ZZZZZZ"
+    page.goto(f"{late.server}/?room={gone}&lang=ru")
+    page.wait_for_function("() => (window.descent.state.runtime.room || {}).link === 'lost'", timeout=WAIT)
+    assert f"Комнаты {gone} нет" in page.inner_text("#room-bar")
+    assert not page.evaluate("document.getElementById('sidebar').inert")
+    page.click('#room-bar [data-role="room-leave"]')
+    assert page.is_hidden("#room-bar")
