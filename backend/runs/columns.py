@@ -69,11 +69,14 @@ class StepColumns:
     def records(self, plain: bool = False) -> list[dict[str, Any]]:
         """The records again: scalars as Python numbers, lists as NumPy rows (orjson writes
         them with OPT_SERIALIZE_NUMPY, NaN as null, exactly as the floats they came from), or
-        as Python lists if `plain`."""
+        if `plain` as Python values the way JSON reads them back (NaN as None)."""
         cells: dict[Path, list[Any]] = {}
         for node in self.leaves():
             array = self.values[node.path]
-            cells[node.path] = array.tolist() if array.ndim == 1 or plain else list(array)
+            if plain and node.kind == "float" and np.isnan(array).any():
+                cells[node.path] = np.where(np.isnan(array), None, array).tolist()
+            else:
+                cells[node.path] = array.tolist() if array.ndim == 1 or plain else list(array)
             nulls = self.null.get(node.path)
             if nulls is not None:
                 column = cells[node.path]

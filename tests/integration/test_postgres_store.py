@@ -1,6 +1,7 @@
 """The run store on a real PostgreSQL (and the same checks on SQLite), and API replicas sharing it."""
 
 import asyncio
+import math
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from backend.runs.model import Run, Status
@@ -34,7 +36,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | 
     url: str = request.getfixturevalue("postgres_url")
     store = RunStore(url)  # each test starts from empty tables
     with store._engine.begin() as db:
-        db.exec_driver_sql("TRUNCATE runs, frames, artifacts")
+        db.exec_driver_sql("TRUNCATE runs, frames, segments, usage, owners, artifacts")
     store.close()
     yield url
 
@@ -72,6 +74,33 @@ def test_requeue_forgets_frames_and_artifacts(location: Path | str) -> None:
     assert again is not None and again.status == Status.QUEUED
     assert (again.started_at, again.ended_at, again.summary) == (None, None, None)
     assert store.frames(run.id) == [] and store.artifact(run.id, "a") is None
+    store.close()
+
+
+def test_steps_are_columns_sized_and_the_oldest_unpinned_runs_are_evicted(location: Path | str) -> None:
+    store = RunStore(location)
+    steps = [{"step": k, "params": [[0.5 * k, -1.0], [math.nan, 2.0 ** -k]], "loss": [1 / (k + 1), math.inf],
+              "lr": 0.1, "state": {} if k == 0 else {"exp_avg": [[0.1 * k, 0.2], [0.3, 1e-300]]}}
+             for k in range(30_000)]
+    ids = []
+    for i in range(3):
+        run = queued(offset_s=i)
+        store.create(run, client="teacher")
+        store.finish(run.id, Status.FINISHED, None, [("steps", steps[:10]), ("steps", steps[10:])])
+        ids.append(run.id)
+    sizes = [store.get(run_id).size or 0 for run_id in ids]  # type: ignore[union-attr]
+    assert all(0 < size < 30_000 * 11 * 8 for size in sizes)  # below the raw float64
+    assert store.client_bytes("teacher") == sum(sizes) and store.client_bytes("nobody") == 0
+    stored = store.frames(ids[0])
+    assert len(stored) > 1  # segments of at most SEGMENT_VALUES numbers
+    assert orjson.dumps([step for _, records in stored for step in records]) == orjson.dumps(steps)
+    store.set_pinned(ids[0], True)
+    assert store.evict(sizes[0] + sizes[2], 3600) == [ids[1]]  # the oldest one is pinned
+    assert store.get(ids[1]) is None and store.frames(ids[1]) == []
+    assert store.evict(0, 3600) == [ids[2]]
+    assert store.get(ids[0]).pinned  # type: ignore[union-attr]
+    store.delete(ids[0])
+    assert store.get(ids[0]) is None and store.client_bytes("teacher") == 0
     store.close()
 
 
