@@ -7,10 +7,13 @@ throttles to about 10) of a page's size (~1 KB: surface, racers, sliders, playhe
 - delivery: every student must receive every scene, in the teacher's order;
 - latency: from the teacher's send to each student's receive (one clock: this process).
 
-Two setups, each with fresh servers, measured in the same run: the baseline, one API process
-with the embedded hub (everyone on it); then two API replicas with the Redis hub, the teacher
-on the first and the students split over both (half of them hear the teacher through Redis).
-Prints a markdown table. Every phase has a deadline, so the benchmark ends.
+Two setups, both started at once and measured in turns (`--rounds` rounds each, alternating, a
+fresh room each round), so that a machine whose load changes meanwhile weighs on both alike: the
+baseline, one API process with the embedded hub (everyone on it); and two API replicas with the
+Redis hub, the teacher on the first and the students split over both (half of them hear the
+teacher through Redis). A short warm-up room on each setup comes first, not counted (a fresh
+replica's first room loads its Lua scripts into Redis). Prints a markdown table. Every phase
+has a deadline, so the benchmark ends.
 """
 
 import argparse
@@ -55,17 +58,17 @@ class Student:
 
 
 @dataclass
-class Row:
-    setup: str
-    replicas: int
-    students: int
-    scenes: int
+class Round:
     expected: int
     delivered: int
     out_of_order: int
-    p50_ms: float
-    p95_ms: float
-    max_ms: float
+    latencies: list[float]  # seconds, every student and scene
+    other_replica: list[float]  # those of students on a replica the teacher is not on
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return 1000 * ordered[int(0.95 * (len(ordered) - 1))]
 
 
 class Servers:
@@ -129,8 +132,7 @@ async def follow(websocket: ClientConnection, student: Student, scenes: int) -> 
         student.error = repr(error)
 
 
-async def measure(servers: Servers, setup: str, students: int, scenes: int, rate: float,
-                  deadline_s: float) -> Row:
+async def measure(servers: Servers, students: int, scenes: int, rate: float, deadline_s: float) -> Round:
     base = f"http://127.0.0.1:{servers.ports[0]}"
     room = httpx.post(f"{base}/api/rooms", timeout=30).json()
     code = room["code"]
@@ -157,47 +159,60 @@ async def measure(servers: Servers, setup: str, students: int, scenes: int, rate
         task.cancel()
     for websocket in sockets:
         await websocket.close()
-    latencies = sorted(when - sent[i] for s in clients for i, when in s.received)
+    replicas = len(servers.ports)
+    latencies = [when - sent[i] for s in clients for i, when in s.received]
+    other = [when - sent[i] for k, s in enumerate(clients) if k % replicas for i, when in s.received]
     out_of_order = sum(1 for s in clients if [i for i, _ in s.received] != list(range(len(s.received))))
-    return Row(setup, len(servers.ports), students, scenes, students * scenes, len(latencies), out_of_order,
-               1000 * statistics.median(latencies), 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-               1000 * latencies[-1])
+    return Round(students * scenes, len(latencies), out_of_order, latencies, other)
 
 
-def table(rows: list[Row]) -> str:
+def table(setups: list[tuple[str, int]], rounds: list[list[Round]], students: int) -> str:
     lines = ["| setup | API replicas | students | scenes delivered / expected | students out of order | "
-             "p50 | p95 | max |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r.setup} | {r.replicas} | {r.students} | {r.delivered:,} / {r.expected:,} | "
-                     f"{r.out_of_order} | {r.p50_ms:.1f} ms | {r.p95_ms:.1f} ms | {r.max_ms:.1f} ms |")
+             "p50 | p95 | max | p95 per round | p95, students on the other replica |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for (setup, replicas), mine in zip(setups, rounds, strict=True):
+        every = [x for r in mine for x in r.latencies]
+        other = [x for r in mine for x in r.other_replica]
+        lines.append(
+            f"| {setup} | {replicas} | {students} | {sum(r.delivered for r in mine):,} / "
+            f"{sum(r.expected for r in mine):,} | {sum(r.out_of_order for r in mine)} | "
+            f"{1000 * statistics.median(every):.1f} ms | {p95(every):.1f} ms | {1000 * max(every):.1f} ms | "
+            f"{' / '.join(f'{p95(r.latencies):.0f}' for r in mine)} ms | "
+            f"{f'{p95(other):.1f} ms' if other else '—'} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rooms", description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=200)
-    parser.add_argument("--scenes", type=int, default=150)
+    parser.add_argument("--scenes", type=int, default=100, help="scenes the teacher sends each round")
     parser.add_argument("--rate", type=float, default=10.0, help="scenes the teacher sends a second")
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait for the last scene")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each setup, in turns")
     args = parser.parse_args()
-    rows = []
     setups = [("embedded (baseline)", 1, "local"), ("Redis, students on both", 2, "redis")]
-    for setup, replicas, hub in setups:
-        workdir = Path(tempfile.mkdtemp(prefix="descent-rooms-"))
-        servers = Servers(workdir, replicas, hub)
-        try:
-            servers.start()
-            row = asyncio.run(measure(servers, setup, args.students, args.scenes, args.rate, args.deadline))
-            rows.append(row)
-            print(f"{setup}: p95 {row.p95_ms:.1f} ms, {row.delivered:,}/{row.expected:,} scenes",
-                  file=sys.stderr, flush=True)
-        finally:
-            servers.close()
+    workdirs = [Path(tempfile.mkdtemp(prefix="descent-rooms-")) for _ in setups]
+    servers = [Servers(workdir, replicas, hub)
+               for workdir, (_, replicas, hub) in zip(workdirs, setups, strict=True)]
+    rounds: list[list[Round]] = [[] for _ in setups]
+    try:
+        for group in servers:
+            group.start()
+            asyncio.run(measure(group, 10, 5, args.rate, args.deadline))  # warm-up, not counted
+        for turn in range(args.rounds):
+            for (setup, _, _), group, mine in zip(setups, servers, rounds, strict=True):
+                mine.append(asyncio.run(measure(group, args.students, args.scenes, args.rate, args.deadline)))
+                print(f"round {turn + 1}, {setup}: p95 {p95(mine[-1].latencies):.1f} ms, "
+                      f"{mine[-1].delivered:,}/{mine[-1].expected:,} scenes", file=sys.stderr, flush=True)
+    finally:
+        for group in servers:
+            group.close()
+        for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n{args.students} students in one room, {args.scenes} scenes of "
+    print(f"\n{args.students} students in one room, {args.rounds} rounds of {args.scenes} scenes of "
           f"{len(orjson.dumps({'type': 'scene', 'scene': scene(0)}))} bytes at {args.rate:g}/s, "
           f"{os.cpu_count()} CPUs\n")
-    print(table(rows))
+    print(table([(name, replicas) for name, replicas, _ in setups], rounds, args.students))
 
 
 if __name__ == "__main__":
