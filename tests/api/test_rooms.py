@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import qrcode
+from qrcode.image.svg import SvgPathImage
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -133,7 +135,10 @@ def test_a_room_has_a_code_without_look_alikes_a_long_key_and_a_qr_code(server: 
         assert httpx.get(f"{server.url}/api/rooms/{unknown}/qr.svg").status_code == 404
     qr = httpx.get(f"{server.url}/api/rooms/{room['code']}/qr.svg")
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
-    assert qr.text.startswith("<svg") and "<path" in qr.text
+    assert qr.text.startswith("<svg") and "<path" in qr.text and 'viewBox="0 0 ' in qr.text
+    assert "width=" not in qr.text.split(">")[0]  # no fixed size: it scales up for a projector
+    made_here = qrcode.make(room["join_url"], image_factory=SvgPathImage, border=2).to_string()
+    assert re.findall(r' d="([^"]+)"', qr.text) == re.findall(r' d="([^"]+)"', made_here.decode())  # the link
 
 
 def test_every_student_receives_every_scene_in_order(server: Server, join: Join) -> None:

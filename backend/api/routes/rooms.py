@@ -32,6 +32,7 @@ from backend.rooms.room import RoomInfo
 router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["rooms"])
 RETRY_SECONDS = 60  # a full server has room again once one expires
 REASON_BYTES = 120  # a close reason is at most 123 bytes
+_SIZE = re.compile(r'\s(width|height)="[^"]*"')  # the QR code's fixed size, in mm
 
 RoomCode = Annotated[str, PathParam(description="the room's code, as `POST /api/rooms` answered it "
                                     "(any case)", examples=["K7Q2XM"])]
@@ -106,7 +107,8 @@ async def room_qr(code: str, request: Request) -> Response:
     described in docs/api.md."""
     info = await _info(request, code)
     image = qrcode.make(join_url(request, info.code), image_factory=SvgPathImage, border=2)
-    return Response(image.to_string(encoding="unicode"), media_type="image/svg+xml")
+    svg = _SIZE.sub("", image.to_string(encoding="unicode"), count=2)  # its viewBox scales it to any size
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.websocket("/rooms/{code}/live")
