@@ -135,17 +135,30 @@ def test_coverage_phase(fuzzed_server: Server, tmp_path: Path) -> None:
 
 # --- driven from Python ----------------------------------------------------------------------
 
-TAKES_A_RUN = {"GET /api/runs/{run_id}", "DELETE /api/runs/{run_id}", "GET /api/runs/{run_id}/steps",
-               "GET /api/runs/{run_id}/landscape", "POST /api/runs/{run_id}/landscape",
-               "GET /api/runs/{run_id}/landscape/export"}
-FOLLOWED_TO_SUCCESS = ("GET /api/runs/{run_id}", "GET /api/runs/{run_id}/steps", "DELETE /api/runs/{run_id}")
+def operations_on_a_run(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """operationId -> (method, path) of every operation whose path takes a run's id."""
+    return {operation["operationId"]: (method.upper(), path) for path, item in document["paths"].items()
+            if "{run_id}" in path for method, operation in item.items() if method in METHODS}
+
+
+def example_body(operation: dict[str, Any], name: str | None = None) -> Any:
+    """The documented example of an operation's JSON body (the named one, else the first)."""
+    content = operation["requestBody"]["content"]["application/json"]
+    if "example" in content:
+        return content["example"]
+    return content["examples"][name or next(iter(content["examples"]))]["value"]
+
+
 ROUNDS = 4
+READ = ("GET /api/runs/{run_id}", "GET /api/runs/{run_id}/steps")
 
 
 def test_links_lead_the_stateful_phase_to_every_operation_on_a_run(fuzzed_server: Server) -> None:
     """Issue #14: these operations answered 404 to every call of the stateful phase, the document
     having no links. With schemathesis' own link inference off, only the document's links can
     hand them an id the server made."""
+    document = httpx.get(f"{fuzzed_server.url}/openapi.json", timeout=30).json()
+    takes_a_run = {f"{method} {path}" for method, path in operations_on_a_run(document).values()}
     config = SchemathesisConfig.from_dict({"phases": {"stateful": {"inference": {"algorithms": []}}}})
     schema = schemathesis.openapi.from_url(f"{fuzzed_server.url}/openapi.json", config=config)
     created: set[str] = set()
@@ -157,15 +170,14 @@ def test_links_lead_the_stateful_phase_to_every_operation_on_a_run(fuzzed_server
             if case.operation.label == "POST /api/runs" and response.status_code == 201:
                 created.add(response.json()["id"])
             run_id = (case.path_parameters or {}).get("run_id")
-            if case.operation.label in TAKES_A_RUN and run_id in created:
+            if case.operation.label in takes_a_run and run_id in created:
                 reached[(case.operation.label, response.status_code)] += 1
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             pass  # the checks run in the tests above; this one counts where the links lead
 
-    def every_link_followed() -> bool:
-        return ({label for label, _ in reached} == TAKES_A_RUN
-                and all(reached[(label, 200)] for label in FOLLOWED_TO_SUCCESS))
+    def every_operation_reached() -> bool:
+        return {label for label, _ in reached} == takes_a_run and all(reached[(label, 200)] for label in READ)
 
     # the phase is random: a round of 30 scenarios reaches everything most times, not always
     for _ in range(ROUNDS):
@@ -173,11 +185,46 @@ def test_links_lead_the_stateful_phase_to_every_operation_on_a_run(fuzzed_server
             max_examples=30, stateful_step_count=6, deadline=None, database=None,
             suppress_health_check=list(HealthCheck),
         ))
-        if every_link_followed():
+        if every_operation_reached():
             break
-    assert {label for label, _ in reached} == TAKES_A_RUN, reached
-    for label in FOLLOWED_TO_SUCCESS:  # DELETE: the link hands over the run's key too
-        assert reached[(label, 200)], (label, reached)
+    assert {label for label, _ in reached} == takes_a_run, reached
+    assert all(reached[(label, 200)] for label in READ), reached
+
+
+def test_following_a_link_by_hand_hands_over_the_id_and_the_key(fuzzed_server: Server) -> None:
+    """Each link of `POST /api/runs` names an operation on a run and says where its parameters
+    come from in the answer; followed as a client follows it, every one is reachable, and those
+    that change the run carry its key (without it: 403)."""
+    document = httpx.get(f"{fuzzed_server.url}/openapi.json", timeout=30).json()
+    operations = operations_on_a_run(document)
+    links = document["paths"]["/api/runs"]["post"]["responses"]["201"]["links"]
+    assert {link["operationId"] for link in links.values()} == set(operations)
+    create = document["paths"]["/api/runs"]["post"]
+    with httpx.Client(base_url=fuzzed_server.url, timeout=90) as http:
+        answer = http.post("/api/runs", json=example_body(create, "network"))  # it has a landscape
+        assert answer.status_code == 201, answer.text
+        body = answer.json()
+        assert http.get(f"/api/runs/{body['id']}/steps", params={"wait": "true"}).status_code == 200
+
+        def value(expression: str) -> str:
+            assert expression.startswith("$response.body#/"), expression
+            return str(body[expression.removeprefix("$response.body#/")])
+
+        def follow(link: dict[str, Any], *, with_key: bool) -> httpx.Response:
+            method, path = operations[link["operationId"]]
+            parameters = link["parameters"]
+            headers = {name.removeprefix("header."): value(expression)
+                       for name, expression in parameters.items() if name.startswith("header.") and with_key}
+            operation = document["paths"][path][method.lower()]
+            json = example_body(operation) if "requestBody" in operation else None
+            return http.request(method, path.replace("{run_id}", value(parameters["run_id"])),
+                                headers=headers, json=json)
+
+        # cancelling (DELETE) last: the others need the run as it ended
+        for name, link in sorted(links.items(), key=lambda item: item[1]["operationId"] == "runs-cancel"):
+            if any(parameter.startswith("header.") for parameter in link["parameters"]):
+                assert follow(link, with_key=False).status_code == 403, name
+            assert follow(link, with_key=True).status_code == 200, name
 
 
 # the operations that once refused nearly everything their schema allowed, with the share of
