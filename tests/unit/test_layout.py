@@ -90,3 +90,14 @@ TABLE_PUNCTUATION = {",", ":", "(", ")", "[", "]", "{", "}"}
 def test_backend_files_stay_readable(path: Path) -> None:
     lines = code_lines(path)
     assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines of code: split it by idea"
+
+
+def test_every_setting_is_documented() -> None:
+    """Each `DESCENT_*` variable the settings class reads is in docs/api.md (limits) or
+    docs/deploy.md (deployment), so an operator can find what a setting does."""
+    from backend.settings import Settings
+
+    docs = (ROOT / "docs" / "api.md").read_text() + (ROOT / "docs" / "deploy.md").read_text()
+    missing = [f"DESCENT_{name.upper()}" for name in Settings.model_fields
+               if f"`DESCENT_{name.upper()}`" not in docs]
+    assert not missing, missing
