@@ -74,7 +74,9 @@ class StepColumns:
         for node in self.leaves():
             array = self.values[node.path]
             if plain and node.kind == "float" and np.isnan(array).any():
-                cells[node.path] = np.where(np.isnan(array), None, array).tolist()
+                boxed = array.astype(object)
+                boxed[np.isnan(array)] = None
+                cells[node.path] = boxed.tolist()
             else:
                 cells[node.path] = array.tolist() if array.ndim == 1 or plain else list(array)
             nulls = self.null.get(node.path)

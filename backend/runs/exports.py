@@ -7,14 +7,15 @@ export holds one piece and one chunk of text however long the run.
 
 CSV and Parquet share one table: a row per step (per step and start for a batched run, with
 a `start` column), nested values flattened to `params_0`, `state.exp_avg_1`, ...; columns in
-order of first appearance over the run. In CSV a number is written as Python writes it, a
-non-finite or missing value is an empty cell; Parquet keeps NaN and ±inf as they are and a
-missing value as null.
+order of first appearance over the run. In CSV a number is the shortest decimal that reads back
+the same float64 (as orjson writes it, so JSON and CSV agree), a non-finite or missing value an
+empty cell; Parquet keeps NaN and ±inf as they are and a missing value as null.
 """
 
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -174,16 +175,25 @@ def csv_chunks(pieces: Iterable[StepColumns], cut: Cut, metas: list[Firsts], n_s
     starts = _starts(cut, n_starts)
     yield (",".join(c.name for c in columns) + "\n").encode()
     for chunk in _chunks(pieces, cut):
-        texts = []
-        for column in columns:
-            values, missing = _cells(chunk, column, starts)
-            text = list(map(repr, values.tolist())) if values.dtype == np.float64 \
-                else list(map(str, values.tolist()))
-            blank = missing | ~np.isfinite(values) if values.dtype == np.float64 else missing
-            for i in np.flatnonzero(blank).tolist():
-                text[i] = ""
-            texts.append(text)
-        yield ("\n".join(map(",".join, zip(*texts, strict=True))) + "\n").encode()
+        cells = [_cells(chunk, column, starts) for column in columns]
+        groups = []  # neighbouring columns of one kind, each as its rows' text
+        for _, run in groupby(cells, key=lambda cell: (cell[0].dtype == np.float64, bool(cell[1].any()))):
+            groups.append(_csv_text(list(run)))
+        yield b"\n".join(map(b",".join, zip(*groups, strict=True))) + b"\n"
+
+
+def _csv_text(cells: list[tuple[np.ndarray, np.ndarray]]) -> list[bytes]:
+    """Rows of some columns of one kind as CSV text: numbers as orjson writes them (the shortest
+    decimal that reads back the same float64), empty where missing or not finite."""
+    values = np.column_stack([v for v, _ in cells])
+    missing = np.column_stack([m for _, m in cells])
+    if values.dtype == np.float64:
+        values = np.where(missing, np.nan, values)  # orjson writes NaN and ±inf as null
+        return orjson.dumps(values, option=NUMPY)[2:-2].replace(b"null", b"").split(b"],[")
+    if not missing.any():
+        return orjson.dumps(values, option=NUMPY)[2:-2].split(b"],[")
+    return [",".join("" if gap else str(v) for v, gap in zip(row, gaps, strict=True)).encode()
+            for row, gaps in zip(values.tolist(), missing.tolist(), strict=True)]
 
 
 def _starts(cut: Cut, n_starts: int | None) -> list[int]:
