@@ -319,6 +319,23 @@ class Cluster:
         self.redis.close()
 
 
+_worker_names = itertools.count()
+
+
+def fresh(name: str) -> str:
+    """A worker name no other test uses (a consumer name in the job group is reused otherwise)."""
+    return f"{name}-{next(_worker_names)}"
+
+
+def without_workers(cluster: Cluster) -> Iterator[Cluster]:
+    """A fixture's body: `cluster` with no worker; whatever workers the test starts are gone after it."""
+    assert not cluster.workers, "a worker of another test is still running"
+    yield cluster
+    for name in list(cluster.workers):
+        cluster.workers[name].send_signal(signal.SIGCONT)  # a frozen process dies only once thawed
+        cluster.kill_worker(name, signal.SIGKILL)
+
+
 CLUSTERS: list[Cluster] = []  # open ones, whose logs a failing test prints
 
 

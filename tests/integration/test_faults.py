@@ -42,13 +42,14 @@ from tests.integration.conftest import (
     Watcher,
     _postgres_bin,
     assert_same_trajectory,
+    fresh,
     missing,
     postgres_cluster,
     reference,
     until,
     wait_for,
+    without_workers,
 )
-from tests.integration.test_worker_crash import fresh
 
 LONG = {**RUN, "steps": 40_000}  # 13 MB of steps as JSON (40 messages): far more than a socket holds
 HANG_GUARD = 120.0  # seconds; not a speed requirement
@@ -164,18 +165,10 @@ def api(aof_redis: AppendOnlyRedis, make_cluster: Any) -> Cluster:
     return cluster
 
 
-def no_workers_after(cluster: Cluster) -> Iterator[Cluster]:
-    assert not cluster.workers, "a worker of another test is still running"
-    yield cluster
-    for name in list(cluster.workers):
-        cluster.workers[name].send_signal(signal.SIGCONT)  # a frozen process dies only once thawed
-        cluster.kill_worker(name, signal.SIGKILL)
-
-
 @pytest.fixture
 def cluster(api: Cluster) -> Iterator[Cluster]:
     """The module's API with no worker; the workers a test starts are gone after it."""
-    yield from no_workers_after(api)
+    yield from without_workers(api)
 
 
 def test_redis_api_killed_mid_run_the_worker_finishes_it_and_a_new_api_serves_it(cluster: Cluster) -> None:
@@ -260,7 +253,7 @@ def pg_api(redis_url: str, make_cluster: Any) -> Iterator[Cluster]:
 
 @pytest.fixture
 def pg_cluster(pg_api: Cluster) -> Iterator[Cluster]:
-    yield from no_workers_after(pg_api)
+    yield from without_workers(pg_api)
 
 
 def test_postgres_restarted_mid_run_loses_nothing(pg_cluster: Cluster) -> None:

@@ -9,7 +9,6 @@ is in Redis, which is hundreds of steps before the run could end.
 """
 
 import asyncio
-import itertools
 import json
 import signal
 from collections.abc import Iterator
@@ -25,12 +24,12 @@ from tests.integration.conftest import (
     Cluster,
     Watcher,
     assert_same_trajectory,
+    fresh,
     reference,
     until,
     wait_for,
+    without_workers,
 )
-
-_names = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +42,7 @@ def api(redis_url: str, make_cluster: Any) -> Cluster:
 @pytest.fixture
 def cluster(api: Cluster) -> Iterator[Cluster]:
     """The module's API with no worker; whatever workers the test starts are gone after it."""
-    assert not api.workers, "a worker of another test is still running"
-    yield api
-    for name in list(api.workers):
-        api.workers[name].send_signal(signal.SIGCONT)  # a frozen process dies only once thawed
-        api.kill_worker(name, signal.SIGKILL)
-
-
-def fresh(name: str) -> str:
-    """A worker name no other test uses (a consumer name in the job group is reused otherwise)."""
-    return f"{name}-{next(_names)}"
+    yield from without_workers(api)
 
 
 def freeze_after_first_frame(cluster: Cluster, name: str, run_id: str) -> None:
