@@ -120,34 +120,52 @@ def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
     return out
 
 
+EFFECTIVE_BLOCK = 64  # rows: effective_lr computes whole aligned blocks of this many
+
+
 def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tensor | None:
     """Per-coordinate step factor of an adaptive optimizer for recorded rows, from its state:
     None for an optimizer without one; NaN (null on the wire) where it is not known, as at
-    step 0, so whether a record has the field never depends on how steps fell into frames."""
+    step 0, so whether a record has the field never depends on how steps fell into frames.
+
+    Nor do its bits: torch's vectorised `pow` (β^t) rounds a row in a SIMD lane and in the
+    scalar tail differently, so the factor is computed over whole aligned blocks of
+    `EFFECTIVE_BLOCK` rows and cut to `rows`, wherever a frame begins or ends."""
     rule = optimizers.EFFECTIVE_LR.get(request.optimizer.name)
     if rule is None:
         return None
-    unknown = torch.full_like(rec.params[rows], math.nan)
     if not rec.state:
-        return unknown
-    state = {name: t[rows] for name, t in rec.state.items()}
+        return torch.full_like(rec.params[rows], math.nan)
+    block = slice(rows.start - rows.start % EFFECTIVE_BLOCK,
+                  min(len(rec.params), -(-rows.stop // EFFECTIVE_BLOCK) * EFFECTIVE_BLOCK))
+    state = {name: t[block] for name, t in rec.state.items()}
     before = None
     if request.record == "all":  # step k's buffers before it: step k − 1's, zeros before step 1
-        before = {name: torch.cat([torch.zeros_like(t[:2]), t[1:-1]])[rows] for name, t in rec.state.items()}
-    lr = torch.tensor(rec.lr[rows], dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
-    n_rows = lr.shape[0]
+        before = {name: _previous(t, block) for name, t in rec.state.items()}
+    n_rows = block.stop - block.start
+    lrs = rec.lr[block] + [math.nan] * (n_rows - len(rec.lr[block]))  # NaN: rows not reached yet
+    lr = torch.tensor(lrs, dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
     if request.record == "all":
-        t = torch.arange(rows.start, rows.start + n_rows, device=lr.device, dtype=lr.dtype)
+        t = torch.arange(block.start, block.stop, device=lr.device, dtype=lr.dtype)
         t = t[:, None, None].expand(n_rows, rec.params.shape[1], 1)
     else:
         ends = torch.stack([torch.zeros_like(rec.stop_step), rec.stop_step]) if len(
             rec.stop_step) else torch.zeros(2, rec.params.shape[1], dtype=torch.int64)
-        t = ends[rows].to(lr.dtype)[..., None]
+        t = ends[block].to(lr.dtype)[..., None]
     try:
         factor = rule(request.hyperparameters(), state, before, lr, t)
     except KeyError:  # a buffer this configuration does not keep
         return None
-    return unknown if factor is None else factor
+    if factor is None:
+        return torch.full_like(rec.params[rows], math.nan)
+    return factor[rows.start - block.start : rows.stop - block.start]
+
+
+def _previous(buffer: torch.Tensor, rows: slice) -> torch.Tensor:
+    """Rows `rows` of a buffer one step earlier: row k − 1 for k ≥ 2, zeros for steps 0 and 1
+    (row 0 holds no buffers: they exist from the first step on)."""
+    first = min(max(rows.start, 2), rows.stop)
+    return torch.cat([torch.zeros_like(buffer[rows.start : first]), buffer[first - 1 : rows.stop - 1]])
 
 
 def recorded_rows(request: SurfaceRun, rec: Recording) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.optim import optimizer as torch_optimizer
 
 from backend.optim.optimizers import OptimizerInfo
 from backend.optim.schedules import ScheduleInfo
@@ -133,6 +134,8 @@ class _Session:
         self.order = torch.arange(0)
         self.batch_index: Tensor | None = None
         self.batch_loss: Tensor | None = None
+        # d(Σ_b L_b)/dL_b: handed to backward() instead of summing, one graph node fewer
+        self.ones = torch.ones(len(starts), dtype=starts.dtype, device=starts.device)
 
     @property
     def lr(self) -> float:
@@ -141,7 +144,8 @@ class _Session:
     def points(self) -> Tensor:
         """The points (B, 2) as autograd sees them (the optimizer's parameters)."""
         if len(self.leaves) == 1:
-            return self.leaves[0].view(-1, 2)
+            leaf = self.leaves[0]
+            return leaf if leaf.dim() == 2 else leaf.view(-1, 2)  # a view is one more graph node
         return torch.cat(tuple(self.leaves))
 
     def grads(self) -> Tensor:
@@ -180,11 +184,11 @@ class _Session:
         points = self.points()
         if self.problem.minibatches is None:
             loss = self.problem.loss(points)
-            loss.sum().backward()
+            loss.backward(self.ones)
             return loss.detach(), self.grads()
         self.batch_index = self.samples_for(step)
         batch_loss = self._loss(points)
-        batch_loss.sum().backward()
+        batch_loss.backward(self.ones)
         self.batch_loss = batch_loss.detach()
         with torch.no_grad():
             loss = self.problem.loss(self.rows)
@@ -219,19 +223,41 @@ class _Session:
                     _clip(self.grads(), self.problem.clip_grad_norm)
                 return value
 
-            self.optimizer.step(closure)
+            _step(self.optimizer, closure)
         else:
-            self.optimizer.step()
-        self.problem.schedule.step(self.scheduler, loss.sum())
+            _step(self.optimizer)
+        # a schedule that watches the loss runs start by start (`per_start`): loss is (1,)
+        self.problem.schedule.step(self.scheduler, loss)
 
     def state(self) -> dict[str, Tensor]:
         """The optimizer's per-coordinate buffers (B, 2) for these points (momentum, moments...)."""
         per_leaf = [self.optimizer.state.get(leaf, {}) for leaf in self.leaves]
+        if len(per_leaf) == 1:  # views: the recording copies them
+            return {name: value.view(-1, 2) for name, value in per_leaf[0].items()
+                    if isinstance(value, Tensor) and value.shape == self.leaves[0].shape}
         return {
             name: torch.cat([s[name].view(-1, 2) for s in per_leaf])
             for name, value in per_leaf[0].items()
             if isinstance(value, Tensor) and value.shape == self.leaves[0].shape
         }
+
+
+def _step(optimizer: torch.optim.Optimizer, *closure: Callable[[], Tensor]) -> None:
+    """`optimizer.step(*closure)`: the class's own `step`, called past the wrapper torch puts
+    around it (`Optimizer.profile_hook_step`) while nothing needs that wrapper: no step hook, no
+    profiler, no lr scheduler watching this optimizer's steps (it wraps the instance's `step`).
+    The wrapper opens a profiler span on every step whether one listens or not, about a fifth
+    of a `(2,)` Adam step; the update is the same call either way."""
+    step = type(optimizer).step
+    inner = getattr(step, "__wrapped__", None)
+    if (inner is None or not getattr(step, "hooked", False) or "step" in vars(optimizer)
+            or torch.autograd._profiler_enabled()
+            or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+            or torch_optimizer._global_optimizer_pre_hooks
+            or torch_optimizer._global_optimizer_post_hooks):
+        optimizer.step(*closure)  # type: ignore[arg-type]
+    else:
+        inner(optimizer, *closure)
 
 
 def _clip(grad: Tensor, max_norm: float) -> None:
@@ -275,12 +301,12 @@ def _stopped_single(
 ) -> Tensor | None:
     """`_stopped_rows` for one start, in Python floats: a few syncs beat a dozen tiny kernels."""
     (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
-    x, y = params[0].tolist()
+    ((x, y),) = params.tolist()
     rules = problem.stop
-    grad_norm = math.hypot(*grad[0].tolist()) if rules.grad_norm > 0 else math.inf
+    grad_norm = math.hypot(*grad.tolist()[0]) if rules.grad_norm > 0 else math.inf
     update_norm = None
     if rules.step_norm > 0 and previous is not None:
-        px, py = previous[0].tolist()
+        ((px, py),) = previous.tolist()
         update_norm = math.hypot(x - px, y - py)
     rule = rules.met(grad_norm, update_norm)
     outcome = RULE_OUTCOME[rule] if rule is not None else Outcome.RUNNING

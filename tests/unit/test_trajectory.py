@@ -4,10 +4,11 @@ from typing import Any
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from backend.runs.compute import compute_surface
 from backend.runs.model import Status
-from backend.runs.surface import build_problem, step_records, summarize
+from backend.runs.surface import build_problem, effective_lr, step_records, summarize
 from backend.surfaces.catalogue import SURFACES
 from backend.surfaces.engine import Outcome, run
 from backend.surfaces.spec import SurfaceRun
@@ -182,3 +183,36 @@ def test_nearest_minimum_labels_basins() -> None:
     summary = result.summary
     assert summary is not None and summary.starts is not None  # type: ignore[attr-defined]
     assert summary.starts.minimum == [0, 1, 2, 3]  # type: ignore[attr-defined]
+
+
+def test_step_hooks_and_the_profiler_see_every_optimizer_step() -> None:
+    """The engine calls `step()` past torch's profiling wrapper only while nothing listens to it:
+    a registered step hook runs, and a profiler records a span, at every step."""
+    problem = build_problem(request(optimizer={"name": "adam"}, steps=5, stop={"grad_norm": 0}),
+                            torch.device("cpu"))  # validating takes probe steps of its own
+    hooked: list[str] = []
+    handle = register_optimizer_step_pre_hook(
+        lambda optimizer, args, kwargs: hooked.append(type(optimizer).__name__))
+    try:
+        run(problem)
+    finally:
+        handle.remove()
+    assert hooked == ["Adam"] * 5
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        run(problem)
+    assert sum(event.name == "Optimizer.step#Adam.step" for event in profile.events()) == 5
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamax", "adadelta"])
+def test_effective_lr_bits_do_not_depend_on_where_frames_were_cut(optimizer: str) -> None:
+    """β^t through torch's vectorised pow rounds differently in a SIMD lane and in the tail: a
+    frame of steps 32.. once gave step 32 another last bit than a frame of steps 0..300."""
+    req = request(surface="rosenbrock", start=[-1.2, 1.0], steps=300, stop={"grad_norm": 0},
+                  optimizer={"name": optimizer})
+    rec = run(build_problem(req, torch.device("cpu")))
+    whole = effective_lr(req, rec, slice(0, 301))
+    assert whole is not None
+    for first in range(0, 301, 8):
+        for last in (first + 1, first + 33, 301):
+            part = effective_lr(req, rec, slice(first, min(last, 301)))
+            torch.testing.assert_close(part, whole[first:last], rtol=0, atol=0, equal_nan=True)
