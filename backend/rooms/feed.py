@@ -33,7 +33,10 @@ class RoomFeed:
         self.members: set[Any] = set()  # this process's connections to the room
         self._events: deque[tuple[int, Audience, str]] = deque(maxlen=HISTORY)
         self._latest: dict[str, tuple[int, str]] = {}  # slot → (revision, text)
-        self._changed = asyncio.Event()
+        # by role (teacher?): the newest event for it, and what wakes its readers (a vote's tally
+        # or a student joining wakes only the teacher's sockets, a scene only the students')
+        self._newest = {True: rev, False: rev}
+        self._changed = {True: asyncio.Event(), False: asyncio.Event()}
         self._early: list[Event] | None = [] if loading else None  # heard while loading the state
 
     def apply(self, rev: int, kind: str, args: list[Any]) -> None:
@@ -44,20 +47,21 @@ class RoomFeed:
         if rev <= self.rev:
             return
         text = event_text(rev, kind, args)
+        audience = KINDS[kind][1]
         self.rev = rev
-        self._events.append((rev, KINDS[kind][1], text))
+        self._events.append((rev, audience, text))
         self._remember(rev, kind, text)
-        self._wake()
+        self._wake(*(teacher for teacher in (True, False) if audience.reaches(teacher)))
 
     def load(self, rev: int, state: list[Event]) -> None:
         """The room as read at revision `rev` (its latest events), then what was heard meanwhile."""
         for event_rev, kind, args in state:
             self._remember(event_rev, kind, event_text(event_rev, kind, args))
         self.rev = rev
+        self._newest = {True: rev, False: rev}
         early, self._early = self._early or [], None
         for event in early:
             self.apply(*event)
-        self._wake()
 
     def _remember(self, rev: int, kind: str, text: str) -> None:
         if kind == "poll":  # a new poll: the old one's tally is gone
@@ -87,16 +91,18 @@ class RoomFeed:
         texts.reverse()
         return self.rev, texts
 
-    async def wait(self, cursor: int) -> None:
-        """Return once there is an event after `cursor`, or the room is gone."""
-        while self.closed is None and self.rev <= cursor:
-            await self._changed.wait()
+    async def wait(self, cursor: int, teacher: bool) -> None:
+        """Return once there is an event for this role after `cursor`, or the room is gone."""
+        while self.closed is None and self._newest[teacher] <= cursor:
+            await self._changed[teacher].wait()
 
     def close(self, code: int) -> None:
         """The room is gone: readers stop, and their connections close with `code`."""
         self.closed = code
-        self._wake()
+        self._wake(True, False)
 
-    def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+    def _wake(self, *roles: bool) -> None:
+        for teacher in roles:
+            self._newest[teacher] = self.rev
+            self._changed[teacher].set()
+            self._changed[teacher] = asyncio.Event()

@@ -98,12 +98,14 @@ async def _roles_and_order() -> None:
         ("students", 1), ("poll", 3), ("tally", 4), ("tally", 5)]
     assert [orjson.loads(t)["type"] for t in feed.state(teacher=False)] == ["scene", "poll", "tally"]
     assert [orjson.loads(t)["seq"] for t in feed.state(teacher=True)] == [1, 3, 5]
-    waiting = asyncio.create_task(feed.wait(5))
-    await asyncio.sleep(0)
-    assert not waiting.done()
-    feed.apply(6, "scene", ['{"n": 2}'])
-    await asyncio.wait_for(waiting, 1)
-    assert texts(feed, 5, teacher=False)[1] == [{"type": "scene", "seq": 6, "scene": {"n": 2}}]
+    student, teacher_waits = asyncio.create_task(feed.wait(5, False)), asyncio.create_task(feed.wait(5, True))
+    feed.apply(6, "students", [2])  # for the teacher only: its students sleep on
+    await asyncio.wait_for(teacher_waits, 1)
+    await asyncio.sleep(0.01)
+    assert not student.done()
+    feed.apply(7, "scene", ['{"n": 2}'])
+    await asyncio.wait_for(student, 1)
+    assert texts(feed, 5, teacher=False)[1] == [{"type": "scene", "seq": 7, "scene": {"n": 2}}]
 
 
 def test_a_reader_further_behind_than_kept_gets_the_state() -> None:

@@ -150,7 +150,7 @@ async def _follow(member: Member, send: Any) -> int:
     for text in [room_text(member.code, member.teacher), *feed.state(member.teacher)]:
         await send(text)
     while True:
-        await feed.wait(cursor)
+        await feed.wait(cursor, member.teacher)
         if feed.closed is not None:
             return feed.closed
         cursor, texts = feed.since(cursor, member.teacher)
