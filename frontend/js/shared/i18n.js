@@ -91,6 +91,8 @@ export const COMMON = {
     poll_vote_hint: "Vote before the teacher presses play.",
     poll_your_vote: "Your vote: {option}. You can change it until the tally is revealed.",
     poll_you_voted: "You voted: {option}.",
+    poll_opened: "New poll: {question}",
+    poll_shown: "The tally is shown: {question}",
   },
   ru: {
     title: "Descent Lab",
@@ -179,6 +181,8 @@ export const COMMON = {
     poll_vote_hint: "Проголосуйте, пока учитель не нажал «Пуск».",
     poll_your_vote: "Ваш голос: {option}. Его можно изменить, пока итоги не показаны.",
     poll_you_voted: "Вы голосовали: {option}.",
+    poll_opened: "Новый опрос: {question}",
+    poll_shown: "Итоги опроса показаны: {question}",
   },
 };
 

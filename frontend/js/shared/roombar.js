@@ -21,6 +21,7 @@ export function createRoomBar({ classroom, state, pollDefaults, toast }) {
   const presentBtn = $("present-btn");
   let composing = false; // the teacher is writing a poll
   let form = null; // that poll's form, kept across renders (what was typed stays)
+  let heard = null; // the student's poll and reveal last announced
   let sig = null;
 
   const copyLink = async (url) => {
@@ -120,9 +121,20 @@ export function createRoomBar({ classroom, state, pollDefaults, toast }) {
     ];
   }
 
+  /** A student hears of a new poll and of the tally revealed (the toast is a status region). */
+  function announce(lang, room) {
+    const now = room && room.role === "student" && room.poll ? JSON.stringify([room.poll, Boolean(room.tally)]) : null;
+    if (now === heard) return;
+    const was = heard;
+    heard = now;
+    if (!now || (was === null && room.tally)) return; // joined late: the bar says it all
+    toast(t(lang, room.tally ? "poll_shown" : "poll_opened", { question: room.poll.question }));
+  }
+
   function render() {
     const room = state.runtime.room;
     const lang = state.scene.lang;
+    announce(lang, room);
     const following = Boolean(room && room.role === "student" && room.following);
     document.body.classList.toggle("following", following);
     for (const el of document.querySelectorAll("[data-room-lock]")) el.inert = following;
