@@ -27,6 +27,8 @@ LANDSCAPE = "landscape.json"  # artifact names of a network run
 LANDSCAPE_EXPORT = "landscape.pt"
 
 MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
+MAX_FRAME_NUMBERS = 1 << 16  # nor about more numbers: it is Python objects until the log holds columns
+NUMBERS_PER_START = 12  # a step record's numbers per start, about (params, grad, loss, buffers, ...)
 FrameSink = Callable[[Frame], None]
 
 
@@ -83,6 +85,8 @@ def compute_surface(
     problem = surface.build_problem(request, surface.choose_device(request, device))
     frames: list[Frame] = []
     sent = -1
+    per_frame = max(1, min(MAX_FRAME_STEPS,
+                           MAX_FRAME_NUMBERS // (len(request.start_points()) * NUMBERS_PER_START)))
 
     def progress(recording: Recording, k: int) -> None:
         """Cut the steps recorded since the last frame into frames."""
@@ -90,7 +94,7 @@ def compute_surface(
         if request.record == "final":
             return
         while sent < k:
-            last = min(k, sent + MAX_FRAME_STEPS)
+            last = min(k, sent + per_frame)
             frame: Frame = ("steps", surface.step_records(request, recording, sent + 1, last))
             if keep:
                 frames.append(frame)
