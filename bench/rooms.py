@@ -5,7 +5,9 @@ this one asyncio process. The teacher sends `--scenes` scenes at `--rate` a seco
 throttles to about 10) of a page's size (~1 KB: surface, racers, sliders, playhead). Measured:
 
 - delivery: every student must receive every scene, in the teacher's order;
-- latency: from the teacher's send to each student's receive (one clock: this process).
+- latency: from the teacher's send to each student's receive (one clock: this process);
+- CPU per scene: what the servers (API processes, redis-server) and this process (every
+  client) spent, per scene sent; on a loaded machine it says how much of the latency is waiting.
 
 Two setups, both started at once and measured in turns (`--rounds` rounds each, alternating, a
 fresh room each round), so that a machine whose load changes meanwhile weighs on both alike: the
@@ -64,6 +66,8 @@ class Round:
     out_of_order: int
     latencies: list[float]  # seconds, every student and scene
     other_replica: list[float]  # those of students on a replica the teacher is not on
+    server_cpu_s: float  # CPU the API processes (and redis-server) used while the scenes went out
+    client_cpu_s: float  # CPU this process (the teacher and every student) used meanwhile
 
 
 def p95(values: list[float]) -> float:
@@ -105,6 +109,15 @@ class Servers:
                          "--port", str(port), "--log-level", "warning"], f"api-{port}.log")
             wait_until(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/api/health").status_code == 200,
                        START_SECONDS, "the API")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the servers have used so far (Linux: /proc/PID/stat's utime + stime)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def ws(self, replica: int) -> str:
         return f"ws://127.0.0.1:{self.ports[replica]}"
@@ -148,6 +161,7 @@ async def measure(servers: Servers, students: int, scenes: int, rate: float, dea
     sent: dict[int, float] = {}
     async with connect(f"{servers.ws(0)}/api/rooms/{code}/live?key={room['key']}") as teacher:
         await asyncio.sleep(1.0)  # every student is following
+        cpu_before, client_before = servers.cpu_seconds(), time.process_time()
         start = time.perf_counter()
         for i in range(scenes):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
@@ -155,6 +169,7 @@ async def measure(servers: Servers, students: int, scenes: int, rate: float, dea
             sent[i] = time.perf_counter()
             await teacher.send(text)
         _, pending = await asyncio.wait(tasks, timeout=deadline_s)
+        server_cpu, client_cpu = servers.cpu_seconds() - cpu_before, time.process_time() - client_before
     for task in pending:
         task.cancel()
     for websocket in sockets:
@@ -163,13 +178,14 @@ async def measure(servers: Servers, students: int, scenes: int, rate: float, dea
     latencies = [when - sent[i] for s in clients for i, when in s.received]
     other = [when - sent[i] for k, s in enumerate(clients) if k % replicas for i, when in s.received]
     out_of_order = sum(1 for s in clients if [i for i, _ in s.received] != list(range(len(s.received))))
-    return Round(students * scenes, len(latencies), out_of_order, latencies, other)
+    return Round(students * scenes, len(latencies), out_of_order, latencies, other, server_cpu, client_cpu)
 
 
-def table(setups: list[tuple[str, int]], rounds: list[list[Round]], students: int) -> str:
+def table(setups: list[tuple[str, int]], rounds: list[list[Round]], students: int, scenes: int) -> str:
     lines = ["| setup | API replicas | students | scenes delivered / expected | students out of order | "
-             "p50 | p95 | max | p95 per round | p95, students on the other replica |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "p50 | p95 | max | p95 per round | p95, students on the other replica | "
+             "CPU per scene: servers / clients |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for (setup, replicas), mine in zip(setups, rounds, strict=True):
         every = [x for r in mine for x in r.latencies]
         other = [x for r in mine for x in r.other_replica]
@@ -178,7 +194,9 @@ def table(setups: list[tuple[str, int]], rounds: list[list[Round]], students: in
             f"{sum(r.expected for r in mine):,} | {sum(r.out_of_order for r in mine)} | "
             f"{1000 * statistics.median(every):.1f} ms | {p95(every):.1f} ms | {1000 * max(every):.1f} ms | "
             f"{' / '.join(f'{p95(r.latencies):.0f}' for r in mine)} ms | "
-            f"{f'{p95(other):.1f} ms' if other else '—'} |")
+            f"{f'{p95(other):.1f} ms' if other else '—'} | "
+            f"{1000 * sum(r.server_cpu_s for r in mine) / scenes:.1f} / "
+            f"{1000 * sum(r.client_cpu_s for r in mine) / scenes:.1f} ms |")
     return "\n".join(lines)
 
 
@@ -212,7 +230,8 @@ def main() -> None:
     print(f"\n{args.students} students in one room, {args.rounds} rounds of {args.scenes} scenes of "
           f"{len(orjson.dumps({'type': 'scene', 'scene': scene(0)}))} bytes at {args.rate:g}/s, "
           f"{os.cpu_count()} CPUs\n")
-    print(table([(name, replicas) for name, replicas, _ in setups], rounds, args.students))
+    print(table([(name, replicas) for name, replicas, _ in setups], rounds, args.students,
+                args.rounds * args.scenes))
 
 
 if __name__ == "__main__":
