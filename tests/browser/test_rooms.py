@@ -7,6 +7,7 @@ follows the teacher's training run. Screenshots go to test-artifacts/ to be look
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,6 +55,16 @@ def person(browser: Any, server: str) -> Iterator[Callable[..., Lab]]:
     finally:
         for ctx, _ in made:
             ctx.close()
+
+
+def listen(lab: Lab, fn: Callable[[str], None], event: str) -> None:
+    """Call `fn(text)` for every frame of the page's room sockets (`framesent` or `framereceived`)."""
+
+    def opened(ws: Any) -> None:
+        if "/api/rooms/" in ws.url:
+            ws.on(event, fn)
+
+    lab.page.on("websocket", opened)
 
 
 def room(lab: Lab, hook: str = "descent") -> dict[str, Any]:
@@ -115,6 +126,10 @@ def follows(student: Lab, teacher: Lab) -> float:
 
 def test_the_student_follows_the_teachers_surface_lr_and_playhead(person: Callable[..., Lab]) -> None:
     teacher, student = person(), person()
+    sent: list[tuple[float, dict[str, Any]]] = []  # (when it was seen here, message) the teacher sent
+    received: list[dict[str, Any]] = []  # what the student's page received
+    listen(teacher, lambda text: sent.append((time.monotonic(), json.loads(text))), "framesent")
+    listen(student, lambda text: received.append(json.loads(text)), "framereceived")
     teacher.open(RACE)
     code = present(teacher)
     close_dialog(teacher)
@@ -158,6 +173,7 @@ def test_the_student_follows_the_teachers_surface_lr_and_playhead(person: Callab
     # student's page plays along and ends on the same step.
     teacher.page.select_option("#speed-select", "8")
     student.page.wait_for_function("() => window.descent.state.scene.speed === 8", timeout=WAIT)
+    started = time.monotonic()
     teacher.page.click("#play-btn")
     student.page.wait_for_function("() => window.descent.state.runtime.playing === true", timeout=WAIT)
     teacher.page.wait_for_function(
@@ -173,6 +189,17 @@ def test_the_student_follows_the_teachers_surface_lr_and_playhead(person: Callab
     teacher.frame()
     assert student.head(1) == teacher.head(1)
     assert student.scene()["lang"] == "ru" and teacher.scene()["lang"] == "en"
+    # While it played, the teacher's page sent at most one scene per 100 ms (counted from
+    # before Play to after the end, so the bound only errs on the generous side), the
+    # playhead never going back, the last one at the end and paused.
+    played = [m["scene"] for at, m in sent if at >= started and m["type"] == "scene"]
+    assert 2 <= len(played) <= (time.monotonic() - started) / 0.1 + 2
+    steps = [m["t"] for m in played]
+    assert steps == sorted(steps) and steps[-1] == end and played[-1]["playing"] is False
+    # The student received the room's events in order, the last scene the teacher's last.
+    seqs = [m["seq"] for m in received if "seq" in m]
+    assert seqs == sorted(set(seqs))
+    assert [m["scene"] for m in received if m["type"] == "scene"][-1] == played[-1]
 
 
 def test_a_poll_on_a_phone_then_explore_on_my_own_and_follow_again(person: Callable[..., Lab]) -> None:

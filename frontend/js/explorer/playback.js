@@ -26,7 +26,8 @@ function rate() {
 function tick(now) {
   rafId = null;
   if (!state.runtime.playing) return;
-  const dt = Math.min(0.1, (now - lastTime) / 1000);
+  // A frame's time stamp can precede the performance.now() that Play read: never a step back.
+  const dt = Math.max(0, Math.min(0.1, (now - lastTime) / 1000));
   lastTime = now;
   carry += dt * rate();
   const whole = Math.floor(carry);
