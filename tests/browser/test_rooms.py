@@ -404,3 +404,41 @@ def test_joining_by_typing_the_code_in_russian_late_with_the_keyboard(person: Ca
     assert not page.evaluate("document.getElementById('sidebar').inert")
     page.click('#room-bar [data-role="room-leave"]')
     page.wait_for_selector("#room-bar", state="hidden", timeout=WAIT)
+
+
+def test_a_locked_store_takes_only_the_rooms_scene_and_codes_are_read_as_the_server_writes_them(
+    person: Callable[..., Lab],
+) -> None:
+    """The pure parts, run as the browser runs them: while locked, the page's own writes change
+    only the kept keys and the URL is the room's; a typed code is normalised or refused."""
+    lab = person()
+    lab.page.goto(f"{lab.server}/js/shared/store.js")
+    result = lab.page.evaluate(
+        """async () => {
+            const { createStore } = await import('/js/shared/store.js');
+            const { roomCode, roomQuery } = await import('/js/shared/classroom.js');
+            const seen = [];
+            const store = createStore({ surface: 'ravine', t: 0, lang: 'en' }, {}, (s) => `surface=${s.surface}&t=${s.t}`);
+            store.subscribe((keys) => seen.push([...keys].sort().join(',')));
+            store.lockScene({ keep: ['lang', 't'], query: (s) => roomQuery('K7Q2XM', s) });
+            const lockedUrl = location.search;
+            store.setScene({ surface: 'rosenbrock', t: 5, lang: 'ru' });
+            const own = { ...store.state.scene };
+            store.setScene((s) => ({ surface: s.surface + 'x' }));
+            store.setScene({ surface: 'himmelblau' }, { remote: true });
+            store.flushUrl();
+            const roomUrl = location.search;
+            store.lockScene(null);
+            store.setScene({ surface: 'quadratic' });
+            store.flushUrl();
+            return { own, scene: store.state.scene, seen, lockedUrl, roomUrl, freeUrl: location.search,
+                     codes: ['k7q 2xm', 'K7Q-2XM', 'K7Q2X', 'K7Q2XO', 'K7Q2X1', 'K7Q2XMM', ''].map(roomCode) };
+        }"""
+    )
+    assert result["own"] == {"surface": "ravine", "t": 5, "lang": "ru"}
+    assert result["scene"] == {"surface": "quadratic", "t": 5, "lang": "ru"}
+    assert result["seen"] == ["lang,t", "surface", "surface"]
+    assert result["lockedUrl"] == "?room=K7Q2XM"
+    assert result["roomUrl"] == "?room=K7Q2XM&lang=ru"
+    assert result["freeUrl"] == "?surface=quadratic&t=5"
+    assert result["codes"] == ["K7Q2XM", "K7Q2XM", None, None, None, None, None]
