@@ -246,7 +246,7 @@ def _step(optimizer: torch.optim.Optimizer, *closure: Callable[[], Tensor]) -> N
     """`optimizer.step(*closure)`: the class's own `step`, called past the wrapper torch puts
     around it (`Optimizer.profile_hook_step`) while nothing needs that wrapper: no step hook, no
     profiler, no lr scheduler watching this optimizer's steps (it wraps the instance's `step`).
-    The wrapper opens a profiler span on every step whether one listens or not, about a fifth
+    The wrapper opens a profiler span on every step whether one listens or not, about a third
     of a `(2,)` Adam step; the update is the same call either way."""
     step = type(optimizer).step
     inner = getattr(step, "__wrapped__", None)
