@@ -250,11 +250,12 @@ def _step(optimizer: torch.optim.Optimizer, *closure: Callable[[], Tensor]) -> N
     of a `(2,)` Adam step; the update is the same call either way."""
     step = type(optimizer).step
     inner = getattr(step, "__wrapped__", None)
+    hooks = (getattr(optimizer, "_optimizer_step_pre_hooks", True),
+             getattr(optimizer, "_optimizer_step_post_hooks", True),
+             getattr(torch_optimizer, "_global_optimizer_pre_hooks", True),
+             getattr(torch_optimizer, "_global_optimizer_post_hooks", True))  # unknown: assume some
     if (inner is None or not getattr(step, "hooked", False) or "step" in vars(optimizer)
-            or torch.autograd._profiler_enabled()
-            or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
-            or torch_optimizer._global_optimizer_pre_hooks
-            or torch_optimizer._global_optimizer_post_hooks):
+            or torch.autograd._profiler_enabled() or any(hooks)):
         optimizer.step(*closure)  # type: ignore[arg-type]
     else:
         inner(optimizer, *closure)
