@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     room_max_scene_bytes: int = Field(65_536, ge=256, description="bytes of one message sent to a room")
     room_max_poll_options: int = Field(12, ge=2, le=100, description="options of one poll")
     room_max_text: int = Field(200, ge=1, le=10_000, description="characters of a poll's question or option")
+    room_messages_per_second: float = Field(
+        30.0, gt=0, le=10_000,
+        description="messages a student's room socket may send a second (a burst of as many)",
+    )
     max_coordinate: float = Field(1e6, gt=0, description="largest |coordinate| of a start or domain")
     max_expression_length: int = Field(500, ge=1, le=10_000, description="characters of a typed formula")
     max_sweep_values: int = Field(64, ge=1, description="values on one axis of a regime map")

@@ -333,3 +333,22 @@ def test_a_room_without_its_teacher_expires_and_its_students_are_told(tight: Ser
     assert time.monotonic() - started >= IDLE * 0.9  # not before its idle time
     assert httpx.get(f"{tight.url}/api/rooms/{room['code']}").status_code == 404
     assert refusal(tight, room["code"], room["key"])[0] == 4404
+
+
+def test_a_socket_that_sends_too_fast_is_told_and_the_rest_is_dropped(server: Server, join: Join) -> None:
+    room = open_room(server)
+    teacher, student = join(server, room["code"], room["key"]), join(server, room["code"])
+    send(teacher, POLL)
+    next_of(teacher, "poll"), recv(student)
+    for i in range(100):  # far beyond the default 30 a second
+        send(student, {"type": "vote", "option": i % 3})
+    time.sleep(1.5)  # the bucket fills again
+    send(student, {"type": "vote", "option": 9})  # a bad vote: its error marks the end
+    dropped = 0
+    while "index of one of the poll's options" not in (error := recv(student))["detail"]:
+        assert error["detail"] == "too many messages: at most 30 a second; this one was dropped", error
+        dropped += 1
+    accepted = 100 - dropped
+    assert dropped >= 50 and accepted >= 30, (dropped, accepted)
+    tallies = [next_of(teacher, "tally") for _ in range(accepted)]
+    assert [sum(t["counts"]) for t in tallies] == [1] * accepted  # one student, one vote, however often

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -159,12 +160,22 @@ async def _follow(member: Member, send: Any) -> int:
 
 
 async def _receive(websocket: WebSocket, rooms: Rooms, member: Member, send: Any) -> None:
-    """Act on the client's messages until it leaves; a bad one is answered with an `error`."""
+    """Act on the client's messages until it leaves; a bad one is answered with an `error`, and
+    so is a student's beyond `room_messages_per_second` (a token bucket holding a second's worth;
+    the teacher, who holds the key, is not counted)."""
     settings = websocket.app.state.settings
+    rate = settings.room_messages_per_second
+    tokens, last = rate, time.monotonic()
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+        now = time.monotonic()
+        tokens, last = min(rate, tokens + (now - last) * rate), now
+        if tokens < 1 and not member.teacher:
+            await send(error_text(f"too many messages: at most {rate:g} a second; this one was dropped"))
+            continue
+        tokens -= 1
         raw = message.get("text")
         try:
             await rooms.act(member, parse(raw if raw is not None else message.get("bytes") or b"", settings))
