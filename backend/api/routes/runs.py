@@ -251,8 +251,12 @@ async def unpin_run(run_id: RunId, store: StoreDep, _key: RunKey) -> Run:
 async def _steps_source(http: Request, store: StoreDep, executor: ExecutorDep, run: Run, wait: bool,
                         ) -> tuple[Iterable[Records], list[Firsts | None]]:
     """The run's step pieces and where their keys first appear: from the live log while it is in
-    memory, else from the store, read a segment at a time as the download goes."""
+    memory, else from the store, read a segment at a time as the download goes. A run the store
+    says has ended is whole there, while a live log may still be catching up with its last steps
+    (the Redis executor mirrors a worker's stream): the store answers then."""
     run_log = executor.live_log(run.id)
+    if run_log is not None and run.status.ended and not run_log.ended:
+        run_log = None
     if wait and run_log is not None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_SECONDS
