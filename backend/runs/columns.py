@@ -275,8 +275,8 @@ def _merged_nodes(parts: list[StepColumns]) -> tuple[Node, ...] | None:
     return widest
 
 
-# --- bytes: one compressed buffer per array, bytes of each value grouped (a byte shuffle: the
-# exponent bytes of neighbouring floats compress together) ------------------------------------
+# --- bytes: one compressed buffer per array, each row as its difference from the row before, the
+# bytes of each value grouped (a byte shuffle: the high bytes compress together) --------------
 
 
 def encode(columns: StepColumns) -> tuple[dict[str, Any], bytes]:
@@ -297,7 +297,8 @@ def encode(columns: StepColumns) -> tuple[dict[str, Any], bytes]:
         entry: dict[str, Any] = {"first": first, "path": list(node.path), "kind": node.kind,
                                  "shape": list(node.shape)}
         if node.kind != "dict":
-            entry["values"] = put(columns.values[node.path])
+            entry["values"] = put(_delta(columns.values[node.path]))
+            entry["delta"] = True
         if node.path in columns.present:
             entry["present"] = put(columns.present[node.path])
         if node.path in columns.null:
@@ -323,12 +324,28 @@ def decode(meta: dict[str, Any], data: bytes) -> StepColumns:
         nodes.append(node)
         if node.kind != "dict":
             dtype = np.int64 if node.kind == "int" else np.float64
-            values[node.path] = get(entry["values"], dtype, (rows, *node.shape))
+            held = get(entry["values"], dtype, (rows, *node.shape))
+            values[node.path] = _undelta(held) if entry.get("delta") else held
         if "present" in entry:
             present[node.path] = get(entry["present"], bool, (rows,))
         if "null" in entry:
             null[node.path] = get(entry["null"], bool, (rows,))
     return StepColumns(rows, tuple(nodes), values, present, null)
+
+
+def _delta(array: np.ndarray) -> np.ndarray:
+    """Each row's bits minus the previous row's, as int64 (wrapping): a trajectory moves little
+    from step to step, so the high bytes of the differences are mostly zero and compress well."""
+    bits = np.ascontiguousarray(array).view(np.int64)
+    out = bits.copy()
+    out[1:] -= bits[:-1]
+    return out
+
+
+def _undelta(held: np.ndarray) -> np.ndarray:
+    """`_delta` undone, every bit as it was."""
+    bits = np.cumsum(held.view(np.int64), axis=0, dtype=np.int64)
+    return bits.view(held.dtype)
 
 
 def _shuffle(array: np.ndarray) -> bytes:
