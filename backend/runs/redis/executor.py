@@ -143,7 +143,7 @@ class RedisExecutor(InlineWork):
         self._followers[run_id] = asyncio.create_task(
             self._follow(run_id, run_log), name=f"descent-follow-{run_id}"
         )
-        forget_old_logs(self._logs)
+        forget_old_logs(self._logs, self.settings.log_memory_bytes)
         return run_log
 
     async def _follow(self, run_id: str, run_log: RunLog) -> None:
@@ -180,7 +180,7 @@ class RedisExecutor(InlineWork):
                         log.exception("run %s: bad step-stream entry %r", run_id, entry_id)
         finally:
             self._followers.pop(run_id, None)
-            forget_old_logs(self._logs)
+            forget_old_logs(self._logs, self.settings.log_memory_bytes)
 
     async def _lost(self, run_id: str) -> bool:
         """No end marker will come: the Redis keys are gone, or the store already has the end."""
