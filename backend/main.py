@@ -13,6 +13,7 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from backend.api.admission import admission_for
+from backend.api.answers import AnswerCache
 from backend.api.errors import method_not_allowed
 from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
 from backend.api.openapi import TAGS, DocumentedAPI, operation_id
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.rooms = rooms_hub
         app.state.admission = admission_for(executor, settings)
+        app.state.answers = AnswerCache()
         await executor.warm_up()
         resumed = await executor.resume_unfinished()
         if resumed:

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     computations_per_client: int = Field(
         4, ge=1, description="unstored computations (trajectories, sweeps) one client runs at once"
     )
+    answer_cache_bytes: int = Field(
+        64 << 20, ge=0, description="bytes of POST /api/trajectories answers kept for identical requests "
+        "(least recently used dropped first; 0: none kept)"
+    )
     admission_lease: float = Field(
         30.0, gt=0, le=3600, description="redis executor: seconds an admission slot outlives an API "
         "replica that died holding it (renewed while the replica lives)",

@@ -94,7 +94,8 @@ def free_port() -> int:
 
 def serve(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = os.environ | {"DESCENT_DATA_DIR": data_dir}
+    # repeated requests are timed computing, not answered from the answer cache
+    env = os.environ | {"DESCENT_DATA_DIR": data_dir, "DESCENT_ANSWER_CACHE_BYTES": "0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.main:app", "--port", str(port),
          "--log-level", "warning"], env=env,

@@ -29,7 +29,8 @@ ENDLESS_RUN = {"kind": "surface", "surface": "rastrigin",
 QUICK_RUN = {"kind": "surface", "surface": "quadratic", "optimizer": {"name": "sgd", "lr": 0.1},
              "steps": 50}
 # An unstored computation of 40,000 starts × 1,000,000 steps: far longer than any test, unless its
-# client hangs up.
+# client hangs up. Identical requests in flight share one computation and one slot: held ones differ
+# by their seed.
 ENDLESS_COMPUTATION = QUICK_RUN | {"steps": 1_000_000, "starts": [[1.0, 1.0]] * 40_000, "record": "final",
                                    "stop": {"grad_norm": 0}}
 ANSWER_SECONDS = 60.0  # a hang guard, not a speed requirement
@@ -147,7 +148,8 @@ def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) ->
 def test_concurrent_instant_computations_are_bounded_per_client(limited_server: Server) -> None:
     """Two computations in flight (the limit) and a third asked: exactly one of the three is
     refused, at once; once the two clients hang up, their slots come back."""
-    held = [post_and_hold(limited_server.port, "127.0.0.2", ENDLESS_COMPUTATION) for _ in range(3)]
+    held = [post_and_hold(limited_server.port, "127.0.0.2", ENDLESS_COMPUTATION | {"seed": seed})
+            for seed in range(3)]
     try:
         _, status, headers, answer = first_answer(held)
         assert status == 429 and headers["retry-after"] == "1"
@@ -169,7 +171,8 @@ def test_concurrent_instant_computations_are_bounded_per_client(limited_server: 
 def test_a_client_that_hangs_up_frees_the_worker(limited_server: Server) -> None:
     """One worker thread, busy with computations of minutes whose clients then hang up: the
     next client is answered, which it could not be if the abandoned work went on."""
-    held = [post_and_hold(limited_server.port, "127.0.0.3", ENDLESS_COMPUTATION) for _ in range(3)]
+    held = [post_and_hold(limited_server.port, "127.0.0.3", ENDLESS_COMPUTATION | {"seed": seed})
+            for seed in range(3)]
     _, status, _, _ = first_answer(held)  # the third: the other two hold the worker
     assert status == 429
     for sock in held:

@@ -7,6 +7,7 @@ Clients are told apart by address (127.0.0.x, all loopback). The protocol tests 
 play the script against a real redis-server, as an API replica that dies holding a slot would.
 """
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from tests.api.test_admission import ENDLESS_COMPUTATION, QUICK_RUN, from_addres
 from tests.integration.conftest import Cluster, wait_for
 
 LEASE = 1.5  # DESCENT_ADMISSION_LEASE: how long a slot outlives a replica that died holding it
+PROBES = itertools.count()
 LIMITS = {
     "DESCENT_RUNS_PER_CLIENT": "2", "DESCENT_QUEUED_RUNS": "5", "DESCENT_COMPUTATIONS_PER_CLIENT": "1",
     "DESCENT_ADMISSION_LEASE": str(LEASE), "DESCENT_MAX_STEPS": "1000000",
@@ -126,8 +128,10 @@ def test_the_server_s_queue_is_counted_across_replicas(clients: Any) -> None:
 
 
 def refused_computation(url: str, address: str) -> bool:
+    """Whether a computation from `address` is refused; each asks anew (another seed), since a
+    kept answer takes no slot."""
     with from_address(url, address) as http:
-        return http.post("/api/trajectories", json=QUICK_RUN).status_code == 429
+        return http.post("/api/trajectories", json=QUICK_RUN | {"seed": next(PROBES)}).status_code == 429
 
 
 def test_a_client_s_computations_are_counted_across_replicas(replicas: tuple[Cluster, Cluster]) -> None:

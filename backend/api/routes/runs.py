@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from backend.api.admission import client_of
+from backend.api.answers import AnswerCache, answer_key
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, Message, not_found, unprocessable
 from backend.api.json import JSON, StrictJSONRoute
@@ -22,7 +23,7 @@ from backend.runs import columns, exports, segments
 from backend.runs.columns import Firsts, StepColumns
 from backend.runs.executor import queued_run
 from backend.runs.exports import Cut, NotTabular
-from backend.runs.model import Run
+from backend.runs.model import Run, Status
 from backend.runs.segments import Records
 from backend.settings import current_settings
 from backend.surfaces.spec import SurfaceRun
@@ -123,10 +124,12 @@ async def compute_trajectory(
     http: Request,
     executor: ExecutorDep,
     admission: AdmissionDep,
-) -> JSON:
+) -> Response:
     """Compute a surface run and answer with its steps at once, storing nothing.
 
-    Meant for recomputing while a slider moves; same request body as `POST /api/runs`.
+    Meant for recomputing while a slider moves; same request body as `POST /api/runs`. Identical
+    requests share one computation and its kept answer (`X-Answer-Cache: hit`), which takes no
+    computation slot.
     """
     if not isinstance(request, SurfaceRun):
         raise unprocessable(["body", "kind"], f"an instant answer is only for surface runs; queue a "
@@ -146,14 +149,21 @@ async def compute_trajectory(
             await asyncio.sleep(0.1)
         gone.set()
 
-    watcher = asyncio.create_task(watch())
-    try:
-        async with admission.computing(client_of(http)):
-            status, summary, steps = await executor.compute(request, gone.is_set)
-    finally:
-        watcher.cancel()
-    return JSON({"status": status.value, "summary": summary.model_dump(mode="json"),
-                 "steps": steps})
+    async def compute() -> tuple[bytes, bool]:
+        """The answer's body, and whether it is complete (not cancelled, not failed)."""
+        watcher = asyncio.create_task(watch())
+        try:
+            async with admission.computing(client_of(http)):
+                status, summary, steps = await executor.compute(request, gone.is_set)
+        finally:
+            watcher.cancel()
+        answered = JSON({"status": status.value, "summary": summary.model_dump(mode="json"), "steps": steps})
+        return bytes(answered.body), status not in (Status.CANCELLED, Status.FAILED)
+
+    answers: AnswerCache = http.app.state.answers
+    body, source = await answers.answer(answer_key(request, executor.device),
+                                        current_settings().answer_cache_bytes, compute)
+    return Response(body, media_type=JSON.media_type, headers={"X-Answer-Cache": source.value})
 
 
 @router.get(
