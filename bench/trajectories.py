@@ -92,10 +92,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+# repeated requests are timed computing, not answered from the answer cache
+COMPUTING = {"DESCENT_ANSWER_CACHE_BYTES": "0"}
+
+
+def serve(data_dir: str, settings: dict[str, str] = COMPUTING) -> tuple[subprocess.Popen[bytes], str]:
+    """The API on loopback, its DESCENT_ settings `settings` besides the environment's."""
     port = free_port()
-    # repeated requests are timed computing, not answered from the answer cache
-    env = os.environ | {"DESCENT_DATA_DIR": data_dir, "DESCENT_ANSWER_CACHE_BYTES": "0"}
+    env = os.environ | {"DESCENT_DATA_DIR": data_dir, **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.main:app", "--port", str(port),
          "--log-level", "warning"], env=env,
