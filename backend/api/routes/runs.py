@@ -112,7 +112,10 @@ async def storage_full(request: Request, error: Exception) -> Response:
 @router.post(
     "/trajectories", response_model=Trajectory, operation_id="trajectories-compute",
     tags=["trajectories"], summary="Compute a surface run at once, unstored",
-    responses={200: answer("its status, summary and every step", examples.TRAJECTORY),
+    responses={200: answer("its status, summary and every step", examples.TRAJECTORY, headers={
+                   "X-Answer-Cache": {"description": "`hit`: shared from an identical request (kept, or in "
+                                      "flight); `miss`: computed for this one",
+                                      "schema": {"type": "string", "enum": ["hit", "miss"]}}}),
                **TOO_LARGE, **BUSY},
 )
 async def compute_trajectory(
