@@ -14,6 +14,7 @@ opens a database that API replicas and remote workers share. Calls are
 blocking and thread-safe; call them from a thread, never from the event loop.
 """
 
+import fcntl
 import shutil
 import sqlite3
 import threading
@@ -174,12 +175,28 @@ class RunStore:
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if self.path is not None else nullcontext()
         )
-        with self._engine.begin() as db:
+        with self._schema_lock(), self._engine.begin() as db:
             if self._engine.dialect.name == "postgresql":
                 db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(db)
             self.identity = _identity(db)
             _count_earlier_runs(db)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """One process at a time creates or upgrades a SQLite file's tables (an API and a worker,
+        or two replicas, starting together once raced: "table runs already exists"). SQLite takes
+        no lock for CREATE TABLE's check, so a lock file beside the database does; PostgreSQL
+        uses an advisory lock inside the transaction instead."""
+        if self.path is None:
+            yield
+            return
+        with open(self.path.parent / f"{self.path.name}.schema-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self._engine.dispose()
