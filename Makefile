@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load bench-data bench-rooms clean
+.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-data: $(TEST_STAMP)  # the largest stored run, its exports, small runs' la
 
 bench-rooms: $(TEST_STAMP)  # 200 students in one live room over two replicas (#19); needs redis-server
 	$(BIN)/python -m bench.rooms
+
+bench-answers: $(TEST_STAMP)  # a room's 200 identical trajectory requests, answer cache off and on (#19)
+	$(BIN)/python -m bench.answers
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache
