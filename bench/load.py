@@ -61,6 +61,18 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} did not come up in {timeout:.0f} s")
 
 
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM the processes, newest first, and kill any still running after 15 s."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in reversed(processes):
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @dataclass
 class Watcher:
     run_id: str
@@ -172,14 +184,7 @@ class Servers:
         self.workers = []
 
     def close(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in reversed(self.processes):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(self.processes)
         self.redis.close()
 
 

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import orjson
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.load import START_SECONDS, free_port, wait_until
+from bench.load import START_SECONDS, free_port, stop_all, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,14 +122,7 @@ class Servers:
         return f"ws://127.0.0.1:{self.ports[replica]}"
 
     def close(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in reversed(self.processes):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(self.processes)
 
 
 async def follow(websocket: ClientConnection, student: Student, scenes: int) -> None:
