@@ -82,6 +82,7 @@ class Settings(BaseSettings):
 
     # live classroom rooms (backend/rooms)
     rooms_per_server: int = Field(200, ge=1, description="rooms open on the server at once")
+    rooms_per_client: int = Field(5, ge=1, description="rooms one client (address) may have open at once")
     room_students: int = Field(500, ge=1, description="students connected to one room at once")
     room_idle_seconds: float = Field(
         1800.0, gt=0, le=7 * 24 * 3600, description="how long a room lives without its teacher connected"

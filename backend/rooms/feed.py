@@ -30,6 +30,7 @@ class RoomFeed:
         self.code = code
         self.rev = rev  # the newest event applied
         self.closed: int | None = None  # the websocket close code, once the room is gone
+        self.reason: str | None = None  # its close reason, when not the code's usual one
         self.members: set[Any] = set()  # this process's connections to the room
         self._events: deque[tuple[int, Audience, str]] = deque(maxlen=HISTORY)
         self._latest: dict[str, tuple[int, str]] = {}  # slot → (revision, text)
@@ -96,9 +97,12 @@ class RoomFeed:
         while self.closed is None and self._newest[teacher] <= cursor:
             await self._changed[teacher].wait()
 
-    def close(self, code: int) -> None:
-        """The room is gone: readers stop, and their connections close with `code`."""
-        self.closed = code
+    def close(self, code: int, reason: str | None = None) -> None:
+        """The room is gone: readers send what they have not sent yet, then their connections
+        close with `code` (and `reason`). Only the first close counts."""
+        if self.closed is not None:
+            return
+        self.closed, self.reason = code, reason
         self._wake(True, False)
 
     def _wake(self, *roles: bool) -> None:

@@ -1,8 +1,8 @@
 """The rooms of one server, and the embedded hub that fans a room out inside this process.
 
 `Rooms` is what the websocket route talks to: create a room, enter it as its teacher (with the
-key) or as a student, act on a message, leave. What a message may do is decided here, once,
-for both hubs; `LocalRooms` keeps the rooms in memory, `redis.RedisRooms` in Redis.
+key) or as a student, act on a message, leave, end it (with the key). What a message may do
+is decided here, once, for both hubs; `LocalRooms` keeps the rooms in memory, `redis.RedisRooms` in Redis.
 """
 
 import asyncio
@@ -29,6 +29,7 @@ from backend.settings import Settings
 # websocket close codes (docs/api.md, "Rooms")
 WRONG_KEY, NOT_FOUND, EXPIRED, FULL = 4403, 4404, 4410, 4429
 SERVER_GOING, RECONNECT, TRY_AGAIN = 1001, 1012, 1013
+ENDED_REASON = "the teacher ended the room"  # closes with EXPIRED, after an `ended` message
 CLOSE_REASONS = {  # why a room's sockets were closed while connected
     EXPIRED: "the room expired",
     SERVER_GOING: "the server is stopping",
@@ -45,7 +46,11 @@ class Closed(Exception):
 
 
 class TooManyRooms(Exception):
-    """The server has `rooms_per_server` rooms open."""
+    """The server has `rooms_per_server` rooms open, or (`mine`) this client `rooms_per_client`."""
+
+    def __init__(self, mine: bool) -> None:
+        super().__init__("this client's rooms" if mine else "the server's rooms")
+        self.mine = mine
 
 
 class Unavailable(Exception):
@@ -100,8 +105,15 @@ class Rooms(ABC):
                 raise Refused(VOTE_REFUSALS[refusal])
 
     @abstractmethod
-    async def create(self) -> tuple[str, str]:
-        """A new room's (code, teacher key); `TooManyRooms` if the server is full."""
+    async def create(self, client: str) -> tuple[str, str]:
+        """A new room's (code, teacher key), opened by `client` (its address); `TooManyRooms`
+        if the server is full or the client has `rooms_per_client` rooms open."""
+
+    @abstractmethod
+    async def end(self, code: str, key: str | None) -> bool | None:
+        """End room `code` now: its sockets get an `ended` message and close with EXPIRED, and
+        its client's place comes back. True: ended; False: `key` (None: a moderator) is not
+        its teacher key; None: no such room."""
 
     @abstractmethod
     async def info(self, code: str) -> RoomInfo | None: ...
@@ -156,19 +168,33 @@ class LocalRooms(Rooms):
             await asyncio.sleep(beat_seconds(self.settings))
             self._expire(time.time())
 
-    async def create(self) -> tuple[str, str]:
+    async def create(self, client: str) -> tuple[str, str]:
         now = time.time()
         self._expire(now)
+        if sum(room.client == client for room, _ in self._rooms.values()) >= self.settings.rooms_per_client:
+            raise TooManyRooms(mine=True)
         if len(self._rooms) >= self.settings.rooms_per_server:
-            raise TooManyRooms
+            raise TooManyRooms(mine=False)
         code = new_code()
         while code in self._rooms:
             code = new_code()
         key, hashed = new_key()
         feed = RoomFeed(code)
         feed.load(0, [(0, "students", [0])])
-        self._rooms[code] = Room(code, hashed, now + self.settings.room_idle_seconds), feed
+        self._rooms[code] = Room(code, hashed, client, now + self.settings.room_idle_seconds), feed
         return code, key
+
+    async def end(self, code: str, key: str | None) -> bool | None:
+        entry = self._open(code)
+        if entry is None:
+            return None
+        room, feed = entry
+        if key is not None and not is_key(key, room.key_hash):
+            return False
+        del self._rooms[code]
+        feed.apply(room.next_rev(), "ended", [ENDED_REASON])
+        feed.close(EXPIRED, ENDED_REASON)
+        return True
 
     async def info(self, code: str) -> RoomInfo | None:
         entry = self._open(code)

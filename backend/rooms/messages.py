@@ -105,26 +105,29 @@ class Audience(Enum):
 
 # event kind → (the message's type, who receives it). A room's events: the teacher's scene; a
 # poll opened; a vote's new tally (the teacher's only, until revealed); the tally revealed;
-# the number of students connected (for the teacher's page).
+# the number of students connected (for the teacher's page); the room ended by its teacher.
 KINDS = {
     "scene": ("scene", Audience.STUDENTS),
     "poll": ("poll", Audience.EVERYONE),
     "tally": ("tally", Audience.TEACHER),
     "reveal": ("tally", Audience.EVERYONE),
     "students": ("students", Audience.TEACHER),
+    "ended": ("ended", Audience.EVERYONE),
 }
 
 
 def event_text(rev: int, kind: str, args: list[Any]) -> str:
     """The message of a room's event number `rev`, from the arguments its publisher gave:
     scene: [scene JSON]; poll: [poll JSON {question, options}]; tally and reveal: [poll id,
-    counts]; students: [count]."""
+    counts]; students: [count]; ended: [why]."""
     if kind == "scene":  # relayed as the teacher wrote it, not parsed again
         return '{"type":"scene","seq":' + str(rev) + ',"scene":' + args[0] + "}"
     if kind == "poll":
         fields = {"poll": rev, **orjson.loads(args[0])}
     elif kind in ("tally", "reveal"):
         fields = {"poll": args[0], "counts": args[1], "revealed": kind == "reveal"}
+    elif kind == "ended":
+        fields = {"detail": args[0]}
     else:
         fields = {"count": args[0]}
     return orjson.dumps({"type": KINDS[kind][0], "seq": rev, **fields}).decode()

@@ -9,8 +9,12 @@ what it hears to its local `RoomFeed` (which its connections read, as in the emb
 Keys (all under `descent:`), each expiring `room_idle_seconds` after a teacher was last seen
 (a replica holding a teacher's connection refreshes them every beat):
 - `rooms`                  sorted set: code → when the room expires (counts the open rooms)
-- `room:{code}`            hash: key (the teacher key's SHA-256), rev, scene, scene_rev, poll
-                           (its question and options as JSON), poll_id, options, revealed
+- `rooms:client:{address}` set: the codes of the rooms one client opened (counts its rooms;
+                           a code whose room has gone, expired or ended, is pruned when the
+                           client opens another, so a key that expired gives its place back)
+- `room:{code}`            hash: key (the teacher key's SHA-256), client (its `rooms:client:`
+                           key), rev, scene, scene_rev, poll (its question and options as
+                           JSON), poll_id, options, revealed
 - `room:{code}:votes`      hash: student → option index, for the open poll
 - `room:{code}:students`   sorted set: connection id → when its replica last said it is there
 Channel `descent:room:{code}:events` carries events as JSON `[rev, kind, args]` (messages.event_text).
@@ -32,6 +36,7 @@ from redis.exceptions import RedisError
 from backend.rooms.codes import is_key, new_code, new_key
 from backend.rooms.feed import RoomFeed
 from backend.rooms.hub import (
+    ENDED_REASON,
     EXPIRED,
     FULL,
     RECONNECT,
@@ -58,6 +63,10 @@ SUBSCRIBE_SECONDS = 10.0
 
 def room_key(code: str) -> str:
     return f"{PREFIX}room:{code}"
+
+
+def client_key(client: str) -> str:
+    return f"{PREFIX}rooms:client:{client}"
 
 
 def votes_key(code: str) -> str:
@@ -94,14 +103,21 @@ local function tally(votes, n)  -- votes per option (as room.Poll.counts)
 end
 """
 
-# KEYS: room, rooms · ARGV: code, key hash, now, ttl ms, most rooms → 1, 0 (code taken), -1 (full)
+# KEYS: room, rooms, client's rooms · ARGV: code, key hash, now, ttl ms, most rooms, most
+# rooms per client, room key prefix → 1, 0 (code taken), -1 (the server's rooms), -2 (the client's)
 CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+for _, code in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('EXISTS', ARGV[7] .. code) == 0 then redis.call('SREM', KEYS[3], code) end
+end
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return -2 end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'key', ARGV[2], 'rev', 0)
+redis.call('HSET', KEYS[1], 'key', ARGV[2], 'client', KEYS[3], 'rev', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]) / 1000, ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])  -- outlives each of its rooms (BEAT renews it with them)
 return 1
 """
 
@@ -112,6 +128,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[4] == '1' then
   for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end end
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]) / 1000, ARGV[1])
+  local client = redis.call('HGET', KEYS[1], 'client')
+  if client then redis.call('PEXPIRE', client, ARGV[3]) end  -- its client's rooms outlive it
 end
 for i = 5, #ARGV do redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i]) end
 with_room(KEYS[4])
@@ -180,6 +198,18 @@ publish(ARGV[1], 'reveal', {tonumber(poll[1]), tally(KEYS[2], tonumber(poll[2]))
 return 0
 """
 
+# KEYS: room, rooms, votes, students · ARGV: code, why, channel → 0 when the room is gone.
+# The last event (`ended`), then nothing of the room is left; its client's place comes back.
+END = HELPERS + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local client = redis.call('HGET', KEYS[1], 'client')
+if client then redis.call('SREM', client, ARGV[1]) end
+publish(ARGV[3], 'ended', {ARGV[2]})
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
 # KEYS: room, votes, students · ARGV: stale before
 # → nil, or [rev, scene rev, scene, poll id, poll, revealed, counts JSON, students] ('' for none)
 STATE = HELPERS + """
@@ -204,7 +234,7 @@ class RedisRooms(Rooms):
         self._pubsub = self._listener.pubsub()
         self._scripts = {name: self._redis.register_script(script) for name, script in [
             ("create", CREATE), ("beat", BEAT), ("join", JOIN), ("leave", LEAVE), ("scene", SCENE),
-            ("poll", POLL), ("vote", VOTE), ("reveal", REVEAL), ("state", STATE)]}
+            ("poll", POLL), ("vote", VOTE), ("reveal", REVEAL), ("end", END), ("state", STATE)]}
         self._feeds: dict[str, RoomFeed] = {}  # rooms this replica has connections to (or is opening)
         self._opening: dict[str, asyncio.Task[RoomFeed]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}  # channel → set once Redis confirms the subscription
@@ -232,16 +262,34 @@ class RedisRooms(Rooms):
         except RedisError as error:
             raise Unavailable(f"the rooms' Redis did not answer ({type(error).__name__})") from error
 
-    async def create(self) -> tuple[str, str]:
+    async def create(self, client: str) -> tuple[str, str]:
         key, hashed = new_key()
         while True:
             code = new_code()
-            outcome = await self._run("create", [room_key(code), ROOMS], [
-                code, hashed, time.time(), self._ttl_ms, self.settings.rooms_per_server])
-            if outcome == -1:
-                raise TooManyRooms
+            outcome = await self._run("create", [room_key(code), ROOMS, client_key(client)], [
+                code, hashed, time.time(), self._ttl_ms, self.settings.rooms_per_server,
+                self.settings.rooms_per_client, room_key("")])
+            if outcome in (-1, -2):
+                raise TooManyRooms(mine=outcome == -2)
             if outcome == 1:
                 return code, key
+
+    async def end(self, code: str, key: str | None) -> bool | None:
+        stored = await self._stored_key(code)
+        if stored is None:
+            return None
+        if key is not None and not is_key(key, stored):
+            return False
+        ended = await self._run("end", self._beat_keys(code), [code, ENDED_REASON, channel(code)])
+        return True if ended else None
+
+    async def _stored_key(self, code: str) -> str | None:
+        """The hash of room `code`'s teacher key; None when there is no such room."""
+        try:
+            stored = await self._redis.hget(room_key(code), "key") if code else None
+        except RedisError as error:
+            raise Unavailable(f"the rooms' Redis did not answer ({type(error).__name__})") from error
+        return stored.decode() if isinstance(stored, bytes) else stored
 
     async def _state(self, code: str) -> list[bytes] | None:
         state: list[bytes] | None = await self._run(  # type: ignore[assignment]
@@ -258,13 +306,10 @@ class RedisRooms(Rooms):
                         if poll_id else None)
 
     async def enter(self, code: str, key: str | None, identity: str) -> Member:
-        try:
-            stored = await self._redis.hget(room_key(code), "key") if code else None
-        except RedisError as error:
-            raise Unavailable(f"the rooms' Redis did not answer ({type(error).__name__})") from error
+        stored = await self._stored_key(code)
         if stored is None:
             raise no_room(code)
-        if key is not None and not is_key(key, stored.decode() if isinstance(stored, bytes) else stored):
+        if key is not None and not is_key(key, stored):
             raise Closed(WRONG_KEY, f"that is not room '{code}''s teacher key")
         feed = await self._feed(code)
         member = Member(code, key is not None, identity, feed)
@@ -377,6 +422,8 @@ class RedisRooms(Rooms):
                         if feed is not None:
                             rev, kind, args = orjson.loads(message["data"])
                             feed.apply(rev, kind, args)
+                            if kind == "ended":
+                                feed.close(EXPIRED, args[0])
             except (RedisError, OSError) as error:
                 log.warning("lost the rooms' subscription (%s); closing this replica's room sockets", error)
                 for code, feed in list(self._feeds.items()):

@@ -39,6 +39,7 @@ class Poll:
 class Room:
     code: str
     key_hash: str
+    client: str  # who opened it (its address): counted against `rooms_per_client`
     expires: float  # when the room goes, unless a teacher is connected then
     rev: int = 0  # the number of the room's last event
     scene: tuple[int, str] | None = None  # (revision, JSON)

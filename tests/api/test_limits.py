@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from backend.api.schemas import examples
 from backend.main import create_app
 from backend.settings import Settings
 
@@ -33,7 +34,8 @@ async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def tight(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(data_dir=tmp_path / "tight", max_steps=5, max_starts=3, network_max_epochs=3,
-                        max_expression_length=20, max_grid=9, max_coordinate=100.0)
+                        max_expression_length=20, max_grid=9, max_coordinate=100.0,
+                        rooms_per_client=3, room_max_poll_options=4, room_idle_seconds=60.0)
     async for client in _serve(create_app(settings)):
         yield client
 
@@ -90,3 +92,11 @@ async def test_limits_and_openapi_agree_with_validation(
         parameters = (await client.get("/openapi.json")).json()["paths"][
             "/api/surfaces/{surface_id}/grid"]["get"]["parameters"]
         assert next(p for p in parameters if p["name"] == "n")["schema"]["maximum"] == grid
+
+
+async def test_limits_report_the_room_bounds(tight: httpx.AsyncClient, roomy: httpx.AsyncClient) -> None:
+    rooms = [(await client.get("/api/limits")).json()["rooms"] for client in (tight, roomy)]
+    assert rooms[0] == {"per_client": 3, "per_server": 200, "students": 500, "idle_seconds": 60.0,
+                        "max_scene_bytes": 65536, "max_poll_options": 4, "max_text": 200,
+                        "messages_per_second": 30.0}
+    assert rooms[1] == examples.LIMITS["rooms"]  # the documented example: the defaults

@@ -1,6 +1,7 @@
 """Live classroom rooms through a real server (embedded hub): codes and keys, the teacher drives
 and students follow in order, a late joiner catches up, students cannot drive, a wrong key never
-does, votes count once per student, reveal, bad messages, full rooms and servers, expiry."""
+does, votes count once per student, reveal, bad messages, full rooms and servers, expiry, a cap on
+one client's rooms, and a teacher (or the moderator) ending a room."""
 
 import contextlib
 import re
@@ -17,12 +18,15 @@ from qrcode.image.svg import SvgPathImage
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from tests.api.test_admission import from_address
 from tests.conftest import Server, free_port, strict_json
 
 RECV_SECONDS = 10.0  # a hang guard, not a speed requirement
 STUDENTS = 3  # DESCENT_ROOM_STUDENTS of the module's server
 IDLE = 1.0  # DESCENT_ROOM_IDLE_SECONDS of the tight server
 ROOMS = 2  # DESCENT_ROOMS_PER_SERVER of the tight server
+MINE = 2  # DESCENT_ROOMS_PER_CLIENT of the capped server
+ADMIN = "the-moderators-token"  # DESCENT_ADMIN_TOKEN of the capped server
 
 
 def _server(tmp: Path, **env: str) -> Iterator[Server]:
@@ -36,7 +40,8 @@ def _server(tmp: Path, **env: str) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _server(tmp_path_factory.mktemp("rooms"), DESCENT_ROOM_STUDENTS=str(STUDENTS))
+    yield from _server(tmp_path_factory.mktemp("rooms"), DESCENT_ROOM_STUDENTS=str(STUDENTS),
+                       DESCENT_ROOMS_PER_CLIENT="100")  # every test here opens rooms from one address
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +51,15 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                        DESCENT_ROOM_IDLE_SECONDS=str(IDLE))
 
 
-def open_room(server: Server) -> dict[str, Any]:
-    response = httpx.post(f"{server.url}/api/rooms", timeout=10)
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Few rooms for each client (address); a moderator token."""
+    yield from _server(tmp_path_factory.mktemp("rooms-capped"), DESCENT_ROOMS_PER_CLIENT=str(MINE),
+                       DESCENT_ADMIN_TOKEN=ADMIN)
+
+
+def open_room(server: Server, client: httpx.Client | None = None) -> dict[str, Any]:
+    response = (client or httpx).post(f"{server.url}/api/rooms", timeout=10)
     assert response.status_code == 201, response.text
     room: dict[str, Any] = strict_json(response.text)
     return room
@@ -352,3 +364,57 @@ def test_a_socket_that_sends_too_fast_is_told_and_the_rest_is_dropped(server: Se
     assert dropped >= 50 and accepted >= 30, (dropped, accepted)
     tallies = [next_of(teacher, "tally") for _ in range(accepted)]
     assert [sum(t["counts"]) for t in tallies] == [1] * accepted  # one student, one vote, however often
+
+
+def end_room(server: Server, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.delete(f"{server.url}/api/rooms/{code}", headers=headers, timeout=10)
+
+
+def test_one_client_keeps_at_most_rooms_per_client_open_and_others_are_not_kept_out(capped: Server) -> None:
+    with from_address(capped.url, "127.0.0.2") as hog, from_address(capped.url, "127.0.0.3") as other:
+        mine = [open_room(capped, hog) for _ in range(MINE)]
+        refused = hog.post("/api/rooms")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        detail = refused.json()["detail"]
+        assert f"this client already has {MINE} rooms open" in detail and "DELETE /api/rooms/" in detail
+        theirs = open_room(capped, other)  # another address is not kept out
+        assert end_room(capped, mine[0]["code"], {"X-Room-Key": mine[0]["key"]}).status_code == 204
+        again = open_room(capped, hog)  # the ended room's place came back
+        assert hog.post("/api/rooms").status_code == 429
+        for room in [mine[1], theirs, again]:
+            assert end_room(capped, room["code"], {"X-Room-Key": room["key"]}).status_code == 204
+
+
+def test_the_teacher_ends_the_room_and_every_socket_is_told_and_closed(capped: Server, join: Join) -> None:
+    room = open_room(capped)
+    code = room["code"]
+    teacher = join(capped, code, room["key"])
+    students = [join(capped, code, client=name) for name in ("ann", "bob")]
+    send(teacher, POLL)
+    for ws in [teacher, *students]:
+        next_of(ws, "poll")
+    missing = end_room(capped, code)
+    assert missing.status_code == 403 and "X-Room-Key" in missing.json()["detail"]
+    wrong = end_room(capped, code, {"X-Room-Key": "Xq3nV0u8c0Jd6tOe0mJ4bW1h6c3J9u2Q"})
+    assert wrong.status_code == 403 and "not room" in wrong.json()["detail"]
+    assert end_room(capped, "ZZZZZZ", {"X-Room-Key": room["key"]}).status_code == 404
+    assert get_room(capped, code)["students"] == 2  # refusals change nothing
+
+    ended = end_room(capped, code.lower(), {"X-Room-Key": room["key"]})  # a code in any case
+    assert ended.status_code == 204 and ended.content == b""
+    for ws in [teacher, *students]:
+        last = next_of(ws, "ended")
+        assert last["detail"] == "the teacher ended the room" and isinstance(last["seq"], int)
+        assert closed_with(ws) == (4410, "the teacher ended the room")
+    assert httpx.get(f"{capped.url}/api/rooms/{code}").status_code == 404
+    assert end_room(capped, code, {"X-Room-Key": room["key"]}).status_code == 404
+    assert refusal(capped, code, room["key"])[0] == 4404
+
+
+def test_the_moderator_ends_any_room(capped: Server, join: Join) -> None:
+    room = open_room(capped)
+    student = join(capped, room["code"])
+    moderated = end_room(capped, room["code"], {"Authorization": f"Bearer {ADMIN}"})
+    assert moderated.status_code == 204
+    assert next_of(student, "ended")["detail"] == "the teacher ended the room"
+    assert closed_with(student)[0] == 4410

@@ -1,14 +1,16 @@
 """Rooms across two API replicas (two uvicorn processes) on one real redis-server: a teacher on
 one replica drives students on both, in order; a late joiner on the other replica catches up;
 votes from both count once per student; reveal reaches both; a wrong key, a full room, a full
-server and expiry hold across replicas; Redis's own keys expire with the room; a replica that
-loses Redis closes its room sockets and serves rooms again once Redis is back."""
+server, one client's rooms and expiry hold across replicas; a room ended on one replica closes
+its sockets on both and gives its client's place back; Redis's own keys expire with the room; a
+replica that loses Redis closes its room sockets and serves rooms again once Redis is back."""
 
 import contextlib
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,17 @@ import pytest
 import redis
 from websockets.sync.client import ClientConnection, connect
 
+from tests.api.test_admission import from_address
 from tests.api.test_rooms import closed_with, next_of, recv, send
 from tests.integration.conftest import Cluster, free_port, missing, wait_for
 
 IDLE = 2.0  # DESCENT_ROOM_IDLE_SECONDS
 STUDENTS = 5  # DESCENT_ROOM_STUDENTS
-ROOMS = 6  # DESCENT_ROOMS_PER_SERVER
+ROOMS = 14  # DESCENT_ROOMS_PER_SERVER
+MINE = 4  # DESCENT_ROOMS_PER_CLIENT
 RECV_SECONDS = 15.0  # a hang guard, not a speed requirement
 LIMITS = {"DESCENT_ROOM_IDLE_SECONDS": str(IDLE), "DESCENT_ROOM_STUDENTS": str(STUDENTS),
-          "DESCENT_ROOMS_PER_SERVER": str(ROOMS)}
+          "DESCENT_ROOMS_PER_SERVER": str(ROOMS), "DESCENT_ROOMS_PER_CLIENT": str(MINE)}
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +154,10 @@ def test_keys_limits_and_unknown_rooms_hold_across_replicas(
 
 def test_rooms_per_server_are_counted_across_replicas(replicas: tuple[Cluster, Cluster]) -> None:
     a, b = replicas
-    answers = [httpx.post(f"{(a, b)[i % 2].url}/api/rooms", timeout=10) for i in range(ROOMS + 2)]
+    answers = []
+    for i in range(ROOMS + 2):  # each from its own address: no client is over its own count
+        with from_address((a, b)[i % 2].url, f"127.0.0.{20 + i}") as client:
+            answers.append(client.post("/api/rooms"))
     assert [r.status_code for r in answers].count(429) >= 2
     assert all(int(r.headers["retry-after"]) > 0 for r in answers if r.status_code == 429)
     # the rooms without a teacher expire, and free their places on both replicas
@@ -162,6 +169,39 @@ def test_rooms_per_server_are_counted_across_replicas(replicas: tuple[Cluster, C
     while any(httpx.get(f"{a.url}/api/rooms/{code}").status_code == 200 for code in codes):
         assert time.monotonic() < deadline  # gone before the next test opens rooms
         time.sleep(0.2)
+
+
+def test_one_clients_rooms_are_counted_across_replicas_and_come_back_when_ended_or_expired(
+    replicas: tuple[Cluster, Cluster], join: Join
+) -> None:
+    a, b = replicas
+    with from_address(a.url, "127.0.0.60") as on_a, from_address(b.url, "127.0.0.60") as on_b, \
+            ThreadPoolExecutor(2 * MINE) as pool:
+        answers = list(pool.map(lambda i: (on_a, on_b)[i % 2].post("/api/rooms"), range(2 * MINE)))
+        codes = [r.status_code for r in answers]
+        assert codes.count(201) == MINE, codes  # asked of both replicas at once: never one more
+        assert all(f"this client already has {MINE} rooms open" in r.json()["detail"]
+                   for r in answers if r.status_code == 429)
+        mine = [r.json() for r in answers if r.status_code == 201]
+        student = join(a, mine[0]["code"])  # the room is ended through the other replica
+        ended = on_b.delete(f"/api/rooms/{mine[0]['code']}", headers={"X-Room-Key": mine[0]["key"]})
+        assert ended.status_code == 204
+        assert next_of(student, "ended")["detail"] == "the teacher ended the room"
+        assert closed_with(student) == (4410, "the teacher ended the room")
+        assert on_a.get(f"/api/rooms/{mine[0]['code']}").status_code == 404
+        fresh = on_a.post("/api/rooms")
+        assert fresh.status_code == 201  # its place came back
+        assert on_b.post("/api/rooms").status_code == 429
+        deadline = time.monotonic() + RECV_SECONDS
+        left = [room["code"] for room in [*mine[1:], fresh.json()]]
+        while any(on_b.get(f"/api/rooms/{code}").status_code == 200 for code in left):  # no teacher came
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        back = [on_b.post("/api/rooms") for _ in range(MINE)]
+        assert [r.status_code for r in back] == [201] * MINE  # the expired rooms' places, all of them
+        for room in [r.json() for r in back]:
+            ending = on_a.delete(f"/api/rooms/{room['code']}", headers={"X-Room-Key": room["key"]})
+            assert ending.status_code == 204
 
 
 def test_a_teacher_on_one_replica_keeps_the_room_and_its_leaving_expires_it_on_the_other(

@@ -1,6 +1,7 @@
 """The parts of a room that need no server: codes and keys, a client message's checks, a room's
-feed (order, roles, a reader too far behind, events heard while loading), the vote rules, and
-the log filter that hides teacher keys."""
+feed (order, roles, a reader too far behind, events heard while loading, a room ended), the
+vote rules, the embedded hub's count of each client's rooms, and the log filter that hides
+teacher keys."""
 
 import asyncio
 import logging
@@ -12,6 +13,7 @@ import pytest
 from backend.api.routes.rooms import RedactKeys
 from backend.rooms.codes import ALPHABET, is_key, new_code, new_key, normal_code
 from backend.rooms.feed import HISTORY, RoomFeed
+from backend.rooms.hub import EXPIRED, LocalRooms, TooManyRooms
 from backend.rooms.messages import PollMessage, Refused, SceneMessage, VoteMessage, parse
 from backend.rooms.room import NO_POLL, NO_SUCH_OPTION, OTHER_POLL, REVEALED, Poll, Room
 from backend.settings import Settings
@@ -62,7 +64,7 @@ def test_the_size_bound_counts_bytes_not_characters() -> None:
 
 
 def test_the_vote_rules() -> None:
-    room = Room("K7Q2XM", "hash", 0.0)
+    room = Room("K7Q2XM", "hash", "127.0.0.1", 0.0)
     assert room.vote("ann", 0, None) == NO_POLL
     room.poll = Poll(5, '{"question": "q", "options": ["a", "b"]}', 2)
     assert room.vote("ann", 2, None) == NO_SUCH_OPTION
@@ -128,6 +130,45 @@ def test_events_heard_while_loading_apply_after_the_state_once() -> None:
     assert feed.rev == 9
     assert texts(feed, 8, teacher=False)[1] == [{"type": "scene", "seq": 9, "scene": {"n": 9}}]
     assert [orjson.loads(t)["seq"] for t in feed.state(teacher=False)] == [9]
+
+
+def test_an_ended_rooms_readers_get_the_last_event_then_the_close() -> None:
+    feed = RoomFeed("K7Q2XM")
+    feed.apply(1, "scene", ['{"n": 1}'])
+    feed.apply(2, "ended", ["the teacher ended the room"])
+    feed.close(EXPIRED, "the teacher ended the room")
+    feed.close(EXPIRED)  # a later close (the room's expiry noticed) changes nothing
+    asyncio.run(asyncio.wait_for(feed.wait(2, teacher=True), 1))  # closed: nobody waits
+    assert (feed.closed, feed.reason) == (EXPIRED, "the teacher ended the room")
+    ended = {"type": "ended", "seq": 2, "detail": "the teacher ended the room"}
+    for teacher in (True, False):
+        assert texts(feed, 1, teacher)[1] == [ended]
+
+
+def test_the_embedded_hub_counts_each_clients_rooms_and_gives_places_back() -> None:
+    asyncio.run(_clients_rooms())
+
+
+async def _clients_rooms() -> None:
+    rooms = LocalRooms(Settings(rooms_per_client=2, rooms_per_server=3, room_idle_seconds=0.2))
+    try:
+        first, second = [await rooms.create("10.0.0.1") for _ in range(2)]
+        with pytest.raises(TooManyRooms) as mine:
+            await rooms.create("10.0.0.1")
+        assert mine.value.mine
+        assert await rooms.end(first[0], "not its key") is False
+        assert await rooms.end(first[0], first[1]) is True
+        assert await rooms.end(first[0], first[1]) is None  # gone
+        await rooms.create("10.0.0.1")  # the ended room's place came back
+        await rooms.create("10.0.0.2")  # the server's third room
+        with pytest.raises(TooManyRooms) as full:
+            await rooms.create("10.0.0.3")
+        assert not full.value.mine
+        await asyncio.sleep(0.3)  # no teacher came: they expire, and every place comes back
+        assert len({await rooms.create("10.0.0.1") for _ in range(2)}) == 2
+        assert await rooms.info(second[0]) is None
+    finally:
+        await rooms.close()
 
 
 def test_teacher_keys_never_reach_the_log() -> None:

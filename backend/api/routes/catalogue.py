@@ -32,6 +32,7 @@ from backend.api.schemas.catalogue import (
     NetworkLimits,
     OptimizerInfoOut,
     PointValue,
+    RoomLimits,
     SurfaceInfo,
 )
 from backend.bounds import AtMost, Magnitude, MaxLength
@@ -224,5 +225,11 @@ async def limits(settings: SettingsDep) -> Limits:
             max_landscape_resolution=settings.network_max_landscape_resolution,
             max_landscape_work=settings.network_max_landscape_work,
             max_eval_samples=settings.network_max_eval_samples,
+        ),
+        rooms=RoomLimits(
+            per_client=settings.rooms_per_client, per_server=settings.rooms_per_server,
+            students=settings.room_students, idle_seconds=settings.room_idle_seconds,
+            max_scene_bytes=settings.room_max_scene_bytes, max_poll_options=settings.room_max_poll_options,
+            max_text=settings.room_max_text, messages_per_second=settings.room_messages_per_second,
         ),
     )

@@ -1,4 +1,4 @@
-"""Live classroom rooms: open one, read it, its QR code, and its websocket (docs/api.md, "Rooms").
+"""Live classroom rooms: open one, read it, its QR code, its websocket, end it (docs/api.md, "Rooms").
 
 `WS /api/rooms/{code}/live?key=KEY` is the teacher, `WS /api/rooms/{code}/live` a student.
 Each connection sends what its room's feed has for its role, in order, while it reads the
@@ -15,13 +15,14 @@ from typing import Annotated, Any
 
 import orjson
 import qrcode
-from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
+from fastapi import APIRouter, Header, HTTPException, Request, Response, WebSocket
 from fastapi import Path as PathParam
 from qrcode.image.svg import SvgPathImage
 
-from backend.api.errors import NOT_FOUND, not_found
+from backend.api.admission import client_of
+from backend.api.errors import NOT_FOUND, Message, not_found
 from backend.api.json import StrictJSONRoute
-from backend.api.ownership import CLIENT_HEADER, MAX_IDENTITY
+from backend.api.ownership import CLIENT_HEADER, MAX_IDENTITY, Moderator
 from backend.api.routes import BUSY, answer
 from backend.api.schemas.rooms import CREATED_ROOM, ROOM, CreatedRoom, PollState, RoomState
 from backend.rooms.codes import normal_code
@@ -35,6 +36,9 @@ RETRY_SECONDS = 60  # a full server has room again once one expires
 REASON_BYTES = 120  # a close reason is at most 123 bytes
 _SIZE = re.compile(r'\s(width|height)="[^"]*"')  # the QR code's fixed size, in mm
 
+ROOM_FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": Message, "description": "ending a room needs its teacher key (X-Room-Key) or the "
+          "moderator's token"}}
 RoomCode = Annotated[str, PathParam(description="the room's code, as `POST /api/rooms` answered it "
                                     "(any case)", examples=["K7Q2XM"])]
 
@@ -68,17 +72,46 @@ def join_url(request: Request, code: str) -> str:
                                                **BUSY})
 async def create_room(request: Request) -> CreatedRoom:
     """Open a live room. The answer holds the teacher's `key`, shown only here: the websocket
-    opened with `?key=` drives the room. 429 (Retry-After) when the server has its
-    `rooms_per_server` rooms open; a room goes after `room_idle_seconds` without its teacher."""
+    opened with `?key=` drives the room, and `DELETE` with it ends the room. 429 (Retry-After)
+    when this client (its address) has `rooms_per_client` rooms open, or the server its
+    `rooms_per_server`; a room goes after `room_idle_seconds` without its teacher."""
+    settings = request.app.state.settings
     try:
-        code, key = await rooms_of(request).create()
+        code, key = await rooms_of(request).create(client_of(request))
     except Unavailable as error:
         raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
-    except TooManyRooms:
-        raise HTTPException(429, f"the server has {request.app.state.settings.rooms_per_server} rooms "
-                            "open; try again when one expires",
-                            headers={"Retry-After": str(RETRY_SECONDS)}) from None
+    except TooManyRooms as full:
+        detail = (f"this client already has {settings.rooms_per_client} rooms open; end one "
+                  "(DELETE /api/rooms/{code} with its X-Room-Key) or wait for one to expire "
+                  f"({settings.room_idle_seconds:g} s after its teacher leaves)") if full.mine else (
+            f"the server has {settings.rooms_per_server} rooms open; try again when one expires")
+        raise HTTPException(429, detail, headers={"Retry-After": str(RETRY_SECONDS)}) from None
     return CreatedRoom(code=code, key=key, join_url=join_url(request, code))
+
+
+@router.delete("/rooms/{code}", status_code=204, operation_id="rooms-end", summary="End a room",
+               responses={204: {"description": "ended: its sockets were sent `ended` and closed (4410)"},
+                          **NOT_FOUND, **ROOM_FORBIDDEN})
+async def end_room(
+    code: RoomCode, request: Request, moderator: Moderator,
+    x_room_key: Annotated[str | None, Header(description="the room's teacher key, as POST /api/rooms "
+                                             "gave it")] = None,
+) -> Response:
+    """End the room now: every socket (students' and teacher's) gets an `ended` message and
+    closes with 4410, the code answers 404 from then on, and the room no longer counts
+    against its client's `rooms_per_client`. Needs the teacher key (`X-Room-Key`) or the
+    moderator's token: 403 otherwise."""
+    try:
+        ended = await rooms_of(request).end(normal_code(code) or "", None if moderator else x_room_key or "")
+    except Unavailable as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
+    if ended is None:
+        raise not_found(f"no room '{code}' (it may have expired)")
+    if not ended:
+        raise HTTPException(403, f"ending room '{code}' needs its teacher key in the X-Room-Key header "
+                            "(POST /api/rooms answered it once) or the moderator's token"
+                            if x_room_key is None else f"X-Room-Key is not room '{code}''s teacher key")
+    return Response(status_code=204)
 
 
 async def _info(request: Request, code: str) -> RoomInfo:
@@ -141,22 +174,24 @@ async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
         await rooms.leave(member)
     if following in done and not following.cancelled() and following.exception() is None:
         with contextlib.suppress(RuntimeError):  # the client had gone as well
-            await websocket.close(following.result(), CLOSE_REASONS[following.result()])
+            close_code = following.result()
+            await websocket.close(close_code, member.feed.reason or CLOSE_REASONS[close_code])
 
 
 async def _follow(member: Member, send: Any) -> int:
-    """Send the room's state, then its events for this role, until the room is gone (its code)."""
+    """Send the room's state, then its events for this role, until the room is gone (its close
+    code; the events before it are sent, such as `ended`)."""
     feed = member.feed
     cursor = feed.rev
     for text in [room_text(member.code, member.teacher), *feed.state(member.teacher)]:
         await send(text)
     while True:
         await feed.wait(cursor, member.teacher)
-        if feed.closed is not None:
-            return feed.closed
         cursor, texts = feed.since(cursor, member.teacher)
         for text in texts:
             await send(text)
+        if feed.closed is not None:
+            return feed.closed
 
 
 async def _receive(websocket: WebSocket, rooms: Rooms, member: Member, send: Any) -> None:

@@ -78,6 +78,7 @@ class Limits(BaseModel):
     runs_per_client: int
     computations_per_client: int
     network: "NetworkLimits"
+    rooms: "RoomLimits"
 
 
 class NetworkLimits(BaseModel):
@@ -92,6 +93,19 @@ class NetworkLimits(BaseModel):
     max_landscape_resolution: int
     max_landscape_work: int = Field(description="grid points × eval_samples × parameters")
     max_eval_samples: int
+
+
+class RoomLimits(BaseModel):
+    """The bounds of live classroom rooms (docs/api.md, "Rooms")."""
+
+    per_client: int = Field(description="rooms one client (address) may have open at once")
+    per_server: int = Field(description="rooms open on the server at once")
+    students: int = Field(description="students connected to one room at once")
+    idle_seconds: float = Field(description="how long a room lives without its teacher connected")
+    max_scene_bytes: int = Field(description="bytes of one message sent on a room's socket")
+    max_poll_options: int = Field(description="options of one poll")
+    max_text: int = Field(description="characters of a poll's question or of one option")
+    messages_per_second: float = Field(description="messages a student's socket may send a second")
 
 
 class Health(BaseModel):

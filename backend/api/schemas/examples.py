@@ -50,6 +50,16 @@ LIMITS: Any = {
         "max_landscape_work": 200000000000,
         "max_eval_samples": 2000,
     },
+    "rooms": {
+        "per_client": 5,
+        "per_server": 200,
+        "students": 500,
+        "idle_seconds": 1800.0,
+        "max_scene_bytes": 65536,
+        "max_poll_options": 12,
+        "max_text": 200,
+        "messages_per_second": 30.0,
+    },
 }
 
 # GET /api/surfaces, first entry
