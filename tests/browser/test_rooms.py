@@ -3,12 +3,15 @@ own cookie, so their own vote): the teacher presents (code, QR code and join lin
 dialog), students follow the teacher's scene through the link decoder with their controls
 read-only, vote in a poll, see the tally once revealed, explore on their own and follow
 again; on a phone the student sees the map, the playhead and the poll; the networks page
-follows the teacher's training run. Screenshots go to test-artifacts/ to be looked at."""
+follows the teacher's training run; the poll form takes the server's limits; the teacher ends
+the room and its students' pages say so. Screenshots go to test-artifacts/ to be looked at."""
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -214,6 +217,8 @@ def test_a_poll_on_a_phone_then_explore_on_my_own_and_follow_again(person: Calla
     teacher.page.wait_for_function("() => window.descent.state.runtime.room.students === 2", timeout=WAIT)
 
     # The teacher asks: by default which racer reaches the minimum first, the racers as options.
+    most = api_get(teacher.server, "/api/limits")["rooms"]["max_poll_options"]
+    teacher.page.wait_for_function("() => window.descent.state.runtime.room.limits !== null", timeout=WAIT)
     teacher.page.click('#room-bar [data-role="room-poll"]')
     assert teacher.page.evaluate("document.activeElement.dataset.role") == "poll-question"
     assert (
@@ -222,6 +227,11 @@ def test_a_poll_on_a_phone_then_explore_on_my_own_and_follow_again(person: Calla
     )
     options = teacher.page.input_value('[data-role="poll-options"]').split("\n")
     assert options == ["1. SGD(lr=0.02)", "2. SGD(lr=0.02, momentum=0.9)", "3. Adam(lr=0.3)"]
+    # The form allows as many options as the server does, and says so beyond.
+    teacher.page.fill('[data-role="poll-options"]', "\n".join(str(i) for i in range(most + 1)))
+    teacher.page.click('[data-role="poll-send"]')
+    assert teacher.page.inner_text("#room-bar .poll-form .error-text") == f"At most {most} options."
+    teacher.page.fill('[data-role="poll-options"]', "\n".join(options))
     teacher.page.click('[data-role="poll-send"]')
     assert teacher.page.evaluate("document.activeElement.dataset.role") == "poll-reveal"
 
@@ -388,9 +398,20 @@ def test_joining_by_typing_the_code_in_russian_late_with_the_keyboard(person: Ca
     found = [f"{v['id']}: {v['nodes']}" for v in axe_violations(page)]
     assert not found, found
 
-    # The teacher stops presenting; a code nobody opened says so, and the page is the student's.
+    # The teacher ends the room: the student's page says so and is the student's again, and
+    # the server has no such room any more; a code nobody opened says so too.
     teacher.page.click('#room-bar [data-role="room-end"]')
     teacher.page.wait_for_selector("#room-bar", state="hidden", timeout=WAIT)
+    page.wait_for_function(
+        "(text) => document.getElementById('room-bar').textContent.includes(text)",
+        arg=f"Урок в комнате {code} окончен.",
+        timeout=WAIT,
+    )
+    assert room(late)["lost"] == 4410
+    assert not page.evaluate("document.getElementById('sidebar').inert")
+    with pytest.raises(urllib.error.HTTPError) as ended:
+        urllib.request.urlopen(f"{teacher.server}/api/rooms/{code}", timeout=30)
+    assert ended.value.code == 404
     gone = "ZZZZZZ"
     page.goto(f"{late.server}/?room={gone}&lang=ru")
     page.wait_for_function(

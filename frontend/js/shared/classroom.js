@@ -8,10 +8,12 @@
 // Everything the views show is the store's `runtime.room`:
 //   {role: "teacher" | "student", code, link: "live" | "reconnecting" | "lost", lost (close code),
 //    notice (a message the server refused), poll: {question, options} | null, tally (counts),
-//    teacher: joinUrl, students, revealed; student: following, vote}
+//    teacher: joinUrl, students, revealed, limits (the server's: {maxOptions, maxText}, once
+//    known); student: following, vote}
+// The teacher's "End room" ends it on the server: every student's page is told.
 
 import { displayQuery } from "./codec.js";
-import { createRoom, follow, teach } from "./room.js";
+import { createRoom, endRoom, follow, roomLimits, teach } from "./room.js";
 
 const SAVED = "descent.room"; // session storage: the room this tab teaches, {code, key, join_url}
 const KEEP = ["lang", "proj", "cb"]; // what a following page still sets itself: how it looks
@@ -57,6 +59,7 @@ function save(room) {
 export function createClassroom({ page, store, sceneOf, applyScene, keep = [] }) {
   const { state, setRuntime, subscribe, lockScene } = store;
   let conn = null; // the room's connection: teach() or follow()
+  let key = null; // the teacher key of the room this page teaches
   let latest = null; // the teacher's newest scene (a student's page)
 
   const room = () => state.runtime.room;
@@ -64,7 +67,11 @@ export function createClassroom({ page, store, sceneOf, applyScene, keep = [] })
   const link = (word) => update({ link: word });
 
   function teachRoom(made) {
-    setRuntime({ room: { role: "teacher", code: made.code, joinUrl: made.join_url, link: "live", lost: null, notice: null, students: 0, poll: null, tally: null, revealed: false } });
+    setRuntime({ room: { role: "teacher", code: made.code, joinUrl: made.join_url, link: "live", lost: null, notice: null, students: 0, poll: null, tally: null, revealed: false, limits: null } });
+    key = made.key;
+    roomLimits()
+      .then((limits) => update({ limits: { maxOptions: limits.max_poll_options, maxText: limits.max_text } }))
+      .catch(() => {}); // not known: the poll form checks against the server's defaults, the server decides
     conn = teach(made.code, made.key, {
       poll: (poll) => {
         const r = room();
@@ -139,11 +146,16 @@ export function createClassroom({ page, store, sceneOf, applyScene, keep = [] })
     if (mine) teachRoom(mine);
   }
 
-  /** Leave the room: the teacher's page stops presenting; a student's page is its own. */
+  /** Leave the room: the teacher's page ends it (for everyone); a student's page is its own. */
   function leave() {
     if (conn) conn.close();
     conn = null;
-    if (room() && room().role === "teacher") save(null);
+    if (room() && room().role === "teacher") {
+      save(null);
+      // an end that fails (the network) leaves the room to expire on its own
+      if (room().link !== "lost") endRoom(room().code, key).catch(() => {});
+      key = null;
+    }
     setRuntime({ room: null });
     lockScene(null);
   }

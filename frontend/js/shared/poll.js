@@ -5,7 +5,9 @@
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
-export const MAX_OPTIONS = 8;
+// the server's defaults (DESCENT_ROOM_MAX_POLL_OPTIONS, DESCENT_ROOM_MAX_TEXT), until its
+// GET /api/limits has answered
+export const MAX_OPTIONS = 12;
 export const MAX_TEXT = 200; // characters of a question or an option
 
 /** The tally of `options` as bars; `label` names the chart. */
@@ -24,20 +26,23 @@ export function tallyChart(lang, options, counts, label) {
     h("figcaption", { class: "hint" }, t(lang, "poll_votes", { n: total })));
 }
 
-/** The form a teacher asks with: `ask(question, options)` on submit (false: not sent). */
-export function pollForm(lang, { question, options }, { ask, cancel }) {
+/** The form a teacher asks with: `ask(question, options)` on submit (false: not sent);
+ * `limits`: the server's `{maxOptions, maxText}`, or null while not known. */
+export function pollForm(lang, { question, options }, { ask, cancel }, limits) {
+  const most = limits?.maxOptions ?? MAX_OPTIONS;
+  const longest = limits?.maxText ?? MAX_TEXT;
   const error = h("p", { class: "error-text", role: "alert", hidden: true });
-  const questionInput = h("input", { type: "text", value: question, maxLength: MAX_TEXT, dataset: { role: "poll-question" }, "aria-label": t(lang, "poll_question") });
-  const optionsInput = h("textarea", { rows: Math.min(MAX_OPTIONS, Math.max(3, options.length)), dataset: { role: "poll-options" }, "aria-label": t(lang, "poll_options") });
+  const questionInput = h("input", { type: "text", value: question, maxLength: longest, dataset: { role: "poll-question" }, "aria-label": t(lang, "poll_question") });
+  const optionsInput = h("textarea", { rows: Math.min(most, Math.max(3, options.length)), dataset: { role: "poll-options" }, "aria-label": t(lang, "poll_options") });
   optionsInput.value = options.join("\n");
   const submit = (ev) => {
     ev.preventDefault();
-    const q = questionInput.value.trim().slice(0, MAX_TEXT);
-    const opts = optionsInput.value.split("\n").map((s) => s.trim().slice(0, MAX_TEXT)).filter(Boolean);
-    const problem = !q || opts.length < 2 ? "poll_need_two" : opts.length > MAX_OPTIONS ? "poll_too_many" : null;
+    const q = questionInput.value.trim().slice(0, longest);
+    const opts = optionsInput.value.split("\n").map((s) => s.trim().slice(0, longest)).filter(Boolean);
+    const problem = !q || opts.length < 2 ? "poll_need_two" : opts.length > most ? "poll_too_many" : null;
     if (!problem && ask(q, opts)) return;
     error.hidden = false;
-    error.textContent = t(lang, problem || "poll_not_sent", { max: MAX_OPTIONS });
+    error.textContent = t(lang, problem || "poll_not_sent", { max: most });
   };
   return h("form", { class: "poll-form", onsubmit: submit },
     h("label", { class: "poll-field" }, h("span", {}, t(lang, "poll_question")), questionInput),

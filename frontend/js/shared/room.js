@@ -1,7 +1,8 @@
 // A classroom room over the shared reconnecting socket (docs/api.md, "Rooms"). The teacher's
 // connection (`?key=`) publishes its scene, throttled to about ten a second, and runs polls;
 // a student's connection receives the scene, the open poll and the revealed tally, and votes.
-// What a scene holds is the page's business (see classroom.js).
+// What a scene holds is the page's business (see classroom.js). The teacher ends the room
+// with its key; the room's limits come from the server (GET /api/limits).
 
 import { request } from "./api.js";
 import { openSocket, socketUrl } from "./stream.js";
@@ -16,6 +17,13 @@ export const FULL = 4429;
 
 /** POST /api/rooms: `{code, key, join_url}` (the key makes a connection the teacher). */
 export const createRoom = () => request("/api/rooms", { method: "POST" });
+
+/** DELETE /api/rooms/{code}: the room ends for everyone (its sockets are told, then close with 4410). */
+export const endRoom = (code, key) =>
+  request(`/api/rooms/${encodeURIComponent(code)}`, { method: "DELETE", headers: { "X-Room-Key": key } });
+
+/** The server's room limits: `{max_poll_options, max_text, ...}` (GET /api/limits, `rooms`). */
+export const roomLimits = () => request("/api/limits").then((limits) => limits.rooms);
 
 const liveUrl = (code, key) => socketUrl(`/api/rooms/${encodeURIComponent(code)}/live${key ? `?key=${encodeURIComponent(key)}` : ""}`);
 

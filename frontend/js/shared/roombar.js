@@ -1,6 +1,6 @@
 // The classroom on a page: the top bar's Present and Join buttons, and the room bar under the
 // top bar. The teacher's bar: the room's code, how many students, Show code, Poll (the form,
-// then the live tally with Reveal), Stop presenting. A student's bar: whom it follows, Explore
+// then the live tally with Reveal), End room. A student's bar: whom it follows, Explore
 // on my own / Follow again, the poll to vote in and, once revealed, its tally. While a student
 // follows, every control marked `data-room-lock` is inert (the scene is the teacher's) and the
 // body has the class `following`.
@@ -53,7 +53,7 @@ export function createRoomBar({ classroom, state, pollDefaults, toast }) {
     if (room.notice) return h("span", { class: "error-text", role: "alert" }, t(lang, "room_refused", { message: room.notice }));
     if (room.link === "reconnecting") return h("span", { class: "hint" }, t(lang, "reconnecting"));
     if (room.link !== "lost") return null;
-    const why = { 4403: "room_wrong_key", 4404: "room_gone", 4410: "room_gone", 4429: "room_full" }[room.lost] || "stream_lost";
+    const why = { 4403: "room_wrong_key", 4404: "room_gone", 4410: "room_ended", 4429: "room_full" }[room.lost] || "stream_lost";
     return h("span", { class: "error-text", role: "alert" }, t(lang, why, { code: room.code }));
   }
 
@@ -84,7 +84,7 @@ export function createRoomBar({ classroom, state, pollDefaults, toast }) {
             stop();
             bar.querySelector('[data-role="room-poll"]').focus();
           },
-        });
+        }, room.limits);
         form.dataset.lang = lang;
       }
       poll = form;
