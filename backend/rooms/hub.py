@@ -29,7 +29,9 @@ from backend.settings import Settings
 # websocket close codes (docs/api.md, "Rooms")
 WRONG_KEY, NOT_FOUND, EXPIRED, FULL = 4403, 4404, 4410, 4429
 SERVER_GOING, RECONNECT, TRY_AGAIN = 1001, 1012, 1013
-ENDED_REASON = "the teacher ended the room"  # closes with EXPIRED, after an `ended` message
+# why a room was ended (by its teacher's key, or by the moderator): the `ended` message's
+# detail and the reason of the close (EXPIRED) that follows it
+ENDED_BY = {True: "the teacher ended the room", False: "a moderator ended the room"}
 CLOSE_REASONS = {  # why a room's sockets were closed while connected
     EXPIRED: "the room expired",
     SERVER_GOING: "the server is stopping",
@@ -192,8 +194,8 @@ class LocalRooms(Rooms):
         if key is not None and not is_key(key, room.key_hash):
             return False
         del self._rooms[code]
-        feed.apply(room.next_rev(), "ended", [ENDED_REASON])
-        feed.close(EXPIRED, ENDED_REASON)
+        feed.apply(room.next_rev(), "ended", [ENDED_BY[key is not None]])
+        feed.close(EXPIRED, ENDED_BY[key is not None])
         return True
 
     async def info(self, code: str) -> RoomInfo | None:

@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 from backend.rooms.codes import is_key, new_code, new_key
 from backend.rooms.feed import RoomFeed
 from backend.rooms.hub import (
-    ENDED_REASON,
+    ENDED_BY,
     EXPIRED,
     FULL,
     RECONNECT,
@@ -280,7 +280,8 @@ class RedisRooms(Rooms):
             return None
         if key is not None and not is_key(key, stored):
             return False
-        ended = await self._run("end", self._beat_keys(code), [code, ENDED_REASON, channel(code)])
+        why = ENDED_BY[key is not None]
+        ended = await self._run("end", self._beat_keys(code), [code, why, channel(code)])
         return True if ended else None
 
     async def _stored_key(self, code: str) -> str | None:
