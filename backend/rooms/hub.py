@@ -2,7 +2,8 @@
 
 `Rooms` is what the websocket route talks to: create a room, enter it as its teacher (with the
 key) or as a student, act on a message, leave, end it (with the key). What a message may do
-is decided here, once, for both hubs; `LocalRooms` keeps the rooms in memory, `redis.RedisRooms` in Redis.
+is decided here, once, for both hubs; `LocalRooms` keeps the rooms in memory,
+`redis.RedisRooms` in Redis.
 """
 
 import asyncio
