@@ -13,8 +13,9 @@ directory of its own, and measures:
    read; and the bytes in the data directory once the run has ended;
 2. its exports, `GET /api/runs/{id}/steps` in each format: the time to read all of
    it and its size, and the slowest `GET /api/health` answer while the export ran
-   (polled every 50 ms from another thread: how long the event loop stalls for
-   everyone else);
+   (polled every 50 ms from a process of its own: how long the event loop stalls
+   for everyone else); then twenty CSV downloads of it at once: resident growth and
+   the slowest health answer while they run;
 3. a 300-step Adam trajectory: median wall time through `POST /api/trajectories`,
    and through `POST /api/runs` + `GET /steps?wait=true`, against the baseline of a
    plain torch loop of the same optimizer from the same start in this process
@@ -28,6 +29,8 @@ Prints a markdown table with the issue's targets beside each measurement.
 """
 
 import argparse
+import gc
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -49,6 +52,7 @@ from bench.trajectories import serve
 MIB = 1024 * 1024
 FORMATS = ("csv", "ndjson", "json", "parquet")
 EXPORT_TARGET_S = {"csv": 10, "ndjson": 10, "json": 5, "parquet": 5}
+DOWNLOADS = 20  # concurrent downloads of the largest run ("stay within the bound")
 TRAJECTORY = {"kind": "surface", "surface": "rosenbrock", "steps": 300,
               "optimizer": {"name": "adam", "lr": 0.01}, "stop": {"grad_norm": 0}}
 
@@ -91,16 +95,34 @@ class Sampler:
             self._stop.wait(self.every)
 
 
-def health_seconds(url: str) -> Callable[[], float]:
-    """A measurement: how long one `GET /api/health` takes (its own connection, like another user)."""
-    client = httpx.Client(base_url=url, timeout=60)
+def _probe(url: str, ready: Any, stop: Any, slowest: Any) -> None:
+    gc.freeze()  # this process imported torch too: a full collection here would take ~150 ms
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.get("/api/health").raise_for_status()  # not timed: the first also connects and imports
+        ready.set()
+        while not stop.is_set():
+            began = time.perf_counter()
+            client.get("/api/health").raise_for_status()
+            slowest.value = max(slowest.value, time.perf_counter() - began)
+            stop.wait(0.05)
 
-    def measure() -> float:
-        began = time.perf_counter()
-        client.get("/api/health").raise_for_status()
-        return time.perf_counter() - began
 
-    return measure
+@contextmanager
+def slowest_health(url: str) -> Iterator[Callable[[], float]]:
+    """The slowest `GET /api/health` answer (seconds) while the block runs: asked every 50 ms, on
+    a connection of its own like another user's, from a process of its own (a probe in this process
+    would also wait for this process's own GIL while it reads a download)."""
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop, slowest = spawn.Event(), spawn.Event(), spawn.Value("d", 0.0)
+    probe = spawn.Process(target=_probe, args=(url, ready, stop, slowest))
+    probe.start()
+    try:
+        if not ready.wait(120):
+            raise RuntimeError("the health probe did not start")
+        yield lambda: float(slowest.value)
+    finally:
+        stop.set()
+        probe.join()
 
 
 def medians_ms(fns: dict[str, Callable[[], Any]], warm: int, repeats: int) -> dict[str, float]:
@@ -158,6 +180,32 @@ def export(client: httpx.Client, run_id: str, fmt: str) -> tuple[float, float]:
     return time.perf_counter() - began, size / MIB
 
 
+def _read_export(url: str, run_id: str, fmt: str) -> None:
+    with httpx.Client(base_url=url, timeout=600) as client:
+        export(client, run_id, fmt)
+
+
+def _crowd(url: str, run_id: str, fmt: str, downloads: int) -> None:
+    threads = [threading.Thread(target=_read_export, args=(url, run_id, fmt)) for _ in range(downloads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def concurrent_exports(url: str, run_id: str, fmt: str, downloads: int) -> float:
+    """`downloads` clients reading the whole export at once, each on its own connection, from a
+    process of their own (twenty readers would starve this process's memory sampler of its GIL):
+    the seconds until the last one has all of it."""
+    crowd = multiprocessing.get_context("spawn").Process(target=_crowd, args=(url, run_id, fmt, downloads))
+    began = time.perf_counter()
+    crowd.start()
+    crowd.join()
+    if crowd.exitcode != 0:
+        raise RuntimeError(f"the concurrent downloads failed (exit code {crowd.exitcode})")
+    return time.perf_counter() - began
+
+
 def data_rows(url: str, pid: int, data_dir: str, quick: bool) -> list[str]:
     starts, steps = (20, 999) if quick else (200, 9_999)
     rows = []
@@ -170,9 +218,11 @@ def data_rows(url: str, pid: int, data_dir: str, quick: bool) -> list[str]:
         exports = []
         with Sampler(lambda: rss_mib(pid)).running() as exporting:
             for fmt in FORMATS:
-                with Sampler(health_seconds(url)).running() as health:
+                with slowest_health(url) as health:
                     result = export(client, run_id, fmt)
-                exports.append((fmt, result, health.peak))
+                exports.append((fmt, result, health()))
+        with Sampler(lambda: rss_mib(pid)).running() as crowd, slowest_health(url) as crowd_health:
+            crowd_seconds = concurrent_exports(url, run_id, "csv", DOWNLOADS)
         label = f"{starts} starts × {steps:,} steps, `record: \"all\"`"
         for what, memory in (("computing it", computing), ("exporting it", exporting)):
             rows.append(f"| {label}: server resident growth, peak while {what} | "
@@ -183,6 +233,9 @@ def data_rows(url: str, pid: int, data_dir: str, quick: bool) -> list[str]:
             rows.append(f"| export `format={fmt}` ({size:,.0f} MiB) | {seconds:.1f} s, slowest "
                         f"`/api/health` {slowest * 1000:,.0f} ms | ≤ {EXPORT_TARGET_S[fmt]} s, "
                         f"health ≤ 150 ms |")
+        rows.append(f"| {DOWNLOADS} concurrent CSV downloads | all read in {crowd_seconds:.0f} s; resident "
+                    f"growth {crowd.peak - before:,.0f} MiB, slowest `/api/health` "
+                    f"{crowd_health() * 1000:,.0f} ms | memory ≤ 500 MiB, health ≤ 150 ms |")
     return rows
 
 

@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 ROWS = ("`POST /api/trajectories`", "`GET steps?wait=true`", "peak while computing it",
         "peak while exporting it", "data directory", "`format=csv`", "`format=ndjson`",
-        "`format=json`", "`format=parquet`")
+        "`format=json`", "`format=parquet`", "concurrent CSV downloads")
 
 
 def test_quick_bench_prints_every_row_of_its_table() -> None:
