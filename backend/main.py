@@ -1,6 +1,5 @@
 """The ASGI app: `backend.main:app`. Routers, the static page, and the executor's lifetime."""
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from backend.api.routes import analysis, catalogue, networks, rooms, runs, strea
 from backend.api.validation import RequestValidationError, validation_error
 from backend.rooms.hub import LocalRooms, Rooms
 from backend.rooms.redis import RedisRooms
+from backend.runs.compute import freeze_startup_objects
 from backend.runs.executor import Executor, LocalExecutor
 from backend.runs.redis.executor import RedisExecutor
 from backend.runs.store import RunStore, StoreFull
@@ -41,17 +41,6 @@ class PageMount(Mount):
         if path == "/api" or path.startswith("/api/"):
             return Match.NONE, {}
         return super().matches(scope)
-
-
-def freeze_startup_objects() -> None:
-    """Leave what the server holds for good out of every later garbage collection (`gc.freeze`),
-    once per process. Modules, functions and classes (torch's, pydantic's, FastAPI's: some 340,000
-    objects) are otherwise traversed by each full collection, which holds the GIL, and so stops
-    the event loop, for 200–280 ms here; a download or a long run sets one off every second or so.
-    Frozen, a full collection takes 10–40 ms (bench/data.py: twenty CSV downloads at once)."""
-    if gc.get_freeze_count() == 0:
-        gc.collect()
-        gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

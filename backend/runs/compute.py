@@ -4,6 +4,7 @@ Shared by every executor (in-process threads, Redis workers), so a run gives the
 same frames wherever it is computed.
 """
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,3 +159,15 @@ def warm_up() -> None:
             {"surface": "quadratic", "optimizer": {"name": name}, "steps": 2}
         )
         compute_surface(request, "cpu")
+
+
+def freeze_startup_objects() -> None:
+    """Leave what this process (the API or a worker) holds for good out of every later garbage
+    collection (`gc.freeze`), once per process. Modules, functions and classes (torch's, pydantic's,
+    FastAPI's: some 340,000 objects) are otherwise traversed by each full collection, which holds
+    the GIL, and so stops the event loop and every run, for 200–280 ms here; a download or a long
+    run sets one off every second or so. Frozen, a full collection takes 10–40 ms (bench/data.py:
+    twenty CSV downloads at once)."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()

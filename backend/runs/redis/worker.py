@@ -33,7 +33,7 @@ import redis
 import torch
 from redis.exceptions import RedisError
 
-from backend.runs.compute import Result, compute, warm_up
+from backend.runs.compute import Result, compute, freeze_startup_objects, warm_up
 from backend.runs.executor import resolve_device
 from backend.runs.model import Run, Status
 from backend.runs.redis.protocol import (
@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         os.nice(args.nice)
     torch.set_num_threads(args.torch_threads)
     warm_up()  # torch's one-time set-up, before this worker announces itself
+    freeze_startup_objects()
     worker = Worker(settings, args.name, args.concurrency, args.device, args.grace)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
