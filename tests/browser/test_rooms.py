@@ -463,3 +463,27 @@ def test_a_locked_store_takes_only_the_rooms_scene_and_codes_are_read_as_the_ser
     assert result["roomUrl"] == "?room=K7Q2XM&lang=ru"
     assert result["freeUrl"] == "?surface=quadratic&t=5"
     assert result["codes"] == ["K7Q2XM", "K7Q2XM", None, None, None, None, None]
+
+
+def test_one_toast_at_a_time_each_for_its_full_time(person: Callable[..., Lab]) -> None:
+    """The room bar and the top bar share the page's one toast: a message shown just before
+    another's timer ran out stays for its own 3.5 s (each bar had its own timer, and the first
+    one's cleared the second message after half a second)."""
+    teacher = person()
+    teacher.open("?surface=quadratic")
+    present(teacher)
+    page = teacher.page
+    page.clock.install()  # the page's timers from here on move only when the test says
+    page.click('[data-role="present-copy"]')  # the room bar's toast (copied, or the link shown)
+    page.wait_for_function("() => !document.getElementById('toast').hidden", timeout=WAIT)
+    first = page.inner_text("#toast")
+    page.clock.run_for(3000)
+    close_dialog(teacher)
+    page.click("#share-btn")  # the top bar's toast
+    page.wait_for_function("(first) => document.getElementById('toast').textContent !== first",
+                           arg=first, timeout=WAIT)
+    second = page.inner_text("#toast")
+    page.clock.run_for(1000)  # past the first message's 3.5 s, within the second's
+    assert page.is_visible("#toast") and page.inner_text("#toast") == second
+    page.clock.run_for(3000)  # past the second's
+    page.wait_for_function("() => document.getElementById('toast').hidden", timeout=WAIT)

@@ -75,7 +75,8 @@ async function main() {
   }
   const $ = (id) => document.getElementById(id);
   const stage = createStage();
-  const topbar = createTopbar({ contourPng: stage.contourPng });
+  const toast = createToast(setRuntime); // one per page: a second timer would clear the first's message early
+  const topbar = createTopbar({ contourPng: stage.contourPng, toast });
   const racers = createRacersView($("racers"));
   const settings = createSettingsView($("run-settings"));
   const transport = createTransport($("transport"));
@@ -83,7 +84,7 @@ async function main() {
   const panels = createPanels(document.querySelector(".side-panel"));
   const lesson = createLessonView($("lesson-card"));
   const plotTexts = createPlotTexts();
-  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast: createToast(setRuntime) });
+  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast });
 
   $("add-racer").addEventListener("click", addRacer);
   $("fair-btn").addEventListener("click", tuneRace);

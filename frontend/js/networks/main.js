@@ -73,7 +73,8 @@ async function main() {
     return;
   }
   const $ = (id) => document.getElementById(id);
-  const topbar = createTopbar();
+  const toast = createToast(setRuntime); // one per page: a second timer would clear the first's message early
+  const topbar = createTopbar({ toast });
   const lessonCard = createLessonCard($("lesson-card"));
   const trainBar = createTrainBar();
   const settings = createSettings($("settings"));
@@ -84,7 +85,7 @@ async function main() {
   const compareView = createCompareView();
   const tabs = createBottomTabs();
   const plotTexts = createPlotTexts();
-  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast: createToast(setRuntime) });
+  const roomBar = createRoomBar({ classroom, state, pollDefaults, toast });
 
   const renderAll = () => {
     const { scene, runtime } = state;

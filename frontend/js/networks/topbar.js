@@ -2,13 +2,11 @@
 // the page's fixed texts in the chosen language, and the toast.
 
 import { displayQuery } from "../shared/codec.js";
-import { createDisplayControls, createToast } from "../shared/display.js";
+import { createDisplayControls } from "../shared/display.js";
 import { createLessonMenu } from "./lessons.js";
-import { setRuntime, setScene, shareUrl, state } from "./state.js";
+import { setScene, shareUrl, state } from "./state.js";
 
-const toast = createToast(setRuntime);
-
-export function createTopbar() {
+export function createTopbar({ toast }) {
   const $ = (id) => document.getElementById(id);
   const display = createDisplayControls({ state, setScene, shareUrl, toast });
   const lessonMenu = createLessonMenu($("lesson-select"));

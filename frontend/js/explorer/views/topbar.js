@@ -3,7 +3,7 @@
 // grid failed), the fair-race caveat and the toast. Every text here is generated from the live state.
 
 import { displayQuery } from "../../shared/codec.js";
-import { createDisplayControls, createToast } from "../../shared/display.js";
+import { createDisplayControls } from "../../shared/display.js";
 import { fill, h, options } from "../../shared/dom.js";
 import { failureNote } from "../../shared/failure.js";
 import { fmt } from "../../shared/format.js";
@@ -13,13 +13,12 @@ import { racerColor } from "../../shared/palette.js";
 import { download, saveUrl, trajectoriesCsv, trajectoriesJson } from "../export.js";
 import { startOf } from "../spec.js";
 import { retryGrid } from "../compute.js";
-import { gridKey, setRuntime, setScene, shareUrl, state, surfaceInfo } from "../state.js";
+import { gridKey, setScene, shareUrl, state, surfaceInfo } from "../state.js";
 import { createLessonMenu } from "./lesson.js";
 
 const DEFAULT_EXPR = "sin(x)*cos(y) + 0.1*(x^2 + y^2)";
-const toast = createToast(setRuntime);
 
-export function createTopbar({ contourPng }) {
+export function createTopbar({ contourPng, toast }) {
   const $ = (id) => document.getElementById(id);
   const surfaceSel = $("surface-select");
 
