@@ -132,8 +132,7 @@ def json_chunks(pieces: Iterable[StepColumns], cut: Cut) -> Iterator[bytes]:
     yield b'{"steps":['
     first = True
     for chunk in _chunks(pieces, cut):
-        records = (one_start(chunk, cut.start) if cut.start is not None else chunk).records()
-        text = orjson.dumps(records, option=NUMPY)[1:-1]
+        text = orjson.dumps(_records(chunk, cut), option=NUMPY)[1:-1]
         yield text if first else b"," + text
         first = False
     yield b"]}"
@@ -141,8 +140,13 @@ def json_chunks(pieces: Iterable[StepColumns], cut: Cut) -> Iterator[bytes]:
 
 def ndjson_chunks(pieces: Iterable[StepColumns], cut: Cut) -> Iterator[bytes]:
     for chunk in _chunks(pieces, cut):
-        records = (one_start(chunk, cut.start) if cut.start is not None else chunk).records()
-        yield b"".join(orjson.dumps(r, option=NUMPY) + b"\n" for r in records)
+        yield b"".join(orjson.dumps(r, option=NUMPY) + b"\n" for r in _records(chunk, cut))
+
+
+def _records(chunk: StepColumns, cut: Cut) -> list[dict[str, Any]]:
+    """The chunk's steps as records (one start's, if the cut names one). Built in a function of
+    its own, so that a download waiting its turn holds only its text, not these objects too."""
+    return (one_start(chunk, cut.start) if cut.start is not None else chunk).records()
 
 
 def _cells(chunk: StepColumns, column: Column, starts: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -175,11 +179,17 @@ def csv_chunks(pieces: Iterable[StepColumns], cut: Cut, metas: list[Firsts], n_s
     starts = _starts(cut, n_starts)
     yield (",".join(c.name for c in columns) + "\n").encode()
     for chunk in _chunks(pieces, cut):
-        cells = [_cells(chunk, column, starts) for column in columns]
-        groups = []  # neighbouring columns of one kind, each as its rows' text
-        for _, run in groupby(cells, key=lambda cell: (cell[0].dtype == np.float64, bool(cell[1].any()))):
-            groups.append(_csv_text(list(run)))
-        yield b"\n".join(map(b",".join, zip(*groups, strict=True))) + b"\n"
+        yield _csv_rows(chunk, columns, starts)
+
+
+def _csv_rows(chunk: StepColumns, columns: list[Column], starts: list[int]) -> bytes:
+    """The chunk's rows as CSV text. A function of its own, so that a download waiting its turn
+    holds only the text, not the cells it was made of."""
+    cells = [_cells(chunk, column, starts) for column in columns]
+    groups = []  # neighbouring columns of one kind, each as its rows' text
+    for _, run in groupby(cells, key=lambda cell: (cell[0].dtype == np.float64, bool(cell[1].any()))):
+        groups.append(_csv_text(list(run)))
+    return b"\n".join(map(b",".join, zip(*groups, strict=True))) + b"\n"
 
 
 def _csv_text(cells: list[tuple[np.ndarray, np.ndarray]]) -> list[bytes]:
@@ -246,11 +256,9 @@ def parquet_chunks(pieces: Iterable[StepColumns], cut: Cut, metas: list[Firsts],
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
     for chunk in _chunks(pieces, cut):
-        arrays = []
-        for column, field_ in zip(columns, schema, strict=True):
-            values, missing = _cells(chunk, column, starts)
-            arrays.append(_arrow(values, missing, field_.type))
-        writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        writer.write_table(pa.Table.from_arrays(
+            [_arrow(*_cells(chunk, column, starts), field_.type)
+             for column, field_ in zip(columns, schema, strict=True)], schema=schema))
         yield sink.take()
     writer.close()
     yield sink.take()
