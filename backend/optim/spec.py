@@ -19,7 +19,6 @@ OptimizerSpec = _union(optimizers.spec_models())
 ScheduleSpec = _union(schedules.spec_models())
 
 
-
 VERDICTS_KEPT = 4096  # torch's verdicts remembered, the oldest forgotten first
 _verdicts: dict[str, str | None] = {}  # (optimizer, schedule, steps) → why torch refuses, or None
 _verdicts_lock = threading.Lock()
