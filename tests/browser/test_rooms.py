@@ -473,17 +473,22 @@ def test_one_toast_at_a_time_each_for_its_full_time(person: Callable[..., Lab]) 
     teacher.open("?surface=quadratic")
     present(teacher)
     page = teacher.page
-    page.clock.install()  # the page's timers from here on move only when the test says
+    page.clock.install()
+    page.clock.pause_at(page.evaluate("Date.now()") + 1)  # the page's time moves only when the test says
+    said = "(not) => ![null, not].includes(window.descent.state.runtime.toast)"
     page.click('[data-role="present-copy"]')  # the room bar's toast (copied, or the link shown)
-    page.wait_for_function("() => !document.getElementById('toast').hidden", timeout=WAIT)
+    page.wait_for_function(said, arg=None, polling=50, timeout=WAIT)
+    page.clock.run_for(100)  # a frame or more: the toast is drawn
     first = page.inner_text("#toast")
-    page.clock.run_for(3000)
+    assert page.is_visible("#toast") and first
+    page.clock.run_for(2900)
     close_dialog(teacher)
-    page.click("#share-btn")  # the top bar's toast
-    page.wait_for_function("(first) => document.getElementById('toast').textContent !== first",
-                           arg=first, timeout=WAIT)
+    page.click("#share-btn")  # the top bar's toast, 3 s after the first
+    page.wait_for_function(said, arg=first, polling=50, timeout=WAIT)
+    page.clock.run_for(100)
     second = page.inner_text("#toast")
-    page.clock.run_for(1000)  # past the first message's 3.5 s, within the second's
+    assert second and second != first
+    page.clock.run_for(900)  # past the first message's 3.5 s, within the second's
     assert page.is_visible("#toast") and page.inner_text("#toast") == second
-    page.clock.run_for(3000)  # past the second's
-    page.wait_for_function("() => document.getElementById('toast').hidden", timeout=WAIT)
+    page.clock.run_for(2600)  # past the second's
+    assert not page.is_visible("#toast")
