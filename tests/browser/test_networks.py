@@ -127,7 +127,7 @@ def test_page_loads_offline_with_menus_from_the_api_and_previews(lab: Lab) -> No
     assert labels == [img["label"] for img in digits["images"]]
     assert page.is_hidden("#data-plot")
     assert "cnn" in options('select[data-role="model"]')
-    assert "ds=digits" in page.evaluate("() => location.search")
+    page.wait_for_function("() => location.search.includes('ds=digits')")
     lab.shot("networks-02-digits-gallery.png")
 
 
