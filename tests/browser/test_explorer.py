@@ -64,6 +64,27 @@ def test_page_loads_clean_with_menus_from_the_api(lab: Lab) -> None:
     lab.shot("01-explorer-ravine.png")
 
 
+def test_a_card_says_once_how_its_racer_stopped(lab: Lab) -> None:
+    """On the saddle two of the default racers diverge: their cards say "diverged at step k"
+    once (not "diverged — diverged at step k"), in English and in Russian."""
+    lab.open("?surface=saddle")
+    page = lab.page
+    ended = page.evaluate(
+        "() => window.descent.state.runtime.traj.map((t) => [t.summary.stop_reason, t.summary.stop_step])"
+    )
+    assert [reason for reason, _ in ended].count("diverged") == 2, ended
+    cards = "() => [...document.querySelectorAll('[data-role=\"status\"]')].map((e) => e.textContent)"
+    said = {
+        "en": {"diverged": "● diverged at step {k}", "budget": "● finished — step budget of 150 used up"},
+        "ru": {"diverged": "● разошёлся на шаге {k}", "budget": "● завершён — бюджет в 150 шагов исчерпан"},
+    }
+    for lang in ("en", "ru"):
+        if lang == "ru":
+            page.click("#lang-btn")
+        want = [said[lang][reason].format(k=k) for reason, k in ended]
+        page.wait_for_function(f"(want) => JSON.stringify(({cards})()) === JSON.stringify(want)", arg=want)
+
+
 def test_a_run_started_by_a_click_animates_to_the_rest_endpoint(lab: Lab) -> None:
     lab.open("?surface=rosenbrock&steps=240&r=adam,lr=0.05&t=0&speed=4")
     assert lab.head(0) == (-1.5, 2.0)

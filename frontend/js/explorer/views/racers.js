@@ -15,6 +15,7 @@ import { stopMessage } from "../outcome.js";
 import { setScene, state, surfaceInfo, updateRacer } from "../state.js";
 
 const MAX_RACERS = 8;
+const SAID_BY_MESSAGE = new Set(["diverged", "cancelled"]); // stop reasons whose message names the status
 
 // ---- a card -------------------------------------------------------------------------------
 
@@ -227,7 +228,9 @@ function renderStatus(el, tr, pending, scene, liveStale) {
   } else if (!tr || (pending && !tr.summary)) text = t(lang, "computing");
   else if (tr.summary) {
     cls = tr.status;
-    text = `● ${statusWord(lang, tr.status)} — ${stopMessage(lang, tr.summary, scene)}${pending ? ` (${t(lang, "computing")})` : ""}`;
+    // "diverged at step 51" and "cancelled at step 9" already say the status
+    const word = SAID_BY_MESSAGE.has(tr.summary.stop_reason) ? "" : `${statusWord(lang, tr.status)} — `;
+    text = `● ${word}${stopMessage(lang, tr.summary, scene)}${pending ? ` (${t(lang, "computing")})` : ""}`;
   } else text = `${statusWord(lang, tr.status)} · ${steps}`;
   const sig = JSON.stringify([cls, text, Boolean(retry), lang]);
   if (el.dataset.sig === sig) return;
