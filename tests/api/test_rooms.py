@@ -17,6 +17,7 @@ import qrcode
 from qrcode.image.svg import SvgPathImage
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from tests.api.test_admission import from_address
 from tests.conftest import Server, free_port, strict_json
@@ -215,6 +216,30 @@ def test_a_wrong_key_never_drives_the_room(server: Server, join: Join) -> None:
     send(student, {"type": "scene", "scene": {"x": 1}})
     assert recv(student)["type"] == "error"
     assert get_room(server, room["code"])["scene"] is None
+
+
+def test_the_key_may_come_as_a_subprotocol_and_stay_out_of_every_url(server: Server, join: Join) -> None:
+    """A browser cannot set a websocket's headers, but it can offer subprotocols: the page offers
+    `descent.room, key.KEY` instead of `?key=`, so no URL (a proxy's access log) holds the key."""
+    room = open_room(server)
+    url = f"{server.ws_url}/api/rooms/{room['code']}/live"
+
+    def offer(*protocols: str) -> ClientConnection:
+        return connect(url, subprotocols=[Subprotocol(p) for p in protocols], open_timeout=RECV_SECONDS)
+
+    with offer("descent.room", f"key.{room['key']}") as teacher:
+        assert teacher.subprotocol == "descent.room"
+        assert recv(teacher) == {"type": "room", "code": room["code"], "role": "teacher"}
+        student = join(server, room["code"])
+        send(teacher, {"type": "scene", "scene": {"by": "subprotocol"}})
+        assert recv(student)["scene"] == {"by": "subprotocol"}
+    for wrong in ("key.wrong", f"key.{open_room(server)['key']}", "key."):
+        with offer("descent.room", wrong) as ws:
+            code, reason = closed_with(ws)
+            assert code == 4403 and reason and "teacher key" in reason, (wrong, code, reason)
+    with offer("descent.room") as ws:  # the protocol alone: a student
+        assert ws.subprotocol == "descent.room" and recv(ws)["role"] == "student"
+    assert get_room(server, room["code"])["scene"] == {"by": "subprotocol"}
 
 
 def test_an_unknown_room_closes_4404(server: Server) -> None:

@@ -133,8 +133,14 @@ def test_the_student_follows_the_teachers_surface_lr_and_playhead(person: Callab
     received: list[dict[str, Any]] = []  # what the student's page received
     listen(teacher, lambda text: sent.append((time.monotonic(), json.loads(text))), "framesent")
     listen(student, lambda text: received.append(json.loads(text)), "framereceived")
+    sockets: list[str] = []  # the URLs of the teacher's sockets
+    teacher.page.on("websocket", lambda ws: sockets.append(ws.url))
     teacher.open(RACE)
     code = present(teacher)
+    # The teacher's key is offered as a subprotocol, never put in a URL (a proxy logs those).
+    key = json.loads(teacher.page.evaluate("sessionStorage.getItem('descent.room')"))["key"]
+    assert key and any(f"/api/rooms/{code}/live" in url for url in sockets), sockets
+    assert not any("key" in url or key in url for url in sockets), sockets
     close_dialog(teacher)
     assert teacher.page.evaluate("document.activeElement.id") == "present-btn"
     join(student, code)

@@ -3,7 +3,9 @@
 `WS /api/rooms/{code}/live?key=KEY` is the teacher, `WS /api/rooms/{code}/live` a student.
 Each connection sends what its room's feed has for its role, in order, while it reads the
 client's messages and acts on them; a bad message is answered with an `error`, never a crash.
-The teacher's key travels in the query string, so uvicorn's log lines lose it (`RedactKeys`).
+The teacher's key travels in the query string, so uvicorn's log lines lose it (`RedactKeys`),
+or, kept out of every URL, as a subprotocol offered beside `descent.room`: `key.KEY` (what the
+page does; a proxy's access log shows the URL, not that header).
 """
 
 import asyncio
@@ -35,6 +37,8 @@ router = APIRouter(prefix="/api", route_class=StrictJSONRoute, tags=["rooms"])
 RETRY_SECONDS = 60  # a full server has room again once one expires
 REASON_BYTES = 120  # a close reason is at most 123 bytes
 _SIZE = re.compile(r'\s(width|height)="[^"]*"')  # the QR code's fixed size, in mm
+ROOM_PROTOCOL = "descent.room"  # the subprotocol a socket that offers it is answered with
+KEY_PROTOCOL = "key."  # an offered subprotocol `key.KEY` carries the teacher's key
 
 ROOM_FORBIDDEN: dict[int | str, dict[str, Any]] = {
     403: {"model": Message, "description": "ending a room needs its teacher key (X-Room-Key) or the "
@@ -148,7 +152,10 @@ async def room_qr(code: str, request: Request) -> Response:
 @router.websocket("/rooms/{code}/live")
 async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
     rooms = rooms_of(websocket)
-    await websocket.accept()
+    offered: list[str] = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol=ROOM_PROTOCOL if ROOM_PROTOCOL in offered else None)
+    if key is None:
+        key = next((p.removeprefix(KEY_PROTOCOL) for p in offered if p.startswith(KEY_PROTOCOL)), None)
     identity = (websocket.headers.get(CLIENT_HEADER) or websocket.state.client_id)[:MAX_IDENTITY]
     try:
         member = await rooms.enter(normal_code(code) or "", key, identity)

@@ -1,6 +1,7 @@
 // A classroom room over the shared reconnecting socket (docs/api.md, "Rooms"). The teacher's
-// connection (`?key=`) publishes its scene, throttled to about ten a second, and runs polls;
-// a student's connection receives the scene, the open poll and the revealed tally, and votes.
+// connection (its key offered as a subprotocol) publishes its scene, throttled to about ten a
+// second, and runs polls; a student's connection receives the scene, the open poll and the
+// revealed tally, and votes.
 // What a scene holds is the page's business (see classroom.js). The teacher ends the room
 // with its key; the room's limits come from the server (GET /api/limits).
 
@@ -25,7 +26,9 @@ export const endRoom = (code, key) =>
 /** The server's room limits: `{max_poll_options, max_text, ...}` (GET /api/limits, `rooms`). */
 export const roomLimits = () => request("/api/limits").then((limits) => limits.rooms);
 
-const liveUrl = (code, key) => socketUrl(`/api/rooms/${encodeURIComponent(code)}/live${key ? `?key=${encodeURIComponent(key)}` : ""}`);
+const liveUrl = (code) => socketUrl(`/api/rooms/${encodeURIComponent(code)}/live`);
+// The teacher's key goes as a subprotocol the server reads, never in the URL (which a proxy logs).
+const teacherProtocols = (key) => ["descent.room", `key.${key}`];
 
 const refusal = (msg) => msg.detail ?? msg.message ?? "";
 
@@ -53,7 +56,8 @@ export function teach(code, key, on) {
     }
   }
 
-  const socket = openSocket(liveUrl(code, key), {
+  const socket = openSocket(liveUrl(code), {
+    protocols: teacherProtocols(key),
     onOpen: () => {
       sent = null;
       if (latest !== null) flush();
@@ -98,7 +102,7 @@ export function follow(code, on) {
   let pollId = null; // the open poll's number (the server's), or its JSON
   const send = () => socket.send(typeof pollId === "number" ? { type: "vote", option: vote, poll: pollId } : { type: "vote", option: vote });
 
-  const socket = openSocket(liveUrl(code, null), {
+  const socket = openSocket(liveUrl(code), {
     onOpen: () => {
       if (vote !== null) send();
     },

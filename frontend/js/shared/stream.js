@@ -28,17 +28,18 @@ export function socketUrl(path) {
  * each parsed message; `onOpen()` runs on every (re)connection; `onLink(state, try)` hears
  * "reconnecting" when the socket dropped and "live" when it is open again; `onLost(err)` is
  * called once when reconnecting gave up or the server closed with a code in `final` (the
- * error's `status` is the close code). Returns `{send(msg), close()}`: `send` answers false
- * while the socket is down (nothing is queued); nothing is called after `close()`.
+ * error's `status` is the close code); `protocols` are the subprotocols offered. Returns
+ * `{send(msg), close()}`: `send` answers false while the socket is down (nothing is queued);
+ * nothing is called after `close()`.
  */
-export function openSocket(url, { onMessage, onOpen = () => {}, onLink = () => {}, onLost, final = [NO_RUN] }) {
+export function openSocket(url, { onMessage, onOpen = () => {}, onLink = () => {}, onLost, final = [NO_RUN], protocols = [] }) {
   let ws = null;
   let timer = null;
   let tries = 0;
   let done = false;
 
   function open() {
-    ws = new WebSocket(url);
+    ws = new WebSocket(url, protocols);
     ws.onopen = () => {
       if (tries > 0) onLink("live");
       tries = 0;
