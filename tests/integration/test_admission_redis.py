@@ -8,6 +8,7 @@ play the script against a real redis-server, as an API replica that dies holding
 """
 
 import itertools
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,12 +151,22 @@ def refused_computation(url: str, address: str) -> bool:
         return http.post("/api/trajectories", json=QUICK_RUN | {"seed": next(PROBES)}).status_code == 429
 
 
+def hold_computation(replica: Cluster, address: str) -> socket.socket:
+    """An endless computation from `address`, in flight on `replica` once it holds the client's
+    one computation slot. Nothing else from `address` asks meanwhile: a probe computing at that
+    moment would take the slot, and the held request would be refused instead."""
+    held = post_and_hold(replica.port, address, ENDLESS_COMPUTATION)
+    wait_for(lambda: replica.redis.zcard(client_computing_key(address)) == 1, HANG_GUARD,
+             "the held computation to take its slot")
+    return held
+
+
 def test_a_client_s_computations_are_counted_across_replicas(replicas: tuple[Cluster, Cluster]) -> None:
     """DESCENT_COMPUTATIONS_PER_CLIENT=1: a computation in flight on one replica makes the other
     refuse, for as long as it lasts (well past one lease: the replica renews it), and the
     slot comes back when the client hangs up."""
     first, second = replicas
-    held = post_and_hold(first.port, "127.0.0.7", ENDLESS_COMPUTATION)
+    held = hold_computation(first, "127.0.0.7")
     try:
         wait_for(lambda: refused_computation(second.url, "127.0.0.7"), HANG_GUARD, "a refusal")
         time.sleep(3 * LEASE)
@@ -176,7 +187,7 @@ def test_a_replica_killed_holding_a_slot_leaks_it_for_one_lease_at_most(
     doomed: Cluster = make_cluster(first.redis_url, **LIMITS | {"DESCENT_ADMISSION_LEASE": "5"},
                                    DESCENT_DATA_DIR=str(first.data_dir))
     doomed.start_api()
-    held = post_and_hold(doomed.port, "127.0.0.9", ENDLESS_COMPUTATION)
+    held = hold_computation(doomed, "127.0.0.9")
     try:
         wait_for(lambda: refused_computation(first.url, "127.0.0.9"), HANG_GUARD, "a refusal")
         doomed.stop_api()  # kill -9: it never gives the slot back
