@@ -155,7 +155,7 @@ def parse_expression(text: str) -> Expression:
     def fn(p: Tensor) -> Tensor:
         if not p.is_floating_point():
             p = p.to(torch.get_default_dtype())
-        x, y = p[..., 0], p[..., 1]  # (...)
+        x, y = p.unbind(-1)  # (...) each
         out = root(x, y)
         if not varying:  # keep constant surfaces on the autograd graph, gradient 0
             out = torch.where(torch.ones_like(x, dtype=torch.bool), out, x)

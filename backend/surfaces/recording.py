@@ -1,8 +1,15 @@
 """What a surface run records: per step the points, losses, gradients, lr and optimizer buffers
-of every start, in preallocated (K, B, ...) tensors, and how each start ended."""
+of every start, in preallocated (K, B, ...) tensors, and how each start ended.
 
+A lone start on the CPU (a slider drag, a lesson) is staged as Python floats, read with one
+`tolist()` per tensor, and written to the tensors in one copy per field by `flush`: five
+tensor writes a step cost such a run more than its optimizer's arithmetic. Floats hold
+float64 and float32 values exactly, so the tensors are the same to the bit either way."""
+
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -26,6 +33,28 @@ class Recording:
     stop_step: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) last step
     steps_done: int = 0  # highest step index reached by any start
     elapsed_s: float = 0.0
+    staged: "Staged | None" = None  # rows not yet in the tensors: `flush` writes them
+
+
+@dataclass
+class Staged:
+    """Consecutive recorded rows of one start, first..first + len(params) − 1, as floats."""
+
+    first: int
+    params: list[list[float]] = field(default_factory=list)  # (R, 2)
+    loss: list[float] = field(default_factory=list)  # (R,)
+    grad: list[list[float]] = field(default_factory=list)  # (R, 2)
+    state: dict[str, "StagedBuffer"] = field(default_factory=dict)
+    batch_loss: list[float] = field(default_factory=list)  # (R,), mini-batch runs only
+
+
+@dataclass
+class StagedBuffer:
+    """One optimizer buffer's staged rows: a buffer may first appear after step 1."""
+
+    dtype: torch.dtype
+    rows: list[int] = field(default_factory=list)
+    values: list[list[float]] = field(default_factory=list)  # (len(rows), 2)
 
 
 def allocate(like: Tensor, n: int, rows: int, minibatches: bool) -> Recording:
@@ -59,6 +88,10 @@ def record(
     """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop.
     `state()`: the optimizer's buffers (B, 2) by name, read only when a row is written;
     `batch_loss` (B,): the mini-batch's loss."""
+    if record_all and len(params) == 1 and params.device.type == "cpu":
+        _stage(rec, k, params, loss, grad, state(), batch_loss)
+        rec.lr.append(lr_used)
+        return
     writes: list[tuple[int, Tensor | None]] = []
     if record_all:
         writes.append((k, None))
@@ -81,6 +114,56 @@ def record(
             rec.loss[row, mask] = loss[mask]
             rec.grad[row, mask] = grad[mask]
         _record_extras(rec, row, mask, buffers, batch_loss)
+
+
+def _stage(
+    rec: Recording,
+    k: int,
+    params: Tensor,
+    loss: Tensor,
+    grad: Tensor,
+    state: dict[str, Tensor],
+    batch_loss: Tensor | None,
+) -> None:
+    """Row k of a lone start, as floats, after the rows staged before it."""
+    staged = rec.staged
+    if staged is None:
+        staged = rec.staged = Staged(first=k)
+    staged.params.append(params.tolist()[0])
+    staged.loss.append(loss.item())
+    staged.grad.append(grad.tolist()[0])
+    for name, value in state.items():
+        buffer = staged.state.get(name)
+        if buffer is None:
+            buffer = staged.state[name] = StagedBuffer(value.dtype)
+        buffer.rows.append(k)
+        buffer.values.append(value.tolist()[0])
+    if rec.batch_loss is not None:
+        staged.batch_loss.append(math.nan if batch_loss is None else batch_loss.item())
+
+
+def flush(rec: Recording) -> None:
+    """Write the staged rows to the recording's tensors, one copy per field."""
+    staged = rec.staged
+    if staged is None:
+        return
+    rec.staged = None
+    rows = slice(staged.first, staged.first + len(staged.params))
+
+    def written(values: list[Any], dtype: torch.dtype) -> Tensor:
+        return torch.tensor(values, dtype=dtype, device=rec.params.device)
+
+    rec.params[rows, 0] = written(staged.params, rec.params.dtype)
+    rec.loss[rows, 0] = written(staged.loss, rec.loss.dtype)
+    rec.grad[rows, 0] = written(staged.grad, rec.grad.dtype)
+    for name, staged_buffer in staged.state.items():
+        buffer = rec.state.get(name)
+        if buffer is None:
+            buffer = rec.state[name] = torch.full(
+                rec.params.shape, float("nan"), dtype=staged_buffer.dtype, device=rec.params.device)
+        buffer[staged_buffer.rows, 0] = written(staged_buffer.values, staged_buffer.dtype)
+    if rec.batch_loss is not None:
+        rec.batch_loss[rows, 0] = written(staged.batch_loss, rec.batch_loss.dtype)
 
 
 def _record_extras(

@@ -10,7 +10,7 @@ from backend.runs.compute import compute_surface
 from backend.runs.model import Status
 from backend.runs.surface import build_problem, effective_lr, step_records, summarize
 from backend.surfaces.catalogue import SURFACES
-from backend.surfaces.engine import Outcome, run
+from backend.surfaces.engine import Outcome, _backward, run
 from backend.surfaces.spec import SurfaceRun
 
 
@@ -165,6 +165,38 @@ def test_frames_cover_every_step_once() -> None:
     assert len(result.frames) >= 2
 
 
+@pytest.mark.parametrize("fields", [
+    {"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.01}},
+    {"surface": "linear_regression", "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+     "batch_size": 16},
+    {"surface": "beale", "optimizer": {"name": "adafactor", "lr": 0.05}},  # a (2,) parameter
+], ids=["adam", "minibatch-sgd", "adafactor"])
+def test_a_lone_start_records_what_it_would_beside_another(fields: dict[str, Any]) -> None:
+    """A lone start is staged as floats and written to the tensors at each frame: its rows are,
+    to the bit, what the same start records beside another, and every frame sees its steps."""
+    start, other = [-1.2, 1.0], [0.5, -0.4]
+    beside = recording(starts=[start, other], steps=60, stop={"grad_norm": 0}, **fields)
+    problem = build_problem(request(start=start, steps=60, stop={"grad_norm": 0}, **fields),
+                            torch.device("cpu"))
+    unseen: list[int] = []
+
+    def progress(rec: Any, k: int) -> None:
+        unseen.extend(j for j in range(k + 1) if rec.params[j].isnan().any())
+
+    for alone in (run(problem), run(problem, progress, frame_seconds=0)):
+        assert torch.equal(alone.params[:, 0], beside.params[:, 0])
+        assert torch.equal(alone.grad[:, 0], beside.grad[:, 0])
+        assert torch.equal(alone.loss[:, 0], beside.loss[:, 0])
+        assert alone.state.keys() == beside.state.keys() and alone.state
+        for name, buffer in alone.state.items():
+            assert torch.equal(buffer[:, 0].nan_to_num(7.0), beside.state[name][:, 0].nan_to_num(7.0))
+        if beside.batch_loss is not None:
+            assert alone.batch_loss is not None
+            assert torch.equal(alone.batch_loss[:, 0], beside.batch_loss[:, 0])
+        assert alone.lr == beside.lr
+    assert unseen == []
+
+
 def test_records_are_json_ready() -> None:
     req = request(optimizer={"name": "adam", "lr": 0.1}, steps=3)
     rec = run(build_problem(req, torch.device("cpu")))
@@ -201,6 +233,23 @@ def test_step_hooks_and_the_profiler_see_every_optimizer_step() -> None:
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         run(problem)
     assert sum(event.name == "Optimizer.step#Adam.step" for event in profile.events()) == 5
+
+
+def test_the_engines_backward_is_torchs() -> None:
+    """The engine calls autograd's C++ engine past `torch.autograd.backward`'s argument checks:
+    every surface's gradient is `loss.backward(seed)`'s to the bit, and a seed those checks
+    would refuse is still refused, with torch's own message."""
+    point = torch.nn.Parameter(torch.tensor([[-1.2, 1.0], [0.3, -0.7]], dtype=torch.float64))
+    seed = torch.ones(2, dtype=torch.float64)
+    for name, surface in SURFACES.items():
+        point.grad = None
+        surface.fn(point).backward(seed)
+        expected = point.grad
+        point.grad = None
+        _backward(surface.fn(point), seed)
+        assert point.grad is not None and torch.equal(point.grad, expected), name
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        _backward(SURFACES["rosenbrock"].fn(point), torch.ones(3, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamax", "adadelta"])
