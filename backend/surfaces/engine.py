@@ -150,11 +150,11 @@ class _Session:
         return torch.cat(tuple(self.leaves))
 
     def grads(self) -> Tensor:
-        """The parameters' gradients as (B, 2) (a view for one leaf, a copy for several)."""
+        """The parameters' gradients as (B, 2): for one leaf its own (or a view of it), for several a copy."""
         if len(self.leaves) == 1:
             grad = self.leaves[0].grad
             assert grad is not None
-            return grad.view(-1, 2)
+            return grad if grad.dim() == 2 else grad.view(-1, 2)
         return torch.cat([leaf.grad for leaf in self.leaves])  # type: ignore[misc]
 
     def samples_for(self, step: int) -> Tensor:
