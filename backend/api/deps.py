@@ -1,4 +1,8 @@
-"""Shared route dependencies: the store and the executor live on `app.state`."""
+"""Shared route dependencies: the store and the executor live on `app.state`.
+
+Dependencies are `async def` though none of them waits: FastAPI runs a plain `def` dependency
+in its thread pool, a round trip through a worker thread per dependency per request, which
+waits for the GIL while a computation holds it."""
 
 from typing import Annotated
 
@@ -10,22 +14,22 @@ from backend.runs.store import RunStore
 from backend.settings import Settings
 
 
-def get_store(request: Request) -> RunStore:
+async def get_store(request: Request) -> RunStore:
     store: RunStore = request.app.state.store
     return store
 
 
-def get_executor(request: Request) -> Executor:
+async def get_executor(request: Request) -> Executor:
     executor: Executor = request.app.state.executor
     return executor
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_admission(request: Request) -> Admission:
+async def get_admission(request: Request) -> Admission:
     admission: Admission = request.app.state.admission
     return admission
 

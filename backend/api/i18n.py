@@ -12,7 +12,7 @@ from fastapi import Depends, Query, Request
 Lang = Literal["en", "ru"]
 
 
-def request_lang(
+async def request_lang(
     request: Request,
     lang: Annotated[Lang | None, Query(description="the texts' language (else Accept-Language)")] = None,
 ) -> Lang:

@@ -39,7 +39,7 @@ def client_identity(request: Request) -> str | None:
     return value[:MAX_IDENTITY] if value else None
 
 
-def is_moderator(request: Request, settings: SettingsDep) -> bool:
+async def is_moderator(request: Request, settings: SettingsDep) -> bool:
     """Whether the request carries the moderator token (none is configured by default)."""
     if settings.admin_token is None:
         return False
