@@ -74,7 +74,7 @@ export function createSurface3d(gd, labels, { slow = () => false } = {}) {
         yaxis: axis("y", [g.y[0], g.y[g.y.length - 1]]),
         zaxis: axis(tr.log3d ? labels.logz : "f", [lo, hi + 3 * lift]),
         aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.6 },
-        camera: { eye: { x: -1.5, y: -1.6, z: 1.15 } }, // far enough that the z title stays inside a narrow panel
+        camera: { eye: { x: -1.7, y: -1.8, z: 1.3 } }, // far enough that the z title stays inside a narrow panel
       },
       uirevision: s.gridKey,
     };
