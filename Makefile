@@ -1,5 +1,11 @@
 # Descent Lab: `make run` sets everything up and starts the server; `make test` runs the tests.
-PYTHON ?= python3
+# The interpreter .venv is made from: the distribution's /usr/bin/python3 when it is 3.11 or newer
+# and can make a venv, else the python3 on PATH. Debian builds its CPython with profile-guided
+# optimisation and links it statically; a plain source build (pyenv's default) is neither, and the
+# engine's step loop, Python calling small torch ops, ran 10-15% slower on it (bench/interpreters.py).
+# `make PYTHON=...` chooses another; an existing .venv is kept (`make clean` to remake it).
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' \
+	>/dev/null 2>&1 && echo /usr/bin/python3 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
