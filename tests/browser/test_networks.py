@@ -5,6 +5,8 @@ server's report, comparing runs, and the server's messages for bad input."""
 from __future__ import annotations
 
 import json
+import math
+import re
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from tests.browser.conftest import Lab, api_get, api_post
 
 SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
+PERCENT_TICKS = ["0%", "25%", "50%", "75%", "100%"]
 
 
 def open_page(lab: Lab, query: str = "") -> None:
@@ -58,6 +61,32 @@ def plot(lab: Lab, plot_id: str) -> list[dict[str, Any]]:
             plot_id,
         )
     )
+
+
+def right_ticks(lab: Lab, plot_id: str) -> list[tuple[float, str]]:
+    """Graph `plot_id`'s right-hand axis (y2), bottom to top: each tick's value where Plotly drew
+    it, and its label."""
+    lab.page.wait_for_function("(id) => (document.getElementById(id)._fullLayout.yaxis2._vals || []).length",
+                               arg=plot_id)
+    ticks = lab.page.evaluate("""(id) => { const axis = document.getElementById(id)._fullLayout.yaxis2;
+        return axis._vals.map((v) => [axis.type === "log" ? 10 ** v.x : v.x, v.text]); }""", plot_id)
+    return [(value, text) for value, text in ticks]
+
+
+def label_value(text: str) -> float:
+    """The number a tick label shows: 0.2, 1, 10<sup>−2</sup>, 45%."""
+    power = re.fullmatch(r"10<sup>(−?\d+)</sup>", text)
+    if power:
+        return 10.0 ** int(power[1].replace("−", "-"))
+    if text.endswith("%"):
+        return float(text[:-1]) / 100
+    return float(text.replace("−", "-"))
+
+
+def labelled_truly(ticks: list[tuple[float, str]]) -> bool:
+    """Each label is the value at its tick, not a rounding of it (as on an axis whose ticks sit
+    at another axis's heights)."""
+    return all(math.isclose(value, label_value(text), rel_tol=1e-9, abs_tol=1e-12) for value, text in ticks)
 
 
 def cells(trace: dict[str, Any], k: int) -> list[list[Any]]:
@@ -145,6 +174,12 @@ def test_training_streams_curves_marks_early_stopping_and_reports_the_test_once(
     assert lr["x"] == grad["x"] == list(range(1, summary["steps"] + 1))
     streamed = lab.page.evaluate("window.networks.state.runtime.run.steps.gradNorm")
     assert grad["y"] == streamed and len(streamed) == summary["steps"] and min(streamed) > 0
+    # a constant lr is drawn below the frame, not on it; ‖∇L‖'s log axis has ticks of its own
+    assert lab.page.evaluate("document.getElementById('lr-plot').layout.yaxis.range[1]") > max(lr["y"])
+    grad_ticks = right_ticks(lab, "lr-plot")
+    assert len(grad_ticks) >= 2 and labelled_truly(grad_ticks), grad_ticks
+    accuracy_ticks = right_ticks(lab, "curves")
+    assert [text for _, text in accuracy_ticks] == PERCENT_TICKS and labelled_truly(accuracy_ticks)
     shapes = lab.page.evaluate(
         "() => document.getElementById('curves').layout.shapes.map(s => ({name: s.name, x: s.x0}))"
     )
@@ -278,6 +313,8 @@ def test_the_landscape_draws_the_servers_grid_progressively_with_the_path(lab: L
     true_loss, slice_loss, residual = plot(lab, "ls-faith")
     assert true_loss["y"] == report["true_loss"] and slice_loss["y"] == report["slice_loss"]
     assert residual["y"] == report["residual"]
+    ticks = right_ticks(lab, "ls-faith")
+    assert [text for _, text in ticks] == PERCENT_TICKS and labelled_truly(ticks)  # not the loss axis's heights (4%, 10%, 14%...)
     lab.shot("networks-06-faithfulness.png")
 
     lab.page.click('[data-tab="interp"]')
@@ -285,6 +322,8 @@ def test_the_landscape_draws_the_servers_grid_progressively_with_the_path(lab: L
     loss = plot(lab, "interp-plot")[0]
     assert len(loss["x"]) == 41 and loss["x"] == report["interpolation"]["alpha"]
     assert loss["y"] == report["interpolation"]["loss"]
+    ticks = right_ticks(lab, "interp-plot")
+    assert [text for _, text in ticks] == PERCENT_TICKS and labelled_truly(ticks)
     lab.shot("networks-07-interpolation.png")
 
 

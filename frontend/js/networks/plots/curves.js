@@ -11,7 +11,7 @@ import { fill, h } from "../../shared/dom.js";
 import { fmt } from "../../shared/format.js";
 import { t } from "../../shared/i18n.js";
 import { palette } from "../../shared/palette.js";
-import { config } from "../../shared/plots.js";
+import { FRACTION_TICKS, config } from "../../shared/plots.js";
 import { batchesPerEpoch } from "../spec.js";
 
 const MAX_STEP_POINTS = 4000; // batch-loss, lr and ‖∇L‖ points drawn per run (every k-th step)
@@ -24,6 +24,10 @@ const TRAIN_ACC = 3;
 const VAL_ACC = 4;
 
 const pos = (v) => (v === null || !(v > 0) ? null : v);
+const LR_HEADROOM = 1.15; // the lr axis reaches this far above the largest lr: a constant lr is a line, not the frame
+
+/** The largest lr in `values` (0 when none). */
+const lrPeak = (values) => values.reduce((top, v) => (v > top ? v : top), 0);
 
 /** The key to the lines, as page elements (a Plotly legend would crowd the small plot). */
 export function drawLegend(root, lang, cb, classify) {
@@ -86,27 +90,32 @@ export function createCurves(lossGd, lrGd, legendEl) {
       xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 4 }, range: [0, epochs] },
       yaxis: { ...axis, type: "log", nticks: 6, exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
       yaxis2: {
-        ...axis, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", tickvals: [0, 0.25, 0.5, 0.75, 1], visible: classify,
+        ...axis, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", tickvals: FRACTION_TICKS, visible: classify,
         title: { text: t(lang, "accuracy_dotted"), font: { size: th.small }, standoff: 2 },
       },
       showlegend: false, hovermode: "closest",
       annotations: run ? [] : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text: t(lang, "curves_empty"), showarrow: false, font: { size: th.small + 1, color: th.axis } }],
     }, config("descent-lab-curves"));
+    const lrTop = lrPeak(sp.lr);
     Plotly.react(lrGd, [
       { type: "scatter", mode: "lines", name: "lr", x: sp.step, y: sp.lr, line: { color: th.ink, width: th.proj ? 2.4 : 1.5, shape: "hv" }, hovertemplate: `${t(lang, "step")} %{x}: lr = %{y:.4g}<extra></extra>` },
       { type: "scatter", mode: "lines", name: "‖∇L‖", x: sp.step, y: sp.grad, yaxis: "y2", line: { color: gradNorm, width: th.proj ? 1.6 : 0.9 }, opacity: 0.8, hovertemplate: `${t(lang, "step")} %{x}: ‖∇L‖ = %{y:.4g}<extra></extra>` },
     ], {
-      margin: { l: 52, r: 58, t: 4, b: 30 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
-      xaxis: { ...axis, title: { text: t(lang, "step"), font: { size: th.small }, standoff: 2 }, range: [0, Math.max(1, total)] },
-      yaxis: { ...axis, title: { text: "lr", font: { size: th.small }, standoff: 2 }, rangemode: "tozero", nticks: 3, showticklabels: Boolean(run) },
+      margin: { l: 52, r: 58, t: 6, b: th.proj ? 40 : 32 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
+      xaxis: { ...axis, title: { text: t(lang, "step"), font: { size: th.small }, standoff: 4 }, range: [0, Math.max(1, total)] },
+      yaxis: {
+        ...axis, title: { text: "lr", font: { size: th.small }, standoff: 6 }, nticks: 3, showticklabels: Boolean(run),
+        ...(lrTop > 0 ? { range: [0, lrTop * LR_HEADROOM] } : { rangemode: "tozero" }),
+      },
       yaxis2: {
-        ...axis, overlaying: "y", side: "right", type: "log", nticks: 3, tickformat: ".1g", showgrid: false, showticklabels: Boolean(run),
-        title: { text: "‖∇L‖", font: { size: th.small, color: gradNorm }, standoff: 2 },
+        // "auto": an overlaying axis would otherwise put its ticks at the lr axis's heights, off the decades
+        ...axis, overlaying: "y", side: "right", type: "log", tickmode: "auto", nticks: 3, exponentformat: "power", showgrid: false, showticklabels: Boolean(run),
+        title: { text: "‖∇L‖", font: { size: th.small, color: gradNorm }, standoff: 6 },
       },
       showlegend: false,
     }, config("descent-lab-lr"));
     drawLegend(legendEl, lang, cb, classify);
-    drawn = { id: run ? run.id : null, steps: run ? run.steps.step.length : 0, epochs: e.epoch.length, planned: epochs, stride, bpe, ended: false, lang, th, cb, task };
+    drawn = { id: run ? run.id : null, steps: run ? run.steps.step.length : 0, epochs: e.epoch.length, planned: epochs, stride, bpe, lrTop, ended: false, lang, th, cb, task };
     if (run && run.summary) markEnd(run.summary);
   }
 
@@ -116,6 +125,11 @@ export function createCurves(lossGd, lrGd, legendEl) {
     if (sp.x.length) {
       Plotly.extendTraces(lossGd, { x: [sp.x], y: [sp.loss], customdata: [sp.step] }, [BATCH]);
       Plotly.extendTraces(lrGd, { x: [sp.step, sp.step], y: [sp.lr, sp.grad] }, [0, 1]);
+      const lrTop = lrPeak(sp.lr);
+      if (lrTop > drawn.lrTop) { // a schedule that raises the lr (warm-up, cycles)
+        drawn.lrTop = lrTop;
+        Plotly.relayout(lrGd, { "yaxis.range": [0, lrTop * LR_HEADROOM] });
+      }
     }
     drawn.steps = run.steps.step.length;
     const e = run.epochs;

@@ -4,7 +4,7 @@
 // evaluation samples) are written by the landscape view.
 
 import { t } from "../../shared/i18n.js";
-import { config } from "../../shared/plots.js";
+import { FRACTION_TICKS, config } from "../../shared/plots.js";
 
 export function drawFaithfulness(gd, report, th, lang) {
   const x = report.checkpoint_epochs;
@@ -18,7 +18,7 @@ export function drawFaithfulness(gd, report, th, lang) {
     margin: { l: 52, r: 52, t: 6, b: 34 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
     xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 2 } },
     yaxis: { ...axis, type: "log", nticks: 6, exponentformat: "power", title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
-    yaxis2: { ...axis, overlaying: "y", side: "right", range: [0, 1], tickformat: ".0%", showgrid: false, title: { text: t(lang, "faith_residual"), font: { size: th.small }, standoff: 2 } },
+    yaxis2: { ...axis, overlaying: "y", side: "right", range: [0, 1], tickformat: ".0%", tickvals: FRACTION_TICKS, showgrid: false, title: { text: t(lang, "faith_residual"), font: { size: th.small }, standoff: 2 } },
     legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { size: th.small } },
     barmode: "overlay", hovermode: "x unified",
   }, config("descent-lab-faithfulness"));

@@ -3,7 +3,7 @@
 // Rules mark α = 0 and α = 1.
 
 import { t } from "../../shared/i18n.js";
-import { config } from "../../shared/plots.js";
+import { FRACTION_TICKS, config } from "../../shared/plots.js";
 
 /** `ends`: the names of α = 0 and α = 1. */
 export function drawInterpolation(gd, data, th, lang, ends) {
@@ -22,7 +22,7 @@ export function drawInterpolation(gd, data, th, lang, ends) {
     margin: { l: 52, r: 46, t: 22, b: 34 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
     xaxis: { ...axis, title: { text: "α", font: { size: th.small }, standoff: 2 } },
     yaxis: { ...axis, type: "log", nticks: 6, exponentformat: "power", title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
-    yaxis2: { ...axis, overlaying: "y", side: "right", range: [0, 1.02], tickformat: ".0%", showgrid: false, visible: hasAcc },
+    yaxis2: { ...axis, overlaying: "y", side: "right", range: [0, 1.02], tickformat: ".0%", tickvals: FRACTION_TICKS, showgrid: false, visible: hasAcc },
     shapes: rules.map((r) => r.shape), annotations: rules.map((r) => r.note),
     legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { size: th.small } },
     hovermode: "closest",
