@@ -142,6 +142,20 @@ def test_scene_links_round_trip(lab: Lab) -> None:
     assert "milestones=100:" in query and "%2C" not in query and "{" not in query
 
 
+def test_a_linear_colour_bar_ticks_at_round_values(lab: Lab) -> None:
+    lab.page.goto(f"{lab.server}/js/shared/levels.js")
+    ticks = lab.page.evaluate(
+        """async () => {
+            const { roundTicks } = await import('/js/shared/levels.js');
+            return [roundTicks(-4, 4), roundTicks(0.13, 0.97), roundTicks(-22.5, 22.5), roundTicks(3, 3)];
+        }"""
+    )
+    assert ticks == [[-4, -2, 0, 2, 4], [0.2, 0.4, 0.6, 0.8], [-20, -10, 0, 10, 20], [3]]
+    lab.open("?surface=saddle&t=0")  # f = x² − y² on [−2, 2]²: from −4 to 4, drawn on f itself
+    labels = lab.page.eval_on_selector_all("#contour-map .cbaxis text", "els => els.map(e => e.textContent)")
+    assert labels == ["−4", "−2", "0", "2", "4"]  # not the levels' −3.33, −1.67...
+
+
 def test_every_lesson_names_real_surfaces_optimizers_and_keywords(lab: Lab) -> None:
     """Lessons are data over the API's catalogues: every id and keyword must exist there."""
     lab.page.goto(f"{lab.server}/js/explorer/lessons.js")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from tests.browser.conftest import Lab
 
@@ -116,6 +117,19 @@ def test_fair_race_tunes_each_lr_and_says_how(lab: Lab) -> None:
     assert "16 log-spaced values" in caveat and "seed 0" in caveat and "(−9, 2)" in caveat
 
 
+def axis_titles_clear_of_ticks(page: Any, plot_id: str) -> dict[str, list[str]]:
+    """Per axis of graph `plot_id`, the tick labels its title overlaps (a title must be drawn)."""
+    return dict(page.evaluate("""(id) => {
+        const gd = document.getElementById(id);
+        const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        return Object.fromEntries(['x', 'y'].map((axis) => {
+            const title = gd.querySelector(`.g-${axis}title text`).getBoundingClientRect();
+            const ticks = [...gd.querySelectorAll(`.${axis}tick text`)];
+            return [axis, ticks.filter((t) => hit(title, t.getBoundingClientRect())).map((t) => t.textContent)];
+        }));
+    }""", plot_id))
+
+
 def test_russian_and_projector_mode(lab: Lab) -> None:
     lab.open(
         "?surface=ravine&steps=150&r=sgd,lr=0.02&r=sgd,lr=0.02,momentum=0.9&r=adam,lr=0.3&focus=1&lang=ru&proj=1&t=80"
@@ -126,6 +140,19 @@ def test_russian_and_projector_mode(lab: Lab) -> None:
     assert page.evaluate("getComputedStyle(document.body).fontSize") == "16px"
     status = page.inner_text('[data-card="1"] [data-role="status"]')
     assert "бюджет в 150 шагов исчерпан" in status
+    # projector's larger type: nothing cut or overlapping in the open card and on the map
+    fits = page.evaluate("""() => {
+        const card = document.querySelector('[data-card="1"]');
+        const box = (sel) => card.querySelector(sel).getBoundingClientRect();
+        const label = card.querySelector('.hp.clip .toggle span');
+        return {
+            schedule_spans_the_row: Math.abs(box('[data-role="sched"]').right - box('[data-role="clip"]').right) < 2,
+            clip_label_whole: label.scrollWidth <= label.clientWidth
+                && label.getBoundingClientRect().right <= box('[data-role="clip"]').left,
+        };
+    }""")
+    assert fits == {"schedule_spans_the_row": True, "clip_label_whole": True}
+    assert axis_titles_clear_of_ticks(page, "contour-map") == {"x": [], "y": []}
     lab.shot("07-projector-ru.png")
     page.click("#lang-btn")
     page.click("#cb-toggle")

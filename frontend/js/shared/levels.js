@@ -18,6 +18,20 @@ export function finiteRange(z) {
 }
 
 /**
+ * Round values in [lo, hi] for a colour bar: multiples of 1, 2 or 5 × 10^k, about `count` of
+ * them. Left to itself Plotly ticks a contour's colour bar on its levels (−3.33, −1.67, 0...).
+ */
+export function roundTicks(lo, hi, count = 5) {
+  const raw = (hi - lo) / count;
+  if (!(raw > 0) || !Number.isFinite(raw)) return [lo];
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi; k++) ticks.push(Number((k * step).toPrecision(12)));
+  return ticks;
+}
+
+/**
  * Log-spaced levels: t(f) = log10(f − fmin + δ). Contouring t with evenly spaced levels puts
  * the contours of f at log-spaced heights, so ravines and minima keep their lines.
  */
@@ -25,7 +39,7 @@ export function logTransform(z, log = true) {
   const [lo, hi] = finiteRange(z);
   if (!log) {
     const f = (v) => (v === null || !Number.isFinite(v) ? null : v);
-    return { zt: z, lo, hi, delta: 0, f, t0: lo, t1: hi, inverse: (t) => t, tickvals: null, ticktext: null, log: false };
+    return { zt: z, lo, hi, delta: 0, f, t0: lo, t1: hi, inverse: (t) => t, tickvals: roundTicks(lo, hi), ticktext: null, log: false };
   }
   const delta = Math.max((hi - lo) * 1e-5, 1e-12);
   const f = (v) => (v === null || !Number.isFinite(v) ? null : Math.log10(Math.max(v - lo, 0) + delta));

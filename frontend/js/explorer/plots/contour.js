@@ -29,6 +29,8 @@ function lastFinite(cols, k) {
 }
 
 const MARGIN = { l: 48, r: 66, t: 6, b: 40 };
+// Projector mode's larger ticks: the fixed margins (both layers must line up) hold the axis titles clear of them.
+const PROJECTOR_MARGIN = { l: 62, r: 66, t: 6, b: 54 };
 
 export function createContour(container, { onPick, labels }) {
   const map = document.createElement("div");
@@ -59,7 +61,7 @@ export function createContour(container, { onPick, labels }) {
         contours: { coloring: "heatmap", showlines: true, start: tr.t0, end: tr.t1, size: (tr.t1 - tr.t0) / 24 },
         line: { color: th.contourLine, width: th.proj ? 1 : 0.6, smoothing: 0.8 },
         colorbar: {
-          thickness: 8, len: 0.92, outlinewidth: 0, ...(tr.log ? { tickvals: tr.tickvals, ticktext: tr.ticktext } : {}),
+          thickness: 8, len: 0.92, outlinewidth: 0, tickvals: tr.tickvals, ticktext: tr.ticktext,
           tickfont: { size: th.small }, title: { text: "f", side: "top", font: { size: th.small } }, x: 1.01, xanchor: "left", xpad: 2,
         },
       },
@@ -141,7 +143,7 @@ export function createContour(container, { onPick, labels }) {
       scale: arrowScale(p.cols, span),
       effMax: Math.max(maxFinite(p.cols.ex), maxFinite(p.cols.ey)),
     }));
-    const base = { margin: MARGIN, font: th.font, hovermode: false, showlegend: false, uirevision: s.gridKey };
+    const base = { margin: th.proj ? PROJECTOR_MARGIN : MARGIN, font: th.font, hovermode: false, showlegend: false, uirevision: s.gridKey };
     // The map is redrawn only when what it shows changed (contouring is the costly part).
     const mapKey = [grid, s.surface, s.start[0], s.start[1], th.proj, th.colorBlind, range.join()];
     if (!mapDrawn || mapKey.some((v, i) => v !== mapDrawn[i])) {

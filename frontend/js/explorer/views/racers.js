@@ -33,10 +33,9 @@ function card(i, racer, cat, lang, color, surface) {
     h("div", { class: "hp", title: "gradient_noise" }, h("span", {}, t(lang, "noise")),
       h("input", { type: "range", min: 0, max: SLIDER_STEPS, value: String(Math.round((Math.min(racer.noise, 2) / 2) * SLIDER_STEPS)), dataset: { i, kind: "noise", role: "noise-slider" }, "aria-label": t(lang, "noise") }),
       h("input", { type: "number", min: 0, step: "any", value: String(racer.noise), dataset: { i, kind: "noise", role: "noise" }, "aria-label": t(lang, "hp_value", { name: t(lang, "noise") }) })),
-    h("div", { class: "hp", title: "clip_grad_norm" },
-      h("label", { class: "toggle" }, h("input", { type: "checkbox", checked: racer.clip !== null, dataset: { i, kind: "clip", role: "clip-on" } }), h("span", {}, t(lang, "clip_on"))),
-      h("span", { class: "hint" }, t(lang, "clip")),
-      h("input", { type: "number", min: 0, step: "any", value: racer.clip === null ? "1" : String(racer.clip), disabled: racer.clip === null, dataset: { i, kind: "clip", role: "clip" }, "aria-label": t(lang, "clip") })),
+    h("div", { class: "hp clip", title: "clip_grad_norm" },
+      h("label", { class: "toggle" }, h("input", { type: "checkbox", checked: racer.clip !== null, dataset: { i, kind: "clip", role: "clip-on" } }), h("span", {}, t(lang, "clip"))),
+      h("input", { type: "number", min: 0, step: "any", value: racer.clip === null ? "1" : String(racer.clip), disabled: racer.clip === null, dataset: { i, kind: "clip", role: "clip" }, "aria-label": t(lang, "hp_value", { name: t(lang, "clip") }) })),
   ];
   if (surface && surface.n_samples) {
     const sizes = [];
