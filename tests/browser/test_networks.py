@@ -205,6 +205,14 @@ def test_the_boundary_shows_the_final_snapshot_and_the_slider_replays_earlier_on
     assert snaps[-1]["epoch"] == final_epoch
     heat = plot(lab, "data-plot")
     assert heat[0]["type"] == "heatmap" and heat[0]["z"] == snaps[-1]["z"]
+    # The plot follows its box (it once kept the size it was drawn at, and, when the replay row
+    # appeared after that, painted over the row): the row hidden and shown, the plot re-measures.
+    for hidden in (True, False):
+        lab.page.evaluate("(hidden) => { document.getElementById('replay').hidden = hidden; }", hidden)
+        lab.page.wait_for_function(
+            """() => Math.abs(document.querySelector('#data-plot .main-svg').getBoundingClientRect().bottom
+                              - document.getElementById('data-plot').getBoundingClientRect().bottom) < 0.5""",
+            timeout=5_000)
     assert lab.page.inner_text("#frame-label") == f"epoch {final_epoch} · final"
     # Back to the initialisation: the heat map shows that snapshot, then the final one again.
     lab.page.fill("#frame-slider", "0")

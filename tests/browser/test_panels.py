@@ -164,6 +164,17 @@ def test_russian_and_projector_mode(lab: Lab) -> None:
     assert colors == ["#d55e00", "#0072b2", "#009e73"]  # Okabe–Ito
 
 
+def test_the_map_tabs_keep_a_readable_map_on_a_720_px_projector(lab: Lab) -> None:
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    lab.open("?surface=ravine&steps=150&r=sgd,lr=0.02&proj=1&t=0")
+    for tab in ("basins", "regime"):
+        lab.page.click(f'[data-tab="{tab}"]')
+        lab.page.wait_for_selector(f'[data-body="{tab}"]:not([hidden])')
+        lab.page.wait_for_function("(id) => document.getElementById(id).getBoundingClientRect().height > 0", arg=tab)
+        height = lab.page.evaluate("(id) => document.getElementById(id).getBoundingClientRect().height", tab)
+        assert height >= 200, (tab, height)  # under its form it had 40–90 px; the tab scrolls instead
+
+
 def test_custom_formula_and_its_error(lab: Lab) -> None:
     lab.open("?surface=ravine&steps=100&r=adam,lr=0.1&t=0")
     lab.allowed.append("422")  # Chromium logs the rejected request itself

@@ -42,6 +42,23 @@ function createBottomTabs() {
   };
 }
 
+/**
+ * Every plot takes its box's new size whenever the box changes: the replay row shown under the
+ * data once a run has boundaries, projector type, a wrapped caption, the window. Plotly keeps the
+ * size it drew at, and a plot taller than its box paints over the rows below it.
+ */
+function observePlotBoxes() {
+  const changed = new Set();
+  const observer = new ResizeObserver((entries) => {
+    for (const { target } of entries) changed.add(target);
+    invalidate("plot-boxes", () => {
+      for (const gd of changed) if (gd.data && gd.offsetParent) Plotly.Plots.resize(gd);
+      changed.clear();
+    });
+  });
+  for (const box of document.querySelectorAll(".plot, .lr-plot")) observer.observe(box);
+}
+
 let catalogueLang = null; // the language of the catalogues asked for last
 
 /**
@@ -103,18 +120,11 @@ async function main() {
     plotTexts.render();
     roomBar.render();
   };
-  let layout = null;
   subscribe((keys) => {
     invalidate("ui", renderAll);
     if (keys.has("lang") && state.runtime.catalogue) loadCatalogues();
-    // Projector mode changes the boxes: every plot takes its new size.
-    if (layout !== state.scene.proj) {
-      layout = state.scene.proj;
-      invalidate("resize", () => requestAnimationFrame(() => {
-        for (const gd of document.querySelectorAll(".js-plotly-plot")) if (gd.offsetParent) Plotly.Plots.resize(gd);
-      }));
-    }
   });
+  observePlotBoxes();
   openLinkedLesson(location.search);
   initPreview();
   invalidate("ui", renderAll);
