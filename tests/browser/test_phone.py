@@ -70,6 +70,9 @@ def test_the_explorer_on_a_phone_in_russian_and_colour_blind(phone: Lab) -> None
     phone.open(RACE + "&lang=ru&cb=1")
     topbar = box(phone, ".topbar")
     assert topbar["height"] <= 60
+    cut = phone.page.evaluate("""() => [...document.querySelectorAll('#racers .hp > span')]
+        .filter((label) => label.offsetParent && label.scrollWidth > label.clientWidth).map((label) => label.textContent)""")
+    assert cut == []  # a long Russian label wraps ("расписание lr"), it is not cut to "расписание…"
     phone.shot("phone-explorer-ru-cb.png")
 
 

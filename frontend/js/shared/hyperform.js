@@ -21,10 +21,15 @@ function floatControls(lang, info, value, data, comp = null) {
   ];
 }
 
+/** A keyword's name that may break after its underscores (weight_ | decay) rather than be cut short. */
+function breakable(name) {
+  return name.split(/(?<=_)/).flatMap((part, k) => (k ? [h("wbr"), part] : [part]));
+}
+
 function row(lang, kind, info, value, extra) {
   const title = `${info.description}${info.default !== undefined ? ` · ${t(lang, "default_is", { value: fmtValue(info.default) })}` : ""}`;
   const data = (role, comp = null) => ({ ...extra, kind, name: info.name, role, comp: comp ?? "" });
-  const name = h("span", { title }, info.name);
+  const name = h("span", { title }, breakable(info.name));
   if (info.type === "bool") {
     return h("label", { class: "hp bool", title }, name, h("input", { type: "checkbox", checked: Boolean(value), dataset: data("bool") }));
   }
