@@ -43,29 +43,16 @@ class Measured(NamedTuple):
 
 def measure() -> Measured:
     """This interpreter: the engine's and the plain loop's median ms, in turns."""
-    import time
-
     from backend.runs.surface import build_problem
     from backend.surfaces import engine
     from backend.surfaces.spec import SurfaceRun
-    from bench.data import TRAJECTORY, plain_loop
+    from bench.data import TRAJECTORY, medians_ms, plain_loop
 
     torch.set_num_threads(1)  # the server's default per worker (DESCENT_TORCH_THREADS)
     problem = build_problem(SurfaceRun.model_validate(TRAJECTORY), torch.device("cpu"))
-    for _ in range(WARM):
-        engine.run(problem)
-        plain_loop(300)
-    engine_s, plain_s = [], []
-    for _ in range(REPEATS):
-        began = time.perf_counter()
-        engine.run(problem)
-        engine_s.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        plain_loop(300)
-        plain_s.append(time.perf_counter() - began)
+    ms = medians_ms({"engine": lambda: engine.run(problem), "plain": lambda: plain_loop(300)}, WARM, REPEATS)
     shared = "libpython" in Path("/proc/self/maps").read_text()
-    return Measured(statistics.median(engine_s) * 1000, statistics.median(plain_s) * 1000,
-                    sys.version.split()[0], os.path.realpath(sys.executable),
+    return Measured(ms["engine"], ms["plain"], sys.version.split()[0], os.path.realpath(sys.executable),
                     "shared object" if shared else "static")
 
 
