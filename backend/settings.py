@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="moderator token (Authorization: Bearer ...): may list, cancel and change any run"
     )
-    workers: int = Field(2, ge=1, le=64, description="runs computed at once by the local executor")
+    workers: int = Field(
+        2, ge=1, le=64, description="runs computed at once by the local executor, and unstored computations "
+        "at once in each API process (a pool of their own: they never wait behind queued runs)"
+    )
     torch_threads: int = Field(1, ge=1, le=256, description="torch intra-op threads per worker")
 
     # redis executor and `python -m backend.worker`
@@ -65,10 +68,17 @@ class Settings(BaseSettings):
         64, ge=1, description="starts of an optimizer that runs each start on its own (LBFGS, Adafactor)"
     )
     max_grid: int = Field(501, ge=3, description="points per axis of a surface grid")
-    runs_per_client: int = Field(8, ge=1, description="runs one client may have queued or running")
+    runs_per_client: int = Field(8, ge=1, description="runs one client (identity) may have queued or running")
+    runs_per_address: int = Field(
+        64, ge=1, description="runs queued or running from one address, all its clients together (a "
+        "classroom behind one NAT)"
+    )
     queued_runs: int = Field(200, ge=1, description="runs queued or running on the whole server")
     computations_per_client: int = Field(
         4, ge=1, description="unstored computations (trajectories, sweeps) one client runs at once"
+    )
+    computations_per_address: int = Field(
+        32, ge=1, description="unstored computations in flight from one address, all its clients together"
     )
     answer_cache_bytes: int = Field(
         64 << 20, ge=0, description="bytes of POST /api/trajectories answers kept for identical requests "
@@ -82,7 +92,10 @@ class Settings(BaseSettings):
 
     # live classroom rooms (backend/rooms)
     rooms_per_server: int = Field(200, ge=1, description="rooms open on the server at once")
-    rooms_per_client: int = Field(5, ge=1, description="rooms one client (address) may have open at once")
+    rooms_per_client: int = Field(5, ge=1, description="rooms one client (identity) may have open at once")
+    rooms_per_address: int = Field(
+        40, ge=1, description="rooms open at once from one address, all its clients together (a school's NAT)"
+    )
     room_students: int = Field(500, ge=1, description="students connected to one room at once")
     room_idle_seconds: float = Field(
         1800.0, gt=0, le=7 * 24 * 3600, description="how long a room lives without its teacher connected"

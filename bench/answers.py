@@ -3,11 +3,12 @@ answer cache, measured in the same run.
 
     python -m bench.answers
 
-Every student's page recomputes the teacher's racers through `POST /api/trajectories`, all from
-one address when the room sits behind one NAT: 200 identical requests at once, for each of
-three teacher changes (a new lr each). Three setups, taken in turn on fresh servers: the cache
-off with the default DESCENT_COMPUTATIONS_PER_CLIENT (what a room got before the cache: 429s),
-the cache off with 200 computations per client (every student computes), and the cache on.
+Every student's page (its own client identity) recomputes the teacher's racers through
+`POST /api/trajectories`, all from one address when the room sits behind one NAT: 200
+identical requests at once, for each of three teacher changes (a new lr each). Three setups,
+taken in turn on fresh servers: the cache off with the default limits (one address holds
+DESCENT_COMPUTATIONS_PER_ADDRESS computations at once: the rest get 429), the cache off with
+200 computations per address (every student computes), and the cache on.
 Prints a markdown table: answers by status, shared answers, latency of the 200s, wall time and
 the server's CPU time per change.
 """
@@ -28,9 +29,9 @@ CHANGES = 3
 BODY: dict[str, Any] = {"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.01}, "steps": 300,
                         "starts": [[-1.5, 2.0], [-1.4, 2.0], [-1.3, 2.0]]}
 SETUPS = [
-    ("cache off, 4 computations per client (before)", COMPUTING),
-    ("cache off, 200 computations per client", COMPUTING | {"DESCENT_COMPUTATIONS_PER_CLIENT": "200"}),
-    ("cache on (64 MiB), 4 computations per client", {}),
+    ("cache off, 32 computations per address (the default)", COMPUTING),
+    ("cache off, 200 computations per address", COMPUTING | {"DESCENT_COMPUTATIONS_PER_ADDRESS": "200"}),
+    ("cache on (64 MiB), 32 computations per address", {}),
 ]
 
 
@@ -45,13 +46,13 @@ async def room(url: str, body: dict[str, Any]) -> list[tuple[float, int, str | N
     """Every student's request at once: (milliseconds, status, X-Answer-Cache) each."""
     limits = httpx.Limits(max_connections=STUDENTS)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
-        async def student() -> tuple[float, int, str | None]:
+        async def student(name: str) -> tuple[float, int, str | None]:
             began = time.perf_counter()
-            answer = await client.post("/api/trajectories", json=body)
+            answer = await client.post("/api/trajectories", json=body, headers={"X-Client-Id": name})
             elapsed = (time.perf_counter() - began) * 1000
             return elapsed, answer.status_code, answer.headers.get("x-answer-cache")
 
-        return await asyncio.gather(*[student() for _ in range(STUDENTS)])
+        return await asyncio.gather(*[student(f"student-{i}") for i in range(STUDENTS)])
 
 
 def main() -> None:

@@ -135,6 +135,7 @@ class Servers:
             "DESCENT_DEVICE": "cpu",
             "DESCENT_TORCH_THREADS": str(torch_threads),
             "DESCENT_RUNS_PER_CLIENT": "100000",
+            "DESCENT_RUNS_PER_ADDRESS": "100000",
             "DESCENT_QUEUED_RUNS": "100000",
         }
         self.processes: list[subprocess.Popen[bytes]] = []

@@ -3,7 +3,9 @@
 A classroom server is shared by a room of students: a client with too many runs
 queued or running, or too many computations in flight, gets 429 with a
 Retry-After header, and so does everyone once the queue is full — while the
-other clients are still served. Clients are told apart by their address.
+other clients are still served. A client is an identity at an address
+(`backend.clients`): the students of a class behind one address are each held to
+the per-client limits, and the address as a whole to the per-address ones.
 
 Two counters, one interface. `LocalAdmission` counts in this process: with the
 local executor one API process computes everything. `RedisAdmission` counts in
@@ -18,21 +20,24 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from redis.exceptions import RedisError
 
+from backend.clients import Client
 from backend.runs.executor import Executor
 from backend.runs.redis.executor import RedisExecutor
 from backend.runs.redis.protocol import (
     ACTIVE,
     ADMISSION,
     ADMITTING,
+    address_computing_key,
+    address_runs_key,
     client_computing_key,
     client_runs_key,
     run_key,
@@ -43,73 +48,80 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 1
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _too_many(detail: str) -> HTTPException:
     return HTTPException(429, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _refusal(outcome: int, settings: Settings) -> HTTPException:
-    """The 429 for a refusal: 1 the client's runs, 2 the server's queue, 3 the client's computations."""
+    """The 429 for a refusal: 1 the client's runs, 2 the server's queue, 3 the client's
+    computations, 4 its address's runs, 5 its address's computations."""
     if outcome == 1:
         return _too_many(f"this client already has {settings.runs_per_client} runs queued or "
                          "running; wait for one to end or cancel one")
     if outcome == 2:
         return _too_many(f"the server has {settings.queued_runs} runs waiting; try again shortly")
+    if outcome == 4:
+        return _too_many(f"this address already has {settings.runs_per_address} runs queued or running, "
+                         "all its clients together; wait for one to end or cancel one")
+    if outcome == 5:
+        return _too_many(f"this address already has {settings.computations_per_address} computations "
+                         "in flight, all its clients together")
     return _too_many(f"this client already has {settings.computations_per_client} computations in flight")
 
 
 class Admission(Protocol):
-    def run_slot(self, client: str, run_id: str) -> AbstractAsyncContextManager[None]:
+    def run_slot(self, client: Client, run_id: str) -> AbstractAsyncContextManager[None]:
         """Hold a slot for run `run_id` while it is stored and submitted, or raise 429 if this
-        client, or the whole queue, has no room. Once submitted, the run holds the slot until
-        it ends; a submission that fails gives it back."""
+        client, its address, or the whole queue has no room. Once submitted, the run holds the
+        slot until it ends; a submission that fails gives it back."""
         ...
 
-    def computing(self, client: str) -> AbstractAsyncContextManager[None]:
+    def computing(self, client: Client) -> AbstractAsyncContextManager[None]:
         """Hold one of the client's computation slots for the duration of the block, or raise 429."""
         ...
 
 
 class LocalAdmission:
-    """Per-client counts of active runs and in-flight computations, in this process."""
+    """Active runs and in-flight computations, per client and per address, in this process."""
 
     def __init__(self, executor: Executor, settings: Settings) -> None:
         self.executor = executor
         self.settings = settings
-        self._runs: dict[str, set[str]] = defaultdict(set)
+        self._runs: dict[str, Client] = {}  # run id → who asked, while queued or running
         self._submitting: set[str] = set()  # admitted, not yet known to the executor
-        self._computing: dict[str, int] = defaultdict(int)
+        self._computing: Counter[Client] = Counter()
 
     def _prune(self) -> None:
-        for client, ids in list(self._runs.items()):
-            ids -= {i for i in ids if i not in self._submitting and not self.executor.is_active(i)}
-            if not ids:
-                del self._runs[client]
+        for run_id in [i for i in self._runs if i not in self._submitting and not self.executor.is_active(i)]:
+            del self._runs[run_id]
 
     @contextlib.asynccontextmanager
-    async def run_slot(self, client: str, run_id: str) -> AsyncIterator[None]:
+    async def run_slot(self, client: Client, run_id: str) -> AsyncIterator[None]:
         self._prune()  # no await from here until the slot is taken: one step on the event loop
-        if len(self._runs.get(client, ())) >= self.settings.runs_per_client:
+        held = list(self._runs.values())
+        if held.count(client) >= self.settings.runs_per_client:
             raise _refusal(1, self.settings)
-        if sum(len(ids) for ids in self._runs.values()) >= self.settings.queued_runs:
+        if sum(c.address == client.address for c in held) >= self.settings.runs_per_address:
+            raise _refusal(4, self.settings)
+        if len(held) >= self.settings.queued_runs:
             raise _refusal(2, self.settings)
-        self._runs[client].add(run_id)
+        self._runs[run_id] = client
         self._submitting.add(run_id)
         try:
             yield
         except BaseException:
-            self._runs[client].discard(run_id)
+            self._runs.pop(run_id, None)
             raise
         finally:
             self._submitting.discard(run_id)
 
     @contextlib.asynccontextmanager
-    async def computing(self, client: str) -> AsyncIterator[None]:
+    async def computing(self, client: Client) -> AsyncIterator[None]:
         if self._computing[client] >= self.settings.computations_per_client:
             raise _refusal(3, self.settings)
+        at_address = sum(n for c, n in self._computing.items() if c.address == client.address)
+        if at_address >= self.settings.computations_per_address:
+            raise _refusal(5, self.settings)
         self._computing[client] += 1
         try:
             yield
@@ -133,17 +145,18 @@ class RedisAdmission:
         self._script = redis.register_script(ADMISSION)
         self._fallback = LocalAdmission(executor, settings)
 
-    async def _call(self, action: str, client: str, member: str) -> int:
+    async def _call(self, action: str, client: Client, member: str) -> int:
         s = self.settings
         outcome = await self._script(
-            keys=[ACTIVE, ADMITTING, client_runs_key(client), client_computing_key(client)],
+            keys=[ACTIVE, ADMITTING, client_runs_key(client.key), client_computing_key(client.key),
+                  address_runs_key(client.address), address_computing_key(client.address)],
             args=[action, member, s.admission_lease, s.runs_per_client, s.queued_runs,
-                  s.computations_per_client, run_key("")],
+                  s.computations_per_client, run_key(""), s.runs_per_address, s.computations_per_address],
         )
         return int(outcome)
 
     @contextlib.asynccontextmanager
-    async def _leased(self, renew: str, release: str, client: str, member: str) -> AsyncIterator[None]:
+    async def _leased(self, renew: str, release: str, client: Client, member: str) -> AsyncIterator[None]:
         """Renew the lease every third of it while the block runs; then `release`, even when the
         request is being cancelled (Redis unreachable: the lease ends it)."""
 
@@ -169,7 +182,7 @@ class RedisAdmission:
             await asyncio.shield(asyncio.ensure_future(released()))
 
     @contextlib.asynccontextmanager
-    async def run_slot(self, client: str, run_id: str) -> AsyncIterator[None]:
+    async def run_slot(self, client: Client, run_id: str) -> AsyncIterator[None]:
         try:
             outcome = await self._call("run", client, run_id)
         except RedisError as error:
@@ -182,7 +195,7 @@ class RedisAdmission:
             yield
 
     @contextlib.asynccontextmanager
-    async def computing(self, client: str) -> AsyncIterator[None]:
+    async def computing(self, client: Client) -> AsyncIterator[None]:
         token = uuid.uuid4().hex
         try:
             outcome: int | None = await self._call("compute", client, token)

@@ -15,8 +15,10 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from starlette.requests import HTTPConnection
 
 from backend.api.deps import SettingsDep, StoreDep
+from backend.clients import Client
 from backend.runs.store import RunStore
 
 CLIENT_HEADER = "x-client-id"
@@ -33,10 +35,16 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def client_identity(request: Request) -> str | None:
+def client_identity(connection: HTTPConnection) -> str | None:
     """The caller's identity: its X-Client-Id header, else its cookie (set by `ClientCookie`)."""
-    value = request.headers.get(CLIENT_HEADER) or getattr(request.state, "client_id", None)
+    value = connection.headers.get(CLIENT_HEADER) or getattr(connection.state, "client_id", None)
     return value[:MAX_IDENTITY] if value else None
+
+
+def client_of(connection: HTTPConnection) -> Client:
+    """The caller as admission and rooms count it: its identity at its address."""
+    address = connection.client.host if connection.client else "unknown"
+    return Client(address, client_identity(connection) or "")
 
 
 async def is_moderator(request: Request, settings: SettingsDep) -> bool:

@@ -12,7 +12,9 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Literal
 
+from backend.clients import Client
 from backend.rooms.codes import is_key, new_code, new_key
 from backend.rooms.feed import RoomFeed
 from backend.rooms.messages import (
@@ -49,11 +51,12 @@ class Closed(Exception):
 
 
 class TooManyRooms(Exception):
-    """The server has `rooms_per_server` rooms open, or (`mine`) this client `rooms_per_client`."""
+    """`whose` rooms are all open: this client's (`rooms_per_client`), its address's
+    (`rooms_per_address`) or the server's (`rooms_per_server`)."""
 
-    def __init__(self, mine: bool) -> None:
-        super().__init__("this client's rooms" if mine else "the server's rooms")
-        self.mine = mine
+    def __init__(self, whose: Literal["client", "address", "server"]) -> None:
+        super().__init__(f"the {whose}'s rooms")
+        self.whose = whose
 
 
 class Unavailable(Exception):
@@ -108,9 +111,9 @@ class Rooms(ABC):
                 raise Refused(VOTE_REFUSALS[refusal])
 
     @abstractmethod
-    async def create(self, client: str) -> tuple[str, str]:
-        """A new room's (code, teacher key), opened by `client` (its address); `TooManyRooms`
-        if the server is full or the client has `rooms_per_client` rooms open."""
+    async def create(self, client: Client) -> tuple[str, str]:
+        """A new room's (code, teacher key), opened by `client`; `TooManyRooms` if the client,
+        its address or the server has all the rooms it may open."""
 
     @abstractmethod
     async def end(self, code: str, key: str | None) -> bool | None:
@@ -171,13 +174,16 @@ class LocalRooms(Rooms):
             await asyncio.sleep(beat_seconds(self.settings))
             self._expire(time.time())
 
-    async def create(self, client: str) -> tuple[str, str]:
+    async def create(self, client: Client) -> tuple[str, str]:
         now = time.time()
         self._expire(now)
-        if sum(room.client == client for room, _ in self._rooms.values()) >= self.settings.rooms_per_client:
-            raise TooManyRooms(mine=True)
-        if len(self._rooms) >= self.settings.rooms_per_server:
-            raise TooManyRooms(mine=False)
+        openers = [room.client for room, _ in self._rooms.values()]
+        if openers.count(client) >= self.settings.rooms_per_client:
+            raise TooManyRooms("client")
+        if sum(c.address == client.address for c in openers) >= self.settings.rooms_per_address:
+            raise TooManyRooms("address")
+        if len(openers) >= self.settings.rooms_per_server:
+            raise TooManyRooms("server")
         code = new_code()
         while code in self._rooms:
             code = new_code()

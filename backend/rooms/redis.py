@@ -9,12 +9,13 @@ what it hears to its local `RoomFeed` (which its connections read, as in the emb
 Keys (all under `descent:`), each expiring `room_idle_seconds` after a teacher was last seen
 (a replica holding a teacher's connection refreshes them every beat):
 - `rooms`                  sorted set: code → when the room expires (counts the open rooms)
-- `rooms:client:{address}` set: the codes of the rooms one client opened (counts its rooms;
+- `rooms:client:{client}`  set: the codes of the rooms one client opened (counts its rooms;
                            a code whose room has gone, expired or ended, is pruned when the
                            client opens another, so a key that expired gives its place back)
-- `room:{code}`            hash: key (the teacher key's SHA-256), client (its `rooms:client:`
-                           key), rev, scene, scene_rev, poll (its question and options as
-                           JSON), poll_id, options, revealed
+- `rooms:address:{address}` set: the same for all the clients at one address together
+- `room:{code}`            hash: key (the teacher key's SHA-256), client and address (its
+                           `rooms:client:` and `rooms:address:` keys), rev, scene, scene_rev,
+                           poll (its question and options as JSON), poll_id, options, revealed
 - `room:{code}:votes`      hash: student → option index, for the open poll
 - `room:{code}:students`   sorted set: connection id → when its replica last said it is there
 Channel `descent:room:{code}:events` carries events as JSON `[rev, kind, args]` (messages.event_text).
@@ -28,11 +29,13 @@ import contextlib
 import logging
 import math
 import time
+from typing import Literal
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from backend.clients import Client
 from backend.rooms.codes import is_key, new_code, new_key
 from backend.rooms.feed import RoomFeed
 from backend.rooms.hub import (
@@ -61,12 +64,20 @@ CONTROL = PREFIX + "rooms:control"  # subscribed for the life of the hub, so its
 SUBSCRIBE_SECONDS = 10.0
 
 
+# CREATE's refusals: whose rooms are all open
+ROOMS_FULL: dict[object, Literal["client", "address", "server"]] = {-1: "server", -2: "client", -3: "address"}
+
+
 def room_key(code: str) -> str:
     return f"{PREFIX}room:{code}"
 
 
 def client_key(client: str) -> str:
     return f"{PREFIX}rooms:client:{client}"
+
+
+def address_key(address: str) -> str:
+    return f"{PREFIX}rooms:address:{address}"
 
 
 def votes_key(code: str) -> str:
@@ -103,21 +114,27 @@ local function tally(votes, n)  -- votes per option (as room.Poll.counts)
 end
 """
 
-# KEYS: room, rooms, client's rooms · ARGV: code, key hash, now, ttl ms, most rooms, most
-# rooms per client, room key prefix → 1, 0 (code taken), -1 (the server's rooms), -2 (the client's)
+# KEYS: room, rooms, client's rooms, address's rooms · ARGV: code, key hash, now, ttl ms, most
+# rooms, most rooms per client, room key prefix, most rooms per address
+# → 1, 0 (code taken), -1 (the server's rooms), -2 (the client's), -3 (the address's)
 CREATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
-for _, code in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('EXISTS', ARGV[7] .. code) == 0 then redis.call('SREM', KEYS[3], code) end
+for i = 3, 4 do
+  for _, code in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    if redis.call('EXISTS', ARGV[7] .. code) == 0 then redis.call('SREM', KEYS[i], code) end
+  end
 end
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return -2 end
+if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[8]) then return -3 end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'key', ARGV[2], 'client', KEYS[3], 'rev', 0)
+redis.call('HSET', KEYS[1], 'key', ARGV[2], 'client', KEYS[3], 'address', KEYS[4], 'rev', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]) / 1000, ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])  -- outlives each of its rooms (BEAT renews it with them)
+for i = 3, 4 do
+  redis.call('SADD', KEYS[i], ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])  -- outlives each of its rooms (BEAT renews it with them)
+end
 return 1
 """
 
@@ -128,8 +145,9 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[4] == '1' then
   for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end end
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]) / 1000, ARGV[1])
-  local client = redis.call('HGET', KEYS[1], 'client')
-  if client then redis.call('PEXPIRE', client, ARGV[3]) end  -- its client's rooms outlive it
+  for _, opener in ipairs(redis.call('HMGET', KEYS[1], 'client', 'address')) do
+    if opener then redis.call('PEXPIRE', opener, ARGV[3]) end  -- its client's and address's rooms outlive it
+  end
 end
 for i = 5, #ARGV do redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i]) end
 with_room(KEYS[4])
@@ -202,8 +220,9 @@ return 0
 # The last event (`ended`), then nothing of the room is left; its client's place comes back.
 END = HELPERS + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local client = redis.call('HGET', KEYS[1], 'client')
-if client then redis.call('SREM', client, ARGV[1]) end
+for _, opener in ipairs(redis.call('HMGET', KEYS[1], 'client', 'address')) do
+  if opener then redis.call('SREM', opener, ARGV[1]) end
+end
 publish(ARGV[3], 'ended', {ARGV[2]})
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -262,15 +281,16 @@ class RedisRooms(Rooms):
         except RedisError as error:
             raise Unavailable(f"the rooms' Redis did not answer ({type(error).__name__})") from error
 
-    async def create(self, client: str) -> tuple[str, str]:
+    async def create(self, client: Client) -> tuple[str, str]:
         key, hashed = new_key()
         while True:
             code = new_code()
-            outcome = await self._run("create", [room_key(code), ROOMS, client_key(client)], [
-                code, hashed, time.time(), self._ttl_ms, self.settings.rooms_per_server,
-                self.settings.rooms_per_client, room_key("")])
-            if outcome in (-1, -2):
-                raise TooManyRooms(mine=outcome == -2)
+            outcome = await self._run(
+                "create", [room_key(code), ROOMS, client_key(client.key), address_key(client.address)],
+                [code, hashed, time.time(), self._ttl_ms, self.settings.rooms_per_server,
+                 self.settings.rooms_per_client, room_key(""), self.settings.rooms_per_address])
+            if outcome in ROOMS_FULL:
+                raise TooManyRooms(ROOMS_FULL[outcome])
             if outcome == 1:
                 return code, key
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from backend.clients import Client
+
 # why a vote is refused, by the code the Redis script answers (the embedded hub uses the same)
 NO_POLL, REVEALED, NO_SUCH_OPTION, OTHER_POLL = -1, -2, -3, -4
 VOTE_REFUSALS = {
@@ -39,7 +41,7 @@ class Poll:
 class Room:
     code: str
     key_hash: str
-    client: str  # who opened it (its address): counted against `rooms_per_client`
+    client: Client  # who opened it: counted against `rooms_per_client` and `rooms_per_address`
     expires: float  # when the room goes, unless a teacher is connected then
     rev: int = 0  # the number of the room's last event
     scene: tuple[int, str] | None = None  # (revision, JSON)

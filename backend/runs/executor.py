@@ -92,7 +92,9 @@ class InlineWork:
 
 
 class LocalExecutor(InlineWork):
-    """Runs in this process, `workers` at a time, in threads."""
+    """Runs in this process, `workers` at a time, in threads; unstored computations in
+    `workers` threads of their own, so that a slider's trajectory never waits in the queue
+    behind a class's training runs."""
 
     kind = "local"
 
@@ -103,7 +105,8 @@ class LocalExecutor(InlineWork):
         self.workers = workers
         self.device = resolve_device(device)
         torch.set_num_threads(torch_threads)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-run")
+        self._runs = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-run")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-inline")
         self._logs: OrderedDict[str, RunLog] = OrderedDict()
         self._cancel: dict[str, threading.Event] = {}  # queued or running here
         self._started: set[str] = set()  # of those, the ones a worker has picked up
@@ -122,7 +125,7 @@ class LocalExecutor(InlineWork):
         with self._lock:  # the worker threads read and prune these
             self._logs[run.id] = run_log
             self._cancel[run.id] = threading.Event()
-        task = loop.run_in_executor(self._pool, self._execute, run, run_log)
+        task = loop.run_in_executor(self._runs, self._execute, run, run_log)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -210,6 +213,7 @@ class LocalExecutor(InlineWork):
         deadline = time.monotonic() + 5
         while self._tasks and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        self._runs.shutdown(wait=False, cancel_futures=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

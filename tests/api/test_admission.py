@@ -1,11 +1,13 @@
 """Requests beyond the limits get 429 with Retry-After, and the slots come back when work ends.
 
-Clients are told apart by address: floods come from 127.0.0.2 and up, the normal client from
-127.0.0.1 (all loopback). Every limit is reached with work that would take minutes, so it is
-still there when the next request arrives: runs and computations end only when the test
+A client is an identity at an address: floods come from 127.0.0.2 and up, the normal client
+from 127.0.0.1 (all loopback), each one identity (its X-Client-Id); a classroom is several
+identities behind one address. Every limit is reached with work that would take minutes, so it
+is still there when the next request arrives: runs and computations end only when the test
 cancels them or hangs up, never by the clock.
 """
 
+import contextlib
 import json
 import select
 import signal
@@ -34,6 +36,8 @@ QUICK_RUN = {"kind": "surface", "surface": "quadratic", "optimizer": {"name": "s
 ENDLESS_COMPUTATION = QUICK_RUN | {"steps": 1_000_000, "starts": [[1.0, 1.0]] * 40_000, "record": "final",
                                    "stop": {"grad_norm": 0}}
 ANSWER_SECONDS = 60.0  # a hang guard, not a speed requirement
+CLASS_RUNS = 5  # DESCENT_RUNS_PER_ADDRESS of the limited server
+CLASS_COMPUTATIONS = 3  # DESCENT_COMPUTATIONS_PER_ADDRESS of the limited server
 
 
 def limited(tmp_path: Path, **env: str) -> Iterator[Server]:
@@ -51,7 +55,8 @@ def limited(tmp_path: Path, **env: str) -> Iterator[Server]:
 @pytest.fixture
 def limited_server(tmp_path: Path) -> Iterator[Server]:
     yield from limited(tmp_path, DESCENT_RUNS_PER_CLIENT="3", DESCENT_QUEUED_RUNS="50",
-                       DESCENT_COMPUTATIONS_PER_CLIENT="2")
+                       DESCENT_COMPUTATIONS_PER_CLIENT="2", DESCENT_RUNS_PER_ADDRESS=str(CLASS_RUNS),
+                       DESCENT_COMPUTATIONS_PER_ADDRESS=str(CLASS_COMPUTATIONS))
 
 
 @pytest.fixture
@@ -59,21 +64,26 @@ def small_queue_server(tmp_path: Path) -> Iterator[Server]:
     yield from limited(tmp_path, DESCENT_RUNS_PER_CLIENT="3", DESCENT_QUEUED_RUNS="4")
 
 
-def from_address(url: str, address: str) -> httpx.Client:
-    """A client whose requests come from `address` (a loopback address: another client)."""
+def from_address(url: str, address: str, identity: str | None = None) -> httpx.Client:
+    """A client whose requests come from `address` (a loopback address) with the identity
+    `identity` (X-Client-Id; None: the address itself), so that its first requests, sent before
+    any cookie came back, are the same client as the later ones."""
     transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=url, timeout=ANSWER_SECONDS, transport=transport)
+    return httpx.Client(base_url=url, timeout=ANSWER_SECONDS, transport=transport,
+                        headers={"X-Client-Id": identity or address})
 
 
-def post_and_hold(port: int, address: str, body: dict[str, Any]) -> socket.socket:
-    """POST /api/trajectories from `address` on a bare socket, and leave it open unread: the
-    request stays in flight until the socket is closed (the client hanging up)."""
+def post_and_hold(port: int, address: str, body: dict[str, Any],
+                  identity: str | None = None) -> socket.socket:
+    """POST /api/trajectories from `address` as `identity` (None: the address) on a bare socket,
+    and leave it open unread: the request stays in flight until the socket is closed (the client
+    hanging up)."""
     payload = json.dumps(body).encode()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((address, 0))
     sock.connect(("127.0.0.1", port))
     sock.sendall(
-        f"POST /api/trajectories HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST /api/trajectories HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Client-Id: {identity or address}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload
     )
     return sock
@@ -119,6 +129,60 @@ def test_flood_gets_429_with_retry_after_while_others_are_served(limited_server:
         assert again.status_code == 201, again.text
 
 
+def page(url: str, address: str) -> httpx.Client:
+    """A browser page at `address`: its identity is the cookie the server gives it on its first
+    request, as a student's page gets it."""
+    transport = httpx.HTTPTransport(local_address=address)
+    client = httpx.Client(base_url=url, timeout=ANSWER_SECONDS, transport=transport)
+    client.get("/api/health").raise_for_status()
+    assert client.cookies.get("descent_client")
+    return client
+
+
+def test_a_classroom_behind_one_address_is_served_student_by_student(limited_server: Server) -> None:
+    """Students behind one address (a school's NAT), each a page with its own cookie: each is
+    held to its own 3 runs and the class to CLASS_RUNS together, while another address is
+    served; a run that ends gives its place back to the class."""
+    url = limited_server.url
+    with contextlib.ExitStack() as stack:
+        ann, bob, cat, dan = students = [page(url, "127.0.0.5") for _ in range(4)]
+        for student in students:
+            stack.callback(student.close)
+        other = stack.enter_context(from_address(url, "127.0.0.6"))
+        taken = [(ann, ann.post("/api/runs", json=ENDLESS_RUN)) for _ in range(3)]
+        over = ann.post("/api/runs", json=ENDLESS_RUN)
+        assert over.status_code == 429 and "this client already has 3 runs" in over.json()["detail"]
+        taken += [(student, student.post("/api/runs", json=ENDLESS_RUN)) for student in (bob, cat)]
+        assert [r.status_code for _, r in taken] == [201] * CLASS_RUNS, [r.text for _, r in taken]
+        full = dan.post("/api/runs", json=ENDLESS_RUN)  # under his own 3, over the class's 5
+        assert full.status_code == 429 and full.headers["Retry-After"] == "1"
+        assert (f"this address already has {CLASS_RUNS} runs queued or running, all its clients together"
+                in full.json()["detail"])
+        assert other.post("/api/runs", json=QUICK_RUN).status_code == 201  # another address is served
+        for student, run in taken:
+            key = {"X-Run-Key": run.json()["key"]}
+            assert student.delete(f"/api/runs/{run.json()['id']}", headers=key).status_code == 200
+            wait_for_status(student, run.json()["id"], {"cancelled"})
+        again = dan.post("/api/runs", json=QUICK_RUN)  # the class's places came back
+        assert again.status_code == 201, again.text
+        assert len(wait_steps(dan, again.json()["id"])) == 51
+
+
+def test_a_computation_never_waits_behind_queued_runs(limited_server: Server) -> None:
+    """The one run thread (DESCENT_WORKERS=1) busy with a run of minutes, another run queued
+    behind it: a slider's trajectory is still answered, from the computations' own threads."""
+    with from_address(limited_server.url, "127.0.0.9") as teacher:
+        runs = [teacher.post("/api/runs", json=ENDLESS_RUN).json() for _ in range(2)]
+        wait_for_status(teacher, runs[0]["id"], {"running"})
+        answer = teacher.post("/api/trajectories", json=QUICK_RUN)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["steps"]) == 51
+        assert teacher.get(f"/api/runs/{runs[1]['id']}").json()["status"] == "queued"
+        for run in runs:
+            cancelled = teacher.delete(f"/api/runs/{run['id']}", headers={"X-Run-Key": run["key"]})
+            assert cancelled.status_code == 200
+
+
 def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) -> None:
     """Four runs queued or running in all (three clients' worth), whoever asks: 429 for everyone
     until one ends, then the next client gets its run."""
@@ -162,6 +226,31 @@ def test_concurrent_instant_computations_are_bounded_per_client(limited_server: 
             while (again := flood.post("/api/trajectories", json=QUICK_RUN)).status_code == 429:
                 assert time.monotonic() < deadline, "the slots never came back"
                 time.sleep(0.05)  # the server notices a hang-up between two steps
+            assert again.status_code == 200, again.text
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_classroom_s_computations_are_bounded_per_address(limited_server: Server) -> None:
+    """One computation in flight for each of CLASS_COMPUTATIONS students behind one address
+    fills the address: the next student, under her own limit of 2, is refused with the
+    address's message; once they hang up, the class computes again."""
+    held = [post_and_hold(limited_server.port, "127.0.0.7", ENDLESS_COMPUTATION | {"seed": seed},
+                          identity=f"student-{seed}") for seed in range(CLASS_COMPUTATIONS + 1)]
+    try:
+        _, status, headers, answer = first_answer(held)
+        assert status == 429 and headers["retry-after"] == "1"
+        assert (f"this address already has {CLASS_COMPUTATIONS} computations in flight, all its clients "
+                "together") in answer["detail"]
+        with from_address(limited_server.url, "127.0.0.7", "student-late") as late:
+            assert late.post("/api/trajectories", json=QUICK_RUN).status_code == 429  # still full
+            for sock in held:
+                sock.close()
+            deadline = time.monotonic() + ANSWER_SECONDS  # a hang guard
+            while (again := late.post("/api/trajectories", json=QUICK_RUN)).status_code == 429:
+                assert time.monotonic() < deadline, "the slots never came back"
+                time.sleep(0.05)
             assert again.status_code == 200, again.text
     finally:
         for sock in held:

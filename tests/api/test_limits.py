@@ -35,7 +35,8 @@ async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def tight(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(data_dir=tmp_path / "tight", max_steps=5, max_starts=3, network_max_epochs=3,
                         max_expression_length=20, max_grid=9, max_coordinate=100.0,
-                        rooms_per_client=3, room_max_poll_options=4, room_idle_seconds=60.0)
+                        rooms_per_client=3, rooms_per_address=7, room_max_poll_options=4,
+                        room_idle_seconds=60.0, runs_per_address=9, computations_per_address=6)
     async for client in _serve(create_app(settings)):
         yield client
 
@@ -96,7 +97,14 @@ async def test_limits_and_openapi_agree_with_validation(
 
 async def test_limits_report_the_room_bounds(tight: httpx.AsyncClient, roomy: httpx.AsyncClient) -> None:
     rooms = [(await client.get("/api/limits")).json()["rooms"] for client in (tight, roomy)]
-    assert rooms[0] == {"per_client": 3, "per_server": 200, "students": 500, "idle_seconds": 60.0,
-                        "max_scene_bytes": 65536, "max_poll_options": 4, "max_text": 200,
-                        "messages_per_second": 30.0}
+    assert rooms[0] == {"per_client": 3, "per_address": 7, "per_server": 200, "students": 500,
+                        "idle_seconds": 60.0, "max_scene_bytes": 65536, "max_poll_options": 4,
+                        "max_text": 200, "messages_per_second": 30.0}
     assert rooms[1] == examples.LIMITS["rooms"]  # the documented example: the defaults
+
+
+async def test_limits_report_the_admission_bounds(tight: httpx.AsyncClient, roomy: httpx.AsyncClient) -> None:
+    names = ("runs_per_client", "runs_per_address", "computations_per_client", "computations_per_address")
+    tight_limits, roomy_limits = [(await client.get("/api/limits")).json() for client in (tight, roomy)]
+    assert [tight_limits[name] for name in names] == [8, 9, 4, 6]
+    assert [roomy_limits[name] for name in names] == [examples.LIMITS[name] for name in names]

@@ -27,6 +27,7 @@ STUDENTS = 3  # DESCENT_ROOM_STUDENTS of the module's server
 IDLE = 1.0  # DESCENT_ROOM_IDLE_SECONDS of the tight server
 ROOMS = 2  # DESCENT_ROOMS_PER_SERVER of the tight server
 MINE = 2  # DESCENT_ROOMS_PER_CLIENT of the capped server
+SCHOOL = 3  # DESCENT_ROOMS_PER_ADDRESS of the capped server
 ADMIN = "the-moderators-token"  # DESCENT_ADMIN_TOKEN of the capped server
 
 
@@ -42,7 +43,7 @@ def _server(tmp: Path, **env: str) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _server(tmp_path_factory.mktemp("rooms"), DESCENT_ROOM_STUDENTS=str(STUDENTS),
-                       DESCENT_ROOMS_PER_CLIENT="100")  # every test here opens rooms from one address
+                       DESCENT_ROOMS_PER_ADDRESS="100")  # every test here opens rooms from one address
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +55,9 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Few rooms for each client (address); a moderator token."""
+    """Few rooms for each client and each address; a moderator token."""
     yield from _server(tmp_path_factory.mktemp("rooms-capped"), DESCENT_ROOMS_PER_CLIENT=str(MINE),
-                       DESCENT_ADMIN_TOKEN=ADMIN)
+                       DESCENT_ROOMS_PER_ADDRESS=str(SCHOOL), DESCENT_ADMIN_TOKEN=ADMIN)
 
 
 def open_room(server: Server, client: httpx.Client | None = None) -> dict[str, Any]:
@@ -407,6 +408,23 @@ def test_one_client_keeps_at_most_rooms_per_client_open_and_others_are_not_kept_
         again = open_room(capped, hog)  # the ended room's place came back
         assert hog.post("/api/rooms").status_code == 429
         for room in [mine[1], theirs, again]:
+            assert end_room(capped, room["code"], {"X-Room-Key": room["key"]}).status_code == 204
+
+
+def test_teachers_behind_one_address_each_open_rooms_up_to_the_address_limit(capped: Server) -> None:
+    """Teachers whose school reaches the server through one address are each held to their own
+    MINE rooms, and the school to SCHOOL rooms together."""
+    school = "127.0.0.4"
+    with from_address(capped.url, school, "ann") as ann, from_address(capped.url, school, "bob") as bob, \
+            from_address(capped.url, school, "cat") as cat:
+        rooms = [open_room(capped, ann), open_room(capped, ann), open_room(capped, bob)]
+        refused = cat.post("/api/rooms")  # none open of her own, the school's all open
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        detail = refused.json()["detail"]
+        assert f"this address already has {SCHOOL} rooms open, all its clients together" in detail
+        assert end_room(capped, rooms[2]["code"], {"X-Room-Key": rooms[2]["key"]}).status_code == 204
+        rooms[2] = open_room(capped, cat)  # the school's place came back
+        for room in rooms:
             assert end_room(capped, room["code"], {"X-Room-Key": room["key"]}).status_code == 204
 
 

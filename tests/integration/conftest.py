@@ -48,6 +48,7 @@ FAST = {
     "DESCENT_DEVICE": "cpu",
     "DESCENT_TORCH_THREADS": "1",
     "DESCENT_RUNS_PER_CLIENT": "100",
+    "DESCENT_RUNS_PER_ADDRESS": "100",
     "DESCENT_MAX_STEPS": "100000",
 }
 # A single-start run takes about 0.3 ms a step on one core: RUN (5,000 steps) lasts 1.5 s;

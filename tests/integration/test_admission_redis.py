@@ -3,7 +3,8 @@
 With the Redis executor the limits are counted by one Lua script (`protocol.ADMISSION`), so a
 client that spreads its requests over two replicas gets no more than from one. No worker runs
 in the replicas' cluster: a run stays queued (and holds its slot) until the test cancels it.
-Clients are told apart by address (127.0.0.x, all loopback). The protocol tests at the end
+A client is an identity at an address (127.0.0.x, all loopback); a class is several identities
+at one address. The protocol tests at the end
 play the script against a real redis-server, as an API replica that dies holding a slot would.
 """
 
@@ -28,6 +29,8 @@ from backend.runs.redis.protocol import (
     GROUP,
     JOBS,
     SUBMIT,
+    address_computing_key,
+    address_runs_key,
     cancel_key,
     client_computing_key,
     client_runs_key,
@@ -41,6 +44,7 @@ LEASE = 1.5  # DESCENT_ADMISSION_LEASE: how long a slot outlives a replica that 
 PROBES = itertools.count()
 LIMITS = {
     "DESCENT_RUNS_PER_CLIENT": "2", "DESCENT_QUEUED_RUNS": "5", "DESCENT_COMPUTATIONS_PER_CLIENT": "1",
+    "DESCENT_RUNS_PER_ADDRESS": "3", "DESCENT_COMPUTATIONS_PER_ADDRESS": "2",
     "DESCENT_ADMISSION_LEASE": str(LEASE), "DESCENT_MAX_STEPS": "1000000",
     "DESCENT_MAX_INSTANT_WORK": "100000000000", "DESCENT_MAX_WORK": "100000000000",
 }
@@ -60,10 +64,11 @@ def replicas(redis_url: str, make_cluster: Any) -> tuple[Cluster, Cluster]:
 
 
 class Client:
-    """One client (one address) talking to both replicas; cancels what it queued at the end."""
+    """One client (an identity at an address) talking to both replicas; cancels what it queued
+    at the end."""
 
-    def __init__(self, address: str, replicas: tuple[Cluster, Cluster]) -> None:
-        self.http = [from_address(r.url, address) for r in replicas]
+    def __init__(self, address: str, replicas: tuple[Cluster, Cluster], identity: str | None = None) -> None:
+        self.http = [from_address(r.url, address, identity) for r in replicas]
         self.keys: dict[str, tuple[int, str]] = {}  # run id → (replica that took it, its key)
 
     def post(self, replica: int, body: dict[str, Any] = QUICK_RUN) -> httpx.Response:
@@ -89,8 +94,8 @@ class Client:
 def clients(replicas: tuple[Cluster, Cluster]) -> Iterator[Any]:
     made: list[Client] = []
 
-    def make(address: str) -> Client:
-        made.append(Client(address, replicas))
+    def make(address: str, identity: str | None = None) -> Client:
+        made.append(Client(address, replicas, identity))
         return made[-1]
 
     yield make
@@ -112,6 +117,20 @@ def test_a_client_s_runs_are_counted_across_replicas(clients: Any) -> None:
     alice.cancel(first.json()["id"], 1)  # taken by replica 0, cancelled through replica 1
     assert alice.post(0).status_code == 201  # its slot came back
     assert alice.post(1).status_code == 429
+
+
+def test_a_class_s_runs_are_counted_across_replicas(clients: Any) -> None:
+    """DESCENT_RUNS_PER_ADDRESS=3: two students behind one address, each under its own limit of
+    2, have three runs between them whichever replica took them; a fourth is refused on either."""
+    ann, bob = clients("127.0.0.12", "ann"), clients("127.0.0.12", "bob")
+    taken = [ann.post(0), bob.post(1), bob.post(0)]
+    assert [r.status_code for r in taken] == [201] * 3, [r.text for r in taken]
+    for replica in (0, 1):
+        refused = ann.post(replica)
+        assert refused.status_code == 429, refused.text
+        assert "this address already has 3 runs queued or running" in refused.json()["detail"]
+    bob.cancel(taken[1].json()["id"], 0)  # the class's place comes back, whoever gave it
+    assert ann.post(1).status_code == 201
 
 
 def queued_in(deployment: redis.Redis) -> set[bytes]:
@@ -156,7 +175,7 @@ def hold_computation(replica: Cluster, address: str) -> socket.socket:
     one computation slot. Nothing else from `address` asks meanwhile: a probe computing at that
     moment would take the slot, and the held request would be refused instead."""
     held = post_and_hold(replica.port, address, ENDLESS_COMPUTATION)
-    wait_for(lambda: replica.redis.zcard(client_computing_key(address)) == 1, HANG_GUARD,
+    wait_for(lambda: replica.redis.zcard(address_computing_key(address)) == 1, HANG_GUARD,
              "the held computation to take its slot")
     return held
 
@@ -191,7 +210,7 @@ def test_a_replica_killed_holding_a_slot_leaks_it_for_one_lease_at_most(
     try:
         wait_for(lambda: refused_computation(first.url, "127.0.0.9"), HANG_GUARD, "a refusal")
         doomed.stop_api()  # kill -9: it never gives the slot back
-        assert doomed.redis.zcard(client_computing_key("127.0.0.9")) == 1  # not released
+        assert doomed.redis.zcard(address_computing_key("127.0.0.9")) == 1  # not released
         wait_for(lambda: not refused_computation(first.url, "127.0.0.9"), HANG_GUARD, "the lease to end")
     finally:
         held.close()
@@ -208,10 +227,14 @@ def db(redis_url: str) -> Iterator[redis.Redis]:
 
 
 def admit(db: redis.Redis, action: str, client: str, member: str, lease: float = 0.5,
-          runs: int = 2, queued: int = 100, computations: int = 1) -> int:
+          runs: int = 2, queued: int = 100, computations: int = 1, address: str | None = None) -> int:
+    """ADMISSION for `client` at `address` (None: an address of its own), with per-address
+    limits of one more than the client's."""
+    address = address or f"address-of-{client}"
     outcome: int = db.register_script(ADMISSION)(
-        keys=[ACTIVE, ADMITTING, client_runs_key(client), client_computing_key(client)],
-        args=[action, member, lease, runs, queued, computations, run_key("")],
+        keys=[ACTIVE, ADMITTING, client_runs_key(client), client_computing_key(client),
+              address_runs_key(address), address_computing_key(address)],
+        args=[action, member, lease, runs, queued, computations, run_key(""), runs + 1, computations + 1],
     )
     return outcome
 
@@ -221,7 +244,8 @@ def test_a_run_admitted_and_never_submitted_frees_its_slot_when_its_lease_ends(d
     r1, r2, r3 = (uuid.uuid4().hex[:16] for _ in range(3))
     assert admit(db, "run", client, r1) == 0 and admit(db, "run", client, r2) == 0
     assert admit(db, "run", client, r3) == 1  # both held
-    assert db.hgetall(run_key(r1)) == {b"admitted": client_runs_key(client).encode()}
+    assert db.hgetall(run_key(r1)) == {b"admitted": client_runs_key(client).encode(),
+                                       b"admitted_address": address_runs_key(f"address-of-{client}").encode()}
     time.sleep(0.6)  # the replica died before submitting: nobody renews the lease
     assert not db.exists(run_key(r1))
     assert admit(db, "run", client, r3) == 0
@@ -250,7 +274,7 @@ def test_a_submitted_run_holds_its_slot_until_it_ends(db: redis.Redis) -> None:
     assert db.register_script(FINISH)(
         keys=[run_key(run_id), steps_key(run_id), cancel_key(run_id), ACTIVE, EVENTS, JOBS],
         args=["", "cancelled", b"{}", time.time(), 60, run_id, GROUP, ""]) == 1
-    assert not db.exists(client_runs_key(client))
+    assert not db.exists(client_runs_key(client)) and not db.exists(address_runs_key(f"address-of-{client}"))
 
 
 def test_computations_are_leased_renewed_and_released(db: redis.Redis) -> None:
@@ -266,3 +290,28 @@ def test_computations_are_leased_renewed_and_released(db: redis.Redis) -> None:
     time.sleep(0.6)  # not renewed: gone with its lease, key and all
     assert admit(db, "renew", client, "b") == 0 and not db.exists(client_computing_key(client))
     assert admit(db, "compute", client, "c") == 0
+
+
+def test_an_address_is_counted_whatever_identities_its_clients_show(db: redis.Redis) -> None:
+    """Two clients at one address, each under its own limits: the address's (one more than a
+    client's) refuse the third run and the third computation between them (4, 5); ending one
+    gives the address its place back."""
+    address = f"school-{uuid.uuid4().hex}"
+    ann, bob = f"ann-{uuid.uuid4().hex}", f"bob-{uuid.uuid4().hex}"
+    runs = [uuid.uuid4().hex[:16] for _ in range(4)]
+    assert admit(db, "run", ann, runs[0], address=address) == 0
+    assert admit(db, "run", ann, runs[1], address=address) == 0
+    assert admit(db, "run", ann, runs[2], address=address) == 1  # ann's own two
+    assert admit(db, "run", bob, runs[2], address=address) == 0
+    assert admit(db, "run", bob, runs[3], address=address) == 4  # the address's three
+    assert db.hget(run_key(runs[2]), "admitted_address") == address_runs_key(address).encode()
+    assert admit(db, "release-run", ann, runs[0], address=address) == 0
+    assert admit(db, "run", bob, runs[3], address=address) == 0
+    assert admit(db, "compute", ann, "a", address=address) == 0
+    assert admit(db, "compute", bob, "b", address=address) == 0
+    assert admit(db, "compute", f"cat-{uuid.uuid4().hex}", "c", address=address) == 5
+    assert admit(db, "release", bob, "b", address=address) == 0
+    assert db.zcard(address_computing_key(address)) == 1 and db.zcard(client_computing_key(bob)) == 0
+    for client, run in ((ann, runs[1]), (bob, runs[2]), (bob, runs[3])):
+        admit(db, "release-run", client, run, address=address)
+    admit(db, "release", ann, "a", address=address)

@@ -27,9 +27,11 @@ IDLE = 2.0  # DESCENT_ROOM_IDLE_SECONDS
 STUDENTS = 5  # DESCENT_ROOM_STUDENTS
 ROOMS = 14  # DESCENT_ROOMS_PER_SERVER
 MINE = 4  # DESCENT_ROOMS_PER_CLIENT
+SCHOOL = 6  # DESCENT_ROOMS_PER_ADDRESS
 RECV_SECONDS = 15.0  # a hang guard, not a speed requirement
 LIMITS = {"DESCENT_ROOM_IDLE_SECONDS": str(IDLE), "DESCENT_ROOM_STUDENTS": str(STUDENTS),
-          "DESCENT_ROOMS_PER_SERVER": str(ROOMS), "DESCENT_ROOMS_PER_CLIENT": str(MINE)}
+          "DESCENT_ROOMS_PER_SERVER": str(ROOMS), "DESCENT_ROOMS_PER_CLIENT": str(MINE),
+          "DESCENT_ROOMS_PER_ADDRESS": str(SCHOOL)}
 
 
 @pytest.fixture(scope="module")
@@ -275,3 +277,25 @@ def test_a_replica_that_loses_redis_closes_its_room_sockets_and_serves_rooms_aga
         assert recv(follower)["scene"] == {"after": "the restart"}  # subscribed again
     finally:
         own.stop()
+
+
+def test_a_schools_rooms_are_counted_across_replicas(replicas: tuple[Cluster, Cluster]) -> None:
+    """Two teachers behind one address, each under its own MINE, on different replicas at once:
+    SCHOOL rooms between them, never one more; ending one gives the school its place back."""
+    a, b = replicas
+    with from_address(a.url, "127.0.0.61", "ann") as ann, from_address(b.url, "127.0.0.61", "bob") as bob, \
+            ThreadPoolExecutor(2 * MINE) as pool:
+        answers = list(pool.map(lambda i: (ann, bob)[i % 2].post("/api/rooms"), range(2 * MINE)))
+        codes = [r.status_code for r in answers]
+        assert codes.count(201) == SCHOOL, codes
+        assert all(f"this address already has {SCHOOL} rooms open" in r.json()["detail"]
+                   for r in answers if r.status_code == 429)
+        opened = [r.json() for r in answers if r.status_code == 201]
+        ended = bob.delete(f"/api/rooms/{opened[0]['code']}", headers={"X-Room-Key": opened[0]["key"]})
+        assert ended.status_code == 204
+        fresh = ann.post("/api/rooms")
+        assert fresh.status_code == 201, fresh.text  # the school's place came back
+        assert bob.post("/api/rooms").status_code == 429
+        for room in [*opened[1:], fresh.json()]:  # cleared for the next test (or expired already)
+            cleared = ann.delete(f"/api/rooms/{room['code']}", headers={"X-Room-Key": room["key"]})
+            assert cleared.status_code in (204, 404)

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from backend.api.routes.rooms import RedactKeys
+from backend.clients import Client
 from backend.rooms.codes import ALPHABET, is_key, new_code, new_key, normal_code
 from backend.rooms.feed import HISTORY, RoomFeed
 from backend.rooms.hub import EXPIRED, LocalRooms, TooManyRooms
@@ -64,7 +65,7 @@ def test_the_size_bound_counts_bytes_not_characters() -> None:
 
 
 def test_the_vote_rules() -> None:
-    room = Room("K7Q2XM", "hash", "127.0.0.1", 0.0)
+    room = Room("K7Q2XM", "hash", Client("127.0.0.1", "teacher"), 0.0)
     assert room.vote("ann", 0, None) == NO_POLL
     room.poll = Poll(5, '{"question": "q", "options": ["a", "b"]}', 2)
     assert room.vote("ann", 2, None) == NO_SUCH_OPTION
@@ -145,27 +146,33 @@ def test_an_ended_rooms_readers_get_the_last_event_then_the_close() -> None:
         assert texts(feed, 1, teacher)[1] == [ended]
 
 
-def test_the_embedded_hub_counts_each_clients_rooms_and_gives_places_back() -> None:
+def test_the_embedded_hub_counts_rooms_per_client_address_and_server_and_gives_places_back() -> None:
     asyncio.run(_clients_rooms())
 
 
 async def _clients_rooms() -> None:
-    rooms = LocalRooms(Settings(rooms_per_client=2, rooms_per_server=3, room_idle_seconds=0.2))
+    rooms = LocalRooms(Settings(rooms_per_client=2, rooms_per_address=3, rooms_per_server=4,
+                                room_idle_seconds=0.2))
+    ann, bob, cat = (Client("10.0.0.1", name) for name in ("ann", "bob", "cat"))  # one school's teachers
     try:
-        first, second = [await rooms.create("10.0.0.1") for _ in range(2)]
+        first, second = [await rooms.create(ann) for _ in range(2)]
         with pytest.raises(TooManyRooms) as mine:
-            await rooms.create("10.0.0.1")
-        assert mine.value.mine
+            await rooms.create(ann)
+        assert mine.value.whose == "client"
         assert await rooms.end(first[0], "not its key") is False
         assert await rooms.end(first[0], first[1]) is True
         assert await rooms.end(first[0], first[1]) is None  # gone
-        await rooms.create("10.0.0.1")  # the ended room's place came back
-        await rooms.create("10.0.0.2")  # the server's third room
+        await rooms.create(ann)  # the ended room's place came back
+        await rooms.create(bob)  # under his own 2: the address's third room
+        with pytest.raises(TooManyRooms) as school:
+            await rooms.create(cat)
+        assert school.value.whose == "address"
+        await rooms.create(Client("10.0.0.2", "ann"))  # the server's fourth room
         with pytest.raises(TooManyRooms) as full:
-            await rooms.create("10.0.0.3")
-        assert not full.value.mine
+            await rooms.create(Client("10.0.0.3", "dan"))
+        assert full.value.whose == "server"
         await asyncio.sleep(0.3)  # no teacher came: they expire, and every place comes back
-        assert len({await rooms.create("10.0.0.1") for _ in range(2)}) == 2
+        assert len({await rooms.create(client) for client in (ann, ann, cat)}) == 3
         assert await rooms.info(second[0]) is None
     finally:
         await rooms.close()

@@ -6,10 +6,10 @@ from typing import Annotated
 import torch
 from fastapi import APIRouter, Body, Request
 
-from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep
 from backend.api.errors import TOO_LARGE
 from backend.api.json import JSON, StrictJSONRoute
+from backend.api.ownership import client_of
 from backend.api.routes import BUSY, answer
 from backend.api.schemas import examples
 from backend.api.schemas.analysis import CurvatureOut, CurvatureRequest, SweepOut, SweepRequest

@@ -217,7 +217,9 @@ async def limits(settings: SettingsDep) -> Limits:
         max_expression_length=settings.max_expression_length,
         max_body_bytes=settings.max_body_bytes,
         runs_per_client=settings.runs_per_client,
+        runs_per_address=settings.runs_per_address,
         computations_per_client=settings.computations_per_client,
+        computations_per_address=settings.computations_per_address,
         network=NetworkLimits(
             max_epochs=settings.network_max_epochs, max_steps=settings.network_max_steps,
             max_parameters=settings.network_max_parameters, max_work=settings.network_max_work,
@@ -227,7 +229,8 @@ async def limits(settings: SettingsDep) -> Limits:
             max_eval_samples=settings.network_max_eval_samples,
         ),
         rooms=RoomLimits(
-            per_client=settings.rooms_per_client, per_server=settings.rooms_per_server,
+            per_client=settings.rooms_per_client, per_address=settings.rooms_per_address,
+            per_server=settings.rooms_per_server,
             students=settings.room_students, idle_seconds=settings.room_idle_seconds,
             max_scene_bytes=settings.room_max_scene_bytes, max_poll_options=settings.room_max_poll_options,
             max_text=settings.room_max_text, messages_per_second=settings.room_messages_per_second,

@@ -8,7 +8,6 @@ import orjson
 import torch
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 
-from backend.api.admission import client_of
 from backend.api.deps import AdmissionDep, ExecutorDep, SettingsDep, StoreDep
 from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, not_found, unprocessable
 from backend.api.i18n import (
@@ -20,7 +19,7 @@ from backend.api.i18n import (
     text,
 )
 from backend.api.json import JSON, StrictJSONRoute
-from backend.api.ownership import RunKey
+from backend.api.ownership import RunKey, client_of
 from backend.api.routes import BUSY, RunId, answer
 from backend.api.schemas import examples
 from backend.api.schemas.networks import (

@@ -21,10 +21,9 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response, WebSock
 from fastapi import Path as PathParam
 from qrcode.image.svg import SvgPathImage
 
-from backend.api.admission import client_of
 from backend.api.errors import NOT_FOUND, Message, not_found
 from backend.api.json import StrictJSONRoute
-from backend.api.ownership import CLIENT_HEADER, MAX_IDENTITY, Moderator
+from backend.api.ownership import Moderator, client_identity, client_of
 from backend.api.routes import BUSY, answer
 from backend.api.schemas.rooms import CREATED_ROOM, ROOM, CreatedRoom, PollState, RoomState
 from backend.rooms.codes import normal_code
@@ -77,18 +76,23 @@ def join_url(request: Request, code: str) -> str:
 async def create_room(request: Request) -> CreatedRoom:
     """Open a live room. The answer holds the teacher's `key`, shown only here: the websocket
     opened with `?key=` drives the room, and `DELETE` with it ends the room. 429 (Retry-After)
-    when this client (its address) has `rooms_per_client` rooms open, or the server its
-    `rooms_per_server`; a room goes after `room_idle_seconds` without its teacher."""
+    when this client has `rooms_per_client` rooms open, its address (all its clients together)
+    `rooms_per_address`, or the server its `rooms_per_server`; a room goes after
+    `room_idle_seconds` without its teacher."""
     settings = request.app.state.settings
     try:
         code, key = await rooms_of(request).create(client_of(request))
     except Unavailable as error:
         raise HTTPException(503, str(error), headers={"Retry-After": "1"}) from None
     except TooManyRooms as full:
-        detail = (f"this client already has {settings.rooms_per_client} rooms open; end one "
-                  "(DELETE /api/rooms/{code} with its X-Room-Key) or wait for one to expire "
-                  f"({settings.room_idle_seconds:g} s after its teacher leaves)") if full.mine else (
-            f"the server has {settings.rooms_per_server} rooms open; try again when one expires")
+        end_one = ("end one (DELETE /api/rooms/{code} with its X-Room-Key) or wait for one to expire "
+                   f"({settings.room_idle_seconds:g} s after its teacher leaves)")
+        detail = {
+            "client": f"this client already has {settings.rooms_per_client} rooms open; {end_one}",
+            "address": f"this address already has {settings.rooms_per_address} rooms open, all its "
+                       f"clients together; {end_one}",
+            "server": f"the server has {settings.rooms_per_server} rooms open; try again when one expires",
+        }[full.whose]
         raise HTTPException(429, detail, headers={"Retry-After": str(RETRY_SECONDS)}) from None
     return CreatedRoom(code=code, key=key, join_url=join_url(request, code))
 
@@ -156,7 +160,7 @@ async def live(websocket: WebSocket, code: str, key: str | None = None) -> None:
     await websocket.accept(subprotocol=ROOM_PROTOCOL if ROOM_PROTOCOL in offered else None)
     if key is None:
         key = next((p.removeprefix(KEY_PROTOCOL) for p in offered if p.startswith(KEY_PROTOCOL)), None)
-    identity = (websocket.headers.get(CLIENT_HEADER) or websocket.state.client_id)[:MAX_IDENTITY]
+    identity = client_identity(websocket) or ""  # ClientCookie gives every socket one
     try:
         member = await rooms.enter(normal_code(code) or "", key, identity)
     except (Closed, Unavailable) as refused:

@@ -10,12 +10,11 @@ import anyio
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from backend.api.admission import client_of
 from backend.api.answers import AnswerCache, answer_key
 from backend.api.deps import AdmissionDep, ExecutorDep, StoreDep
 from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, Message, not_found, unprocessable
 from backend.api.json import JSON, StrictJSONRoute
-from backend.api.ownership import Moderator, RunKey, client_identity, new_key
+from backend.api.ownership import Moderator, RunKey, client_identity, client_of, new_key
 from backend.api.routes import BUSY, RunId, answer
 from backend.api.schemas import examples
 from backend.api.schemas.runs import CreatedRun, RunList, RunRequest, Steps, SurfaceRunRequest, Trajectory

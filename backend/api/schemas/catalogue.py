@@ -75,8 +75,10 @@ class Limits(BaseModel):
     max_coordinate: float
     max_expression_length: int
     max_body_bytes: int
-    runs_per_client: int
-    computations_per_client: int
+    runs_per_client: int = Field(description="runs one client (identity) may have queued or running")
+    runs_per_address: int = Field(description="runs queued or running from one address, its clients together")
+    computations_per_client: int = Field(description="unstored computations one client runs at once")
+    computations_per_address: int = Field(description="unstored computations in flight from one address")
     network: "NetworkLimits"
     rooms: "RoomLimits"
 
@@ -98,7 +100,8 @@ class NetworkLimits(BaseModel):
 class RoomLimits(BaseModel):
     """The bounds of live classroom rooms (docs/api.md, "Rooms")."""
 
-    per_client: int = Field(description="rooms one client (address) may have open at once")
+    per_client: int = Field(description="rooms one client (identity) may have open at once")
+    per_address: int = Field(description="rooms open at once from one address, its clients together")
     per_server: int = Field(description="rooms open on the server at once")
     students: int = Field(description="students connected to one room at once")
     idle_seconds: float = Field(description="how long a room lives without its teacher connected")

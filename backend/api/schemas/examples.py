@@ -38,7 +38,9 @@ LIMITS: Any = {
     "max_expression_length": 500,
     "max_body_bytes": 4000000,
     "runs_per_client": 8,
+    "runs_per_address": 64,
     "computations_per_client": 4,
+    "computations_per_address": 32,
     "network": {
         "max_epochs": 500,
         "max_steps": 200000,
@@ -52,6 +54,7 @@ LIMITS: Any = {
     },
     "rooms": {
         "per_client": 5,
+        "per_address": 40,
         "per_server": 200,
         "students": 500,
         "idle_seconds": 1800.0,

@@ -16,6 +16,7 @@ Keys (all under `descent:`):
 - `client:{c}:runs`   set: the runs client `c` has admitted (admission, below); `admitting` the runs
                       admitted by some API replica and not yet submitted; `client:{c}:computing`
                       sorted set: the client's unstored computations, scored by when their lease ends.
+- `address:{a}:runs`, `address:{a}:computing`: the same for all the clients at address `a` together.
 - `worker:{name}`     heartbeat (JSON: device, concurrency, running runs), expires unless refreshed;
                       `workers` indexes the names by last heartbeat, so nobody scans the keyspace.
 
@@ -61,6 +62,14 @@ def client_runs_key(client: str) -> str:
 
 def client_computing_key(client: str) -> str:
     return f"{PREFIX}client:{client}:computing"
+
+
+def address_runs_key(address: str) -> str:
+    return f"{PREFIX}address:{address}:runs"
+
+
+def address_computing_key(address: str) -> str:
+    return f"{PREFIX}address:{address}:computing"
 
 
 # KEYS: run, jobs, active, events · ARGV: run id, run JSON, now
@@ -112,8 +121,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('DEL', KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[6])
-local admitted = redis.call('HGET', KEYS[1], 'admitted')  -- its client's runs (see ADMISSION)
-if admitted then redis.call('SREM', admitted, ARGV[6]) end
+-- its client's and its address's runs (see ADMISSION); a missing field is false, not nil
+for _, admitted in ipairs(redis.call('HMGET', KEYS[1], 'admitted', 'admitted_address')) do
+  if admitted then redis.call('SREM', admitted, ARGV[6]) end
+end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*',
            'run', ARGV[6], 'event', 'ended', 'status', ARGV[2])
 if ARGV[8] ~= '' then
@@ -156,13 +167,15 @@ return 1
 
 # Admission, shared by every API replica: one script, so checking a limit and taking the slot is
 # one step whichever replica asks. The clock is Redis's own (TIME), so replicas' clocks may differ.
-# KEYS: active, admitting, the client's runs, the client's computations
+# KEYS: active, admitting, the client's runs, the client's computations, its address's runs, its
+#       address's computations
 # ARGV: action, member (a run id, or a computation's token), lease (s), runs per client,
-#       queued runs, computations per client, run key prefix
+#       queued runs, computations per client, run key prefix, runs per address, computations per address
 # Actions: run / compute → 0 admitted, 1 the client has its runs, 2 the server's queue is full,
-#          3 the client has its computations; renew-run / renew / release-run / release → 0.
+#          3 the client has its computations, 4 its address has its runs, 5 its address has its
+#          computations; renew-run / renew / release-run / release → 0.
 # A client's run counts while its hash says queued or running, or, admitted and not yet
-# submitted, while its hash (`admitted` only) lives: the lease. Slots are derived from run
+# submitted, while its hash (`admitted` fields only) lives: the lease. Slots are derived from run
 # states and leases, so an API replica that dies holding one leaks it for one lease at most;
 # FINISH gives a run's slot back, and this script forgets any member whose run has ended or gone.
 ADMISSION = """
@@ -172,11 +185,13 @@ local action, member, lease, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[
 local lease_ms = math.ceil(lease * 1000)
 local run = prefix .. member
 if action == 'run' then
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    local status = redis.call('HGET', prefix .. id, 'status')
-    if (status and status ~= 'queued' and status ~= 'running')
-        or (not status and redis.call('EXISTS', prefix .. id) == 0) then
-      redis.call('SREM', KEYS[3], id)
+  for _, runs in ipairs({KEYS[3], KEYS[5]}) do
+    for _, id in ipairs(redis.call('SMEMBERS', runs)) do
+      local status = redis.call('HGET', prefix .. id, 'status')
+      if (status and status ~= 'queued' and status ~= 'running')
+          or (not status and redis.call('EXISTS', prefix .. id) == 0) then
+        redis.call('SREM', runs, id)
+      end
     end
   end
   for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do  -- submitted (now in active), or lapsed
@@ -185,10 +200,12 @@ if action == 'run' then
     end
   end
   if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 1 end
+  if redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[8]) then return 4 end
   if redis.call('SCARD', KEYS[1]) + redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
-  redis.call('HSET', run, 'admitted', KEYS[3])
+  redis.call('HSET', run, 'admitted', KEYS[3], 'admitted_address', KEYS[5])
   redis.call('PEXPIRE', run, lease_ms)
   redis.call('SADD', KEYS[3], member)
+  redis.call('SADD', KEYS[5], member)
   redis.call('SADD', KEYS[2], member)
   return 0
 end
@@ -199,6 +216,7 @@ if action == 'renew-run' or action == 'release-run' then
     else  -- never submitted: forget it now rather than when its lease ends
       redis.call('DEL', run)
       redis.call('SREM', KEYS[3], member)
+      redis.call('SREM', KEYS[5], member)
       redis.call('SREM', KEYS[2], member)
     end
   end
@@ -206,16 +224,22 @@ if action == 'renew-run' or action == 'release-run' then
 end
 if action == 'release' then
   redis.call('ZREM', KEYS[4], member)
+  redis.call('ZREM', KEYS[6], member)
   return 0
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
 if action == 'compute' then
   if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return 3 end
+  if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[9]) then return 5 end
   redis.call('ZADD', KEYS[4], now + lease, member)
+  redis.call('ZADD', KEYS[6], now + lease, member)
 else  -- renew: only a computation still counted
   redis.call('ZADD', KEYS[4], 'XX', now + lease, member)
+  redis.call('ZADD', KEYS[6], 'XX', now + lease, member)
 end
 redis.call('PEXPIRE', KEYS[4], lease_ms)
+redis.call('PEXPIRE', KEYS[6], lease_ms)
 return 0
 """
 
