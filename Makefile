@@ -13,7 +13,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers clean
+.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers bench-classroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-rooms: $(TEST_STAMP)  # 200 students in one live room over two replicas (#
 
 bench-answers: $(TEST_STAMP)  # a room's 200 identical trajectory requests, answer cache off and on (#19)
 	$(BIN)/python -m bench.answers
+
+bench-classroom: $(TEST_STAMP)  # 30 students behind one address train and drag sliders at once
+	$(BIN)/python -m bench.classroom
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache
