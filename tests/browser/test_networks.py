@@ -4,6 +4,7 @@ server's report, comparing runs, and the server's messages for bad input."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -190,6 +191,31 @@ def test_training_streams_curves_marks_early_stopping_and_reports_the_test_once(
     assert lab.page.inner_text('#summary [data-role="best-epoch"]') == str(summary["best_epoch"])
     assert lab.page.inner_text('#summary [data-role="status"]') == "stopped early"
     lab.shot("networks-03-early-stopping.png")
+
+
+def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(lab: Lab) -> None:
+    """Projector type at 1280 × 720, in Russian (the longer words): the training curves' loss
+    axis is labelled without labels on top of each other (1, 2, 5 a decade were), the accuracy
+    axis's title is drawn whole ("точность (пунктир)" was cut), and the landscape's directions
+    menu stays inside its column (it ran 17 px past it)."""
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(lab, "?proj=1&lang=ru")
+    train(lab)
+    title = lab.page.evaluate("""() => { const gd = document.getElementById('curves');
+        const box = gd.querySelector('.g-y2title text').getBoundingClientRect();
+        const plot = gd.getBoundingClientRect();
+        return {top: box.top >= plot.top, bottom: box.bottom <= plot.bottom}; }""")
+    assert title == {"top": True, "bottom": True}, title
+    loss_ticks = lab.page.evaluate("""() => [...document.querySelectorAll('#curves g.ytick text')].map((t) => {
+        const box = t.getBoundingClientRect(); return [box.top, box.bottom]; })""")
+    assert len(loss_ticks) >= 2, loss_ticks
+    ordered = sorted(loss_ticks)
+    assert all(upper[1] <= lower[0] for upper, lower in itertools.pairwise(ordered)), ordered
+    menu = lab.page.evaluate("""() => { const notes = document.getElementById('ls-notes');
+        const menu = notes.querySelector('[data-role="directions"]').getBoundingClientRect();
+        return {right: menu.right, column: notes.getBoundingClientRect().left + notes.clientWidth}; }""")
+    assert menu["right"] <= menu["column"], menu
+    lab.shot("networks-projector-720.png")
 
 
 def test_the_boundary_shows_the_final_snapshot_and_the_slider_replays_earlier_ones(lab: Lab) -> None:

@@ -145,13 +145,21 @@ def test_russian_and_projector_mode(lab: Lab) -> None:
         const card = document.querySelector('[data-card="1"]');
         const box = (sel) => card.querySelector(sel).getBoundingClientRect();
         const label = card.querySelector('.hp.clip .toggle span');
+        const schedule = card.querySelector('[data-role="sched"]');
+        const style = getComputedStyle(schedule);
+        const pen = document.createElement('canvas').getContext('2d');
+        pen.font = style.font;
+        const named = pen.measureText(schedule.options[schedule.selectedIndex].text).width;
+        const ARROW = 20;  // Chromium's drop-down arrow
         return {
             schedule_spans_the_row: Math.abs(box('[data-role="sched"]').right - box('[data-role="clip"]').right) < 2,
+            schedule_named_whole: named + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + ARROW
+                <= schedule.clientWidth,
             clip_label_whole: label.scrollWidth <= label.clientWidth
                 && label.getBoundingClientRect().right <= box('[data-role="clip"]').left,
         };
     }""")
-    assert fits == {"schedule_spans_the_row": True, "clip_label_whole": True}
+    assert fits == {"schedule_spans_the_row": True, "schedule_named_whole": True, "clip_label_whole": True}
     assert axis_titles_clear_of_ticks(page, "contour-map") == {"x": [], "y": []}
     lab.shot("07-projector-ru.png")
     page.click("#lang-btn")

@@ -88,10 +88,11 @@ export function createCurves(lossGd, lrGd, legendEl) {
     Plotly.react(lossGd, data, {
       margin: { l: 52, r: 58, t: 8, b: 36 }, font: th.font, paper_bgcolor: th.paper, plot_bgcolor: th.paper,
       xaxis: { ...axis, title: { text: t(lang, "epoch"), font: { size: th.small }, standoff: 4 }, range: [0, epochs] },
-      yaxis: { ...axis, type: "log", nticks: 6, exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
+      // projector type on a short plot: decades only (nticks 6 gave 1, 2, 5 a decade, overlapping)
+      yaxis: { ...axis, type: "log", nticks: th.proj ? 3 : 6, exponentformat: "power", showticklabels: Boolean(run), title: { text: t(lang, "loss"), font: { size: th.small }, standoff: 2 } },
       yaxis2: {
         ...axis, overlaying: "y", side: "right", range: [0, 1.02], showgrid: false, tickformat: ".0%", tickvals: FRACTION_TICKS, visible: classify,
-        title: { text: t(lang, "accuracy_dotted"), font: { size: th.small }, standoff: 2 },
+        title: { text: t(lang, "accuracy"), font: { size: th.small }, standoff: 2 }, // the legend says dotted
       },
       showlegend: false, hovermode: "closest",
       annotations: run ? [] : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text: t(lang, "curves_empty"), showarrow: false, font: { size: th.small + 1, color: th.axis } }],
