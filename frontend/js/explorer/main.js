@@ -109,7 +109,6 @@ async function main() {
     lesson.render(); // its curvature numbers follow the playhead
   };
   const PLAYHEAD_KEYS = new Set(["t", "curvature", "playing"]);
-  let layoutKey = null;
   let fullPending = false;
   subscribe((keys) => {
     if ([...keys].every((k) => PLAYHEAD_KEYS.has(k)) && !fullPending) invalidate("ui", renderPlayhead);
@@ -123,11 +122,6 @@ async function main() {
     stage.update(keys);
     if (keys.has("lang") && state.runtime.catalogue) loadCatalogues();
     if (keys.has("traj") || keys.has("pending")) clampPlayhead();
-    const lk = `${state.scene.proj}|${state.scene.panel}`;
-    if (lk !== layoutKey) {
-      layoutKey = lk;
-      invalidate("resize", () => requestAnimationFrame(stage.resize));
-    }
     if (state.runtime.autoplay && state.runtime.traj.length === state.scene.racers.length && state.runtime.traj.every((t) => t && t.cols.n) && !state.runtime.pending.some(Boolean)) {
       setRuntime({ autoplay: false });
       play();

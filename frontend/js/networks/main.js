@@ -6,7 +6,7 @@ import { invalidate, nextFrame } from "../shared/frame.js";
 import { createToast } from "../shared/display.js";
 import { pageFailure } from "../shared/failure.js";
 import { useStrings } from "../shared/i18n.js";
-import { theme, waitForPlotly } from "../shared/plots.js";
+import { observePlotBoxes, theme, waitForPlotly } from "../shared/plots.js";
 import { createRoomBar } from "../shared/roombar.js";
 import { createTabs } from "../shared/tabs.js";
 import { getDatasets, getModels } from "./api.js";
@@ -35,28 +35,8 @@ function createBottomTabs() {
     const tab = state.runtime.tab;
     if (tab === shown) return;
     shown = tab;
-    render(tab);
-    for (const body of bodies) {
-      if (!body.hidden) for (const gd of body.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(gd);
-    }
+    render(tab); // a body shown: observePlotBoxes resizes its plots
   };
-}
-
-/**
- * Every plot takes its box's new size whenever the box changes: the replay row shown under the
- * data once a run has boundaries, projector type, a wrapped caption, the window. Plotly keeps the
- * size it drew at, and a plot taller than its box paints over the rows below it.
- */
-function observePlotBoxes() {
-  const changed = new Set();
-  const observer = new ResizeObserver((entries) => {
-    for (const { target } of entries) changed.add(target);
-    invalidate("plot-boxes", () => {
-      for (const gd of changed) if (gd.data && gd.offsetParent) Plotly.Plots.resize(gd);
-      changed.clear();
-    });
-  });
-  for (const box of document.querySelectorAll(".plot, .lr-plot")) observer.observe(box);
 }
 
 let catalogueLang = null; // the language of the catalogues asked for last
@@ -124,7 +104,7 @@ async function main() {
     invalidate("ui", renderAll);
     if (keys.has("lang") && state.runtime.catalogue) loadCatalogues();
   });
-  observePlotBoxes();
+  observePlotBoxes(document.querySelectorAll(".plot, .lr-plot"));
   openLinkedLesson(location.search);
   initPreview();
   invalidate("ui", renderAll);

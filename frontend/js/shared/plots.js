@@ -1,6 +1,7 @@
 // What every plot of both pages shares: Plotly itself (a deferred script the modules wait
 // for), the theme (projector mode, palette), a plot's text alternative and Plotly's config.
 
+import { invalidate } from "./frame.js";
 import { palette } from "./palette.js";
 
 /**
@@ -17,6 +18,27 @@ export function waitForPlotly() {
     if (document.readyState === "complete") check();
     else window.addEventListener("load", check, { once: true });
   });
+}
+
+/**
+ * Every plot in `boxes` (a plot, or an element holding plots) takes its box's new size whenever
+ * the box changes: a caption that wraps, a tab or a row shown, projector type, the window.
+ * Plotly keeps the size it drew at, and a plot taller than its box paints over what is below.
+ */
+export function observePlotBoxes(boxes) {
+  const changed = new Set();
+  const observer = new ResizeObserver((entries) => {
+    for (const { target } of entries) changed.add(target);
+    invalidate("plot-boxes", () => {
+      for (const box of changed) {
+        for (const gd of box.matches(".js-plotly-plot") ? [box] : box.querySelectorAll(".js-plotly-plot")) {
+          if (gd.data && gd.offsetParent) Plotly.Plots.resize(gd);
+        }
+      }
+      changed.clear();
+    });
+  });
+  for (const box of boxes) observer.observe(box);
 }
 
 /**

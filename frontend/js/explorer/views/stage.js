@@ -7,7 +7,7 @@ import { invalidate } from "../../shared/frame.js";
 import { findInfo, racerLabel } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
 import { racerColor } from "../../shared/palette.js";
-import { theme } from "../../shared/plots.js";
+import { observePlotBoxes, theme } from "../../shared/plots.js";
 import { applyRegimeCell, regimeCurrent } from "../analysis.js";
 import { createBasins, createRegime } from "../plots/maps.js";
 import { createContour } from "../plots/contour.js";
@@ -15,8 +15,6 @@ import { createSeries } from "../plots/series.js";
 import { createSurface3d } from "../plots/surface3d.js";
 import { startOf } from "../spec.js";
 import { gridKey, setScene, state, surfaceInfo } from "../state.js";
-
-const PLOTS = ["contour-map", "contour-paths", "surface3d", "series", "basins", "regime"];
 
 const EMPTY = { n: 0, x: [], y: [], step: [], loss: [], gnorm: [], steplen: [], lr: [], ex: [], ey: [], mx: [], my: [], gx: [], gy: [], batchLoss: [], records: [] };
 
@@ -206,17 +204,7 @@ export function createStage() {
     } else memo.regime = null;
   }
 
-  /** After a layout change (projector mode, window): let Plotly re-measure every plot. */
-  function resize() {
-    for (const id of PLOTS) {
-      const el = document.getElementById(id);
-      if (el && el.data && el.offsetParent !== null) Plotly.Plots.resize(el);
-    }
-  }
+  observePlotBoxes(document.querySelectorAll(".plot"));
 
-  // Any change of a plot box (a caption that wraps, a tab shown, projector type) re-measures.
-  const observer = new ResizeObserver(() => invalidate("resize-observed", resize));
-  for (const id of ["contour", "surface3d", "series", "basins", "regime"]) observer.observe(document.getElementById(id));
-
-  return { update, resize, contourPng: () => contour.toPng() };
+  return { update, contourPng: () => contour.toPng() };
 }
