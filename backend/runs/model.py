@@ -74,3 +74,6 @@ class Run(BaseModel):
                              "(steps, files); null while it is queued or running")
     pinned: bool = Field(False, description="kept whatever the store's budget and age limit "
                          "(PUT /api/runs/{id}/pin)")
+    queue_position: int | None = Field(
+        None, description="GET /api/runs/{id} of a queued run: the queued runs ahead of it (0: it "
+        "starts next, once a worker is free); null otherwise")

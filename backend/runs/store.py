@@ -304,6 +304,16 @@ class RunStore:
             rows = db.execute(query.order_by(RUNS.c.created_at.desc()).limit(limit)).all()
         return [_run(tuple(r)) for r in rows]
 
+    def queue_position(self, run: Run) -> int:
+        """The queued runs ahead of queued run `run`: those queued before it (ties: by id),
+        the order the executors start them in."""
+        created = run.created_at.isoformat()
+        ahead = sa.or_(RUNS.c.created_at < created, sa.and_(RUNS.c.created_at == created, RUNS.c.id < run.id))
+        with self._engine.connect() as db:
+            count = db.execute(sa.select(sa.func.count()).select_from(RUNS)
+                               .where(RUNS.c.status == Status.QUEUED.value, ahead)).scalar_one()
+        return int(count)
+
     def unfinished(self) -> list[Run]:
         with self._engine.connect() as db:
             rows = db.execute(

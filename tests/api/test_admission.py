@@ -183,6 +183,32 @@ def test_a_computation_never_waits_behind_queued_runs(limited_server: Server) ->
             assert cancelled.status_code == 200
 
 
+def test_a_queued_run_says_how_many_runs_are_ahead_of_it(limited_server: Server) -> None:
+    """The one run thread busy, three runs queued behind it by two students: each reads how
+    many queued runs are ahead of it, in the order they were queued; cancelling one moves
+    those behind it up; a running or ended run has no position."""
+    url = limited_server.url
+    with from_address(url, "127.0.0.10", "ann") as ann, from_address(url, "127.0.0.10", "bob") as bob:
+        running = ann.post("/api/runs", json=ENDLESS_RUN).json()
+        wait_for_status(ann, running["id"], {"running"})
+        queued = [(s, s.post("/api/runs", json=ENDLESS_RUN).json()) for s in (bob, ann, bob)]
+
+        def positions() -> list[int | None]:
+            return [ann.get(f"/api/runs/{run['id']}").json()["queue_position"] for _, run in queued]
+
+        assert ann.get(f"/api/runs/{running['id']}").json()["queue_position"] is None
+        assert positions() == [0, 1, 2]
+
+        def cancel(student: httpx.Client, run: dict[str, Any]) -> None:
+            cancelled = student.delete(f"/api/runs/{run['id']}", headers={"X-Run-Key": run["key"]})
+            assert cancelled.status_code == 200
+
+        cancel(*queued[0])
+        assert positions() == [None, 0, 1]  # the cancelled run has none
+        for student, run in [(ann, running), *queued[1:]]:
+            cancel(student, run)
+
+
 def test_the_queue_of_the_whole_server_is_bounded(small_queue_server: Server) -> None:
     """Four runs queued or running in all (three clients' worth), whoever asks: 429 for everyone
     until one ends, then the next client gets its run."""

@@ -133,6 +133,23 @@ def test_a_class_s_runs_are_counted_across_replicas(clients: Any) -> None:
     assert ann.post(1).status_code == 201
 
 
+def test_a_queued_run_s_position_is_the_same_on_either_replica(clients: Any) -> None:
+    """No worker: runs stay queued. The second of two runs, queued through the other replica,
+    has one more run ahead of it, whichever replica is asked, and one fewer once the first
+    is cancelled."""
+    ann = clients("127.0.0.13")
+    first, second = ann.post(0), ann.post(1)
+
+    def position(run: httpx.Response, replica: int) -> int | None:
+        answer: int | None = ann.http[replica].get(f"/api/runs/{run.json()['id']}").json()["queue_position"]
+        return answer
+
+    ahead = position(first, 1)
+    assert ahead is not None and [position(second, r) for r in (0, 1)] == [ahead + 1] * 2
+    ann.cancel(first.json()["id"], 1)
+    assert position(first, 0) is None and position(second, 0) == ahead
+
+
 def queued_in(deployment: redis.Redis) -> set[bytes]:
     """The runs the admission script counts against the queue: those queued or running, and
     those admitted whose lease still holds. `admitting` is pruned lazily, by the next admission,

@@ -198,7 +198,11 @@ async def _run_or_404(store: StoreDep, run_id: str) -> Run:
     responses={200: answer("the run", examples.FINISHED_RUN), **NOT_FOUND},
 )
 async def get_run(run_id: RunId, store: StoreDep) -> Run:
-    return await _run_or_404(store, run_id)
+    """The run; a queued one says how many queued runs are ahead of it (`queue_position`)."""
+    run = await _run_or_404(store, run_id)
+    if run.status is Status.QUEUED:
+        return run.model_copy(update={"queue_position": await asyncio.to_thread(store.queue_position, run)})
+    return run
 
 
 @router.delete(

@@ -13,6 +13,7 @@ export function emptyRun(id, body) {
     body, // the request that started it
     nTrain: null, // training samples, from the preview (the step axis before the summary)
     status: "queued",
+    ahead: null, // while queued: the queued runs ahead of it (GET /api/runs/{id}), once known
     link: "live", // the stream: "live", "reconnecting" (the socket dropped) or "lost" (gave up)
     steps: { step: [], epoch: [], loss: [], lr: [], gradNorm: [] },
     epochs: { epoch: [], trainLoss: [], trainAcc: [], valLoss: [], valAcc: [], lr: [] },

@@ -83,6 +83,9 @@ export async function createRun(body) {
   return run;
 }
 
+/** A stored run; a queued one with its `queue_position`. */
+export const getRun = (id) => request(`/api/runs/${encodeURIComponent(id)}`);
+
 /** Cancel a queued or running run (an ended one is left as it is). */
 export const cancelRun = (id) =>
   request(`/api/runs/${encodeURIComponent(id)}`, { method: "DELETE", headers: keyHeader(id) });
