@@ -291,8 +291,9 @@ class Worker:
         while True:
             try:
                 self._beat()
-            except RedisError as error:
-                log.warning("heartbeat: %s", error)
+            except Exception as error:  # a failed beat must not end the heartbeats: redis-py
+                # raises ValueError, not a RedisError, when a read fails on a buffer closed under it
+                log.warning("heartbeat: %s: %s", type(error).__name__, error)
             if self.closed.wait(self.beat_interval):
                 return
 
