@@ -9,7 +9,9 @@ makes up. (`backend.api.ownership.client_of` reads one from a request.)
 """
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -23,3 +25,14 @@ class Client:
         not kept (it lists the client's runs)."""
         return f"{self.address}/{hashlib.sha256(self.identity.encode()).hexdigest()[:32]}"
 
+
+def limit_reached(held: Iterable[Client], client: Client, per_client: int,
+                  per_address: int) -> Literal["client", "address"] | None:
+    """Whose limit `client` has reached, `held` naming the holder of each thing held (a run, a
+    computation, a room): its own first, then its address's; None when neither."""
+    holders = list(held)
+    if holders.count(client) >= per_client:
+        return "client"
+    if sum(holder.address == client.address for holder in holders) >= per_address:
+        return "address"
+    return None

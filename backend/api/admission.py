@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from fastapi import HTTPException
 from redis.exceptions import RedisError
 
-from backend.clients import Client
+from backend.clients import Client, limit_reached
 from backend.runs.executor import Executor
 from backend.runs.redis.executor import RedisExecutor
 from backend.runs.redis.protocol import (
@@ -98,12 +98,11 @@ class LocalAdmission:
     @contextlib.asynccontextmanager
     async def run_slot(self, client: Client, run_id: str) -> AsyncIterator[None]:
         self._prune()  # no await from here until the slot is taken: one step on the event loop
-        held = list(self._runs.values())
-        if held.count(client) >= self.settings.runs_per_client:
-            raise _refusal(1, self.settings)
-        if sum(c.address == client.address for c in held) >= self.settings.runs_per_address:
-            raise _refusal(4, self.settings)
-        if len(held) >= self.settings.queued_runs:
+        reached = limit_reached(self._runs.values(), client, self.settings.runs_per_client,
+                                self.settings.runs_per_address)
+        if reached:
+            raise _refusal(1 if reached == "client" else 4, self.settings)
+        if len(self._runs) >= self.settings.queued_runs:
             raise _refusal(2, self.settings)
         self._runs[run_id] = client
         self._submitting.add(run_id)
@@ -117,11 +116,10 @@ class LocalAdmission:
 
     @contextlib.asynccontextmanager
     async def computing(self, client: Client) -> AsyncIterator[None]:
-        if self._computing[client] >= self.settings.computations_per_client:
-            raise _refusal(3, self.settings)
-        at_address = sum(n for c, n in self._computing.items() if c.address == client.address)
-        if at_address >= self.settings.computations_per_address:
-            raise _refusal(5, self.settings)
+        reached = limit_reached(self._computing.elements(), client, self.settings.computations_per_client,
+                                self.settings.computations_per_address)
+        if reached:
+            raise _refusal(3 if reached == "client" else 5, self.settings)
         self._computing[client] += 1
         try:
             yield

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal
 
-from backend.clients import Client
+from backend.clients import Client, limit_reached
 from backend.rooms.codes import is_key, new_code, new_key
 from backend.rooms.feed import RoomFeed
 from backend.rooms.messages import (
@@ -177,12 +177,11 @@ class LocalRooms(Rooms):
     async def create(self, client: Client) -> tuple[str, str]:
         now = time.time()
         self._expire(now)
-        openers = [room.client for room, _ in self._rooms.values()]
-        if openers.count(client) >= self.settings.rooms_per_client:
-            raise TooManyRooms("client")
-        if sum(c.address == client.address for c in openers) >= self.settings.rooms_per_address:
-            raise TooManyRooms("address")
-        if len(openers) >= self.settings.rooms_per_server:
+        reached = limit_reached((room.client for room, _ in self._rooms.values()), client,
+                                self.settings.rooms_per_client, self.settings.rooms_per_address)
+        if reached:
+            raise TooManyRooms(reached)
+        if len(self._rooms) >= self.settings.rooms_per_server:
             raise TooManyRooms("server")
         code = new_code()
         while code in self._rooms:
