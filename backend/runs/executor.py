@@ -15,6 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import torch
@@ -23,6 +24,7 @@ from backend.networks.spec import NetworkRun
 from backend.runs.compute import Result, compute, compute_surface, stored, warm_up
 from backend.runs.log import LOG_BYTES, RunLog, forget_old_logs
 from backend.runs.model import Run, Status, SurfaceSummary
+from backend.runs.priority import InteractiveFirst
 from backend.runs.segments import as_records
 from backend.runs.store import RunStore, StoreFull, now
 from backend.surfaces.spec import SurfaceRun
@@ -75,16 +77,21 @@ class InlineWork:
     ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
         """An unstored run, computed now for one request; `cancelled()` turning true stops it
         between steps."""
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self._pool, compute_surface, request, self.device, None, cancelled
-        )
+        result = await self.run_blocking(compute_surface, request, self.device, None, cancelled)
         assert isinstance(result.summary, SurfaceSummary)
         return result.status, result.summary, [s for _, records in result.frames for s in as_records(records)]
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Any other torch work, in the same bounded pool."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._computing, fn, *args)
+
+    def _computing(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._in_flight():
+            return fn(*args)
+
+    def _in_flight(self) -> AbstractContextManager[None]:
+        """Held while a computation runs: where runs share the process, they give way."""
+        return nullcontext()
 
     async def warm_up(self) -> None:
         """Pay torch's one-time set-up cost before the first request does."""
@@ -94,7 +101,8 @@ class InlineWork:
 class LocalExecutor(InlineWork):
     """Runs in this process, `workers` at a time, in threads; unstored computations in
     `workers` threads of their own, so that a slider's trajectory never waits in the queue
-    behind a class's training runs."""
+    behind a class's training runs, and runs pause between steps while one computes
+    (`backend.runs.priority`)."""
 
     kind = "local"
 
@@ -113,6 +121,10 @@ class LocalExecutor(InlineWork):
         self._lock = threading.Lock()
         self._closing = False
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._interactive = InteractiveFirst()
+
+    def _in_flight(self) -> AbstractContextManager[None]:
+        return self._interactive.computing()
 
     async def worker_list(self) -> list[dict[str, Any]]:
         """The API process itself is the one worker."""
@@ -141,7 +153,7 @@ class LocalExecutor(InlineWork):
                 run.config,
                 self.device,
                 on_frame=lambda frame: run_log.append(*frame),
-                cancelled=stop.is_set,
+                cancelled=self._interactive.between_steps(stop),
                 keep=False,
             )
         except Exception as error:  # a bug must fail the run, not the worker thread
@@ -178,6 +190,7 @@ class LocalExecutor(InlineWork):
                 return False
             stop.set()
             waiting = run_id not in self._started
+        self._interactive.wake()
         if waiting:
             with self._lock:
                 run_log = self._logs[run_id]
@@ -210,6 +223,7 @@ class LocalExecutor(InlineWork):
         with self._lock:
             for stop in self._cancel.values():
                 stop.set()
+        self._interactive.wake()
         deadline = time.monotonic() + 5
         while self._tasks and time.monotonic() < deadline:
             await asyncio.sleep(0.01)

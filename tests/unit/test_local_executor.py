@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backend.runs import executor as executor_module
+from backend.runs import priority
 from backend.runs.compute import Result
 from backend.runs.executor import LocalExecutor, queued_run
 from backend.runs.model import Run, Status
@@ -187,3 +188,73 @@ def test_closing_the_executor_is_not_cancelling_its_runs(store: RunStore, steere
     stored = store.get(run.id)
     assert stored is not None and stored.status == Status.RUNNING
     assert [r.id for r in store.unfinished()] == [run.id]
+
+
+LONG = SurfaceRun.model_validate({"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.001},
+                                  "steps": 9999, "stop": {"grad_norm": 0}})  # seconds of steps
+
+
+async def computing(executor: LocalExecutor, run: Run) -> tuple["asyncio.Future[None]", threading.Event]:
+    """With `run` stepping, a computation starts and holds until the event is set."""
+    inside, release = threading.Event(), threading.Event()
+    log = executor.live_log(run.id)
+    assert log is not None
+    while not log.frames:
+        await asyncio.sleep(0.01)
+
+    def held() -> None:
+        inside.set()
+        assert release.wait(WAIT)
+
+    task = asyncio.ensure_future(executor.run_blocking(held))
+    await wait(inside)
+    return task, release
+
+
+def test_a_run_pauses_while_a_computation_is_in_flight_and_then_goes_on(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(priority, "SLICE_S", 3 * WAIT)  # the pause lasts as long as the computation
+
+    async def scenario() -> None:
+        executor = LocalExecutor(store, workers=1, device="cpu", torch_threads=1)
+        run = queued_run(LONG)
+        store.create(run)
+        await executor.submit(run)
+        task, release = await computing(executor, run)
+        log = executor.live_log(run.id)
+        assert log is not None
+        await asyncio.sleep(0.1)  # the step under way when the computation began ends
+        paused = len(log.frames)
+        await asyncio.sleep(0.4)  # frames come every 50 ms while a run steps
+        assert len(log.frames) == paused and not log.ended
+        release.set()
+        await task
+        while len(log.frames) == paused:
+            await asyncio.sleep(0.01)
+        assert await executor.cancel(run.id)
+        assert (await ended(executor, run))["status"] == "cancelled"
+        await executor.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_run_paused_for_a_computation_is_cancelled_at_once(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(priority, "SLICE_S", 3 * WAIT)  # only the cancel can end the pause
+
+    async def scenario() -> None:
+        executor = LocalExecutor(store, workers=1, device="cpu", torch_threads=1)
+        run = queued_run(LONG)
+        store.create(run)
+        await executor.submit(run)
+        task, release = await computing(executor, run)
+        assert await executor.cancel(run.id)
+        assert (await ended(executor, run))["status"] == "cancelled"  # the computation still holds
+        assert not task.done()
+        release.set()
+        await task
+        await executor.close()
+
+    asyncio.run(scenario())
