@@ -194,8 +194,12 @@ LONG = SurfaceRun.model_validate({"surface": "rosenbrock", "optimizer": {"name":
                                   "steps": 9999, "stop": {"grad_norm": 0}})  # seconds of steps
 
 
-async def computing(executor: LocalExecutor, run: Run) -> tuple["asyncio.Future[None]", threading.Event]:
-    """With `run` stepping, a computation starts and holds until the event is set."""
+async def computing(executor: LocalExecutor, store: RunStore) -> tuple[Run, "asyncio.Future[None]",
+                                                                        threading.Event]:
+    """A long run starts stepping; then a computation starts and holds until the event is set."""
+    run = queued_run(LONG)
+    store.create(run)
+    await executor.submit(run)
     inside, release = threading.Event(), threading.Event()
     log = executor.live_log(run.id)
     assert log is not None
@@ -208,7 +212,7 @@ async def computing(executor: LocalExecutor, run: Run) -> tuple["asyncio.Future[
 
     task = asyncio.ensure_future(executor.run_blocking(held))
     await wait(inside)
-    return task, release
+    return run, task, release
 
 
 def test_a_run_pauses_while_a_computation_is_in_flight_and_then_goes_on(
@@ -218,10 +222,7 @@ def test_a_run_pauses_while_a_computation_is_in_flight_and_then_goes_on(
 
     async def scenario() -> None:
         executor = LocalExecutor(store, workers=1, device="cpu", torch_threads=1)
-        run = queued_run(LONG)
-        store.create(run)
-        await executor.submit(run)
-        task, release = await computing(executor, run)
+        run, task, release = await computing(executor, store)
         log = executor.live_log(run.id)
         assert log is not None
         await asyncio.sleep(0.1)  # the step under way when the computation began ends
@@ -246,10 +247,7 @@ def test_a_run_paused_for_a_computation_is_cancelled_at_once(
 
     async def scenario() -> None:
         executor = LocalExecutor(store, workers=1, device="cpu", torch_threads=1)
-        run = queued_run(LONG)
-        store.create(run)
-        await executor.submit(run)
-        task, release = await computing(executor, run)
+        run, task, release = await computing(executor, store)
         assert await executor.cancel(run.id)
         assert (await ended(executor, run))["status"] == "cancelled"  # the computation still holds
         assert not task.done()
