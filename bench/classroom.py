@@ -8,7 +8,8 @@ so the whole class is held to one client's limits, as every address was before a
 counted per client and per address; "a client per page" gives each page its own identity, as
 the cookie does. Each setup on a fresh server with the default settings (embedded executor).
 Prints a markdown table: runs admitted, trajectories answered, their latency, and one
-student's slider trajectory while the class's runs compute.
+student's slider trajectory while the class's runs compute, against the same trajectory on the
+idle server before the class pressed Train (the baseline, same run).
 """
 
 import asyncio
@@ -48,19 +49,21 @@ async def lesson(url: str, one_client: bool) -> str:
     try:
         for page in pages:
             (await page.get("/api/health")).raise_for_status()  # the page's cookie
+        idle = [(await timed_post(pages[0], "/api/trajectories", drag(0.02 + i * 1e-4)))[1]
+                for i in range(DRAGS)]
         trained = await asyncio.gather(*(page.post("/api/runs", json=TRAIN) for page in pages))
         runs = collections.Counter(r.status_code for r in trained)
         dragged = await asyncio.gather(*(timed_post(page, "/api/trajectories", drag(0.01 + i * 1e-4))
                                          for i, page in enumerate(pages)))
         answered = sorted(ms for status, ms in dragged if status == 200)
         statuses = collections.Counter(status for status, _ in dragged)
-        alone = [(await timed_post(pages[0], "/api/trajectories", drag(0.02 + i * 1e-4)))[1]
-                 for i in range(DRAGS)]
+        busy = [(await timed_post(pages[0], "/api/trajectories", drag(0.03 + i * 1e-4)))[1]
+                for i in range(DRAGS)]
         setup = "one client (the whole class)" if one_client else "a client per page"
         return (f"| {setup} | {runs[201]} of {STUDENTS} | "
                 f"{', '.join(f'{n} × {s}' for s, n in sorted(statuses.items()))} | "
                 f"{statistics.median(answered):.0f} / {answered[-1]:.0f} ms | "
-                f"{statistics.median(alone):.0f} ms |")
+                f"{statistics.median(busy):.0f} ms | {statistics.median(idle):.0f} ms |")
     finally:
         for page in pages:
             await page.aclose()
@@ -68,8 +71,8 @@ async def lesson(url: str, one_client: bool) -> str:
 
 def main() -> None:
     print("| setup | Train admitted | slider trajectories at once | p50 / max of the 200s "
-          "| one student's trajectory while the runs compute (median) |")
-    print("|---|---|---|---:|---:|")
+          "| one student's trajectory while the runs compute (median) | the same on the idle server |")
+    print("|---|---|---|---:|---:|---:|")
     for one_client in (True, False):
         with tempfile.TemporaryDirectory() as data_dir:
             process, url = serve(data_dir, {})
