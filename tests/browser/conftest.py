@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,30 @@ def api_post(server: str, path: str, body: dict[str, Any]) -> Any:
 def api_get(server: str, path: str) -> Any:
     with urllib.request.urlopen(f"{server}{path}", timeout=30) as r:
         return json.load(r)
+
+
+# Minutes of work (10,000 L-BFGS steps of 100 iterations each): it runs until cancelled.
+ENDLESS = {"kind": "surface", "surface": "rastrigin", "steps": 10_000, "stop": {"grad_norm": 0},
+           "optimizer": {"name": "lbfgs", "lr": 0.001, "max_iter": 100, "tolerance_grad": 0, "tolerance_change": 0}}
+
+
+def cancel_run(server: str, run: dict[str, Any]) -> None:
+    req = urllib.request.Request(f"{server}/api/runs/{run['id']}", method="DELETE", headers={"X-Run-Key": run["key"]})
+    with urllib.request.urlopen(req, timeout=30) as answer:
+        assert answer.status == 200
+
+
+@contextmanager
+def one_run_queued(lab: Lab) -> Iterator[None]:
+    """Both run threads busy and a third run queued (endless runs, through the API) while the
+    block runs: a run the page starts then has one queued run ahead of it. Cancelled after."""
+    busy = [api_post(lab.server, "/api/runs", ENDLESS) for _ in range(3)]
+    try:
+        lab.page.wait_for_function(
+            """(ids) => Promise.all(ids.map((id) => fetch(`/api/runs/${id}`).then((r) => r.json())))
+                 .then((runs) => runs.filter((r) => r.status === "running").length === 2)""",
+            arg=[run["id"] for run in busy], timeout=20_000, polling=200)
+        yield
+    finally:
+        for run in busy:
+            cancel_run(lab.server, run)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import ARTIFACTS, Lab, api_get, api_post
+from tests.browser.conftest import ARTIFACTS, Lab, api_get, api_post, one_run_queued
 
 SAMPLE_FRAMES = """async (n) => {
     // The head marker of racer 0 as drawn, sampled once per animation frame.
@@ -133,6 +133,21 @@ def test_live_mode_streams_a_stored_run_over_the_websocket(lab: Lab) -> None:
     head = lab.head(0)
     assert head is not None and math.dist(head, stored[-1]["params"]) < 1e-9
     assert len(lab.ghost(0)) == len(stored) == 301  # the path was extended as frames arrived
+
+
+def test_a_queued_live_run_says_how_many_runs_are_ahead_then_runs(lab: Lab) -> None:
+    """Live mode while the run threads are busy and one run waits: the racer's card says its
+    run has one ahead (it once said "computing…" until the run ended), then the run goes on."""
+    lab.open("?surface=rosenbrock&steps=300&r=adam,lr=0.05&live=1&t=0&speed=4", settle=False)
+    status = lab.page.locator('[data-card="0"] [data-role="status"]')
+    with one_run_queued(lab):
+        lab.page.click("#play-btn")
+        lab.page.wait_for_function(
+            "() => document.querySelector('[data-card=\"0\"] [data-role=\"status\"]').textContent"
+            " === 'queued: 1 ahead'", timeout=20_000)
+        assert lab.page.inner_text("#readout") == "queued: 1 ahead"  # not "press ▶ to start"
+    lab.page.wait_for_function("() => window.descent.state.runtime.traj[0].status === 'finished'", timeout=60_000)
+    assert status.inner_text().startswith("● finished")
 
 
 DRAWN_FOR_THE_SLIDER = """() => {

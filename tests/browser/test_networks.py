@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Lab, api_get, api_post
+from tests.browser.conftest import Lab, api_get, api_post, one_run_queued
 
 SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
 PERCENT_TICKS = ["0%", "25%", "50%", "75%", "100%"]
@@ -218,35 +218,16 @@ def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(l
     lab.shot("networks-projector-720.png")
 
 
-# Minutes of work (10,000 L-BFGS steps of 100 iterations each): it runs until cancelled.
-ENDLESS = {"kind": "surface", "surface": "rastrigin", "steps": 10_000, "stop": {"grad_norm": 0},
-           "optimizer": {"name": "lbfgs", "lr": 0.001, "max_iter": 100, "tolerance_grad": 0, "tolerance_change": 0}}
-
-
-def cancel_run(server: str, run: dict[str, Any]) -> None:
-    req = urllib.request.Request(f"{server}/api/runs/{run['id']}", method="DELETE", headers={"X-Run-Key": run["key"]})
-    with urllib.request.urlopen(req, timeout=30) as answer:
-        assert answer.status == 200
-
-
 def test_a_queued_run_says_how_many_runs_are_ahead_then_trains(lab: Lab) -> None:
     """Both run threads busy and a third run queued (runs of minutes, through the API): Train
     queues the page's run behind it, and the page says there is one ahead; once those runs
     are cancelled, it trains to the end."""
     open_page(lab, SMALL + "&ls=0")
-    busy = [api_post(lab.server, "/api/runs", ENDLESS) for _ in range(3)]
-    try:
-        lab.page.wait_for_function(
-            """(ids) => Promise.all(ids.map((id) => fetch(`/api/runs/${id}`).then((r) => r.json())))
-                 .then((runs) => runs.filter((r) => r.status === "running").length === 2)""",
-            arg=[run["id"] for run in busy], timeout=20_000, polling=200)
+    with one_run_queued(lab):
         lab.page.click("#train-btn")
         lab.page.wait_for_function("() => document.getElementById('run-state').textContent === 'queued: 1 ahead'",
                                    timeout=20_000)
         assert lab.page.inner_text('#summary [data-role="progress"]') == "queued: 1 ahead"
-    finally:
-        for run in busy:
-            cancel_run(lab.server, run)
     lab.page.wait_for_function("() => (window.networks.state.runtime.run || {}).summary", timeout=60_000)
     assert lab.page.inner_text('#summary [data-role="status"]') in ("finished", "stopped early")
 

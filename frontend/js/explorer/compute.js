@@ -9,6 +9,7 @@
 //    cancels the runs of the one before.
 
 import { cancelRun, createRun } from "../shared/api.js";
+import { watchQueue } from "../shared/queue.js";
 import { followRun } from "../shared/stream.js";
 import { computeTrajectory, getGrid } from "./api.js";
 import { append, columns, emptyColumns } from "./numerics.js";
@@ -208,7 +209,7 @@ export function startLive() {
   const scene = state.scene;
   const info = surfaceInfo(scene);
   const traj = scene.racers.map((r, i) => ({
-    key: racerKey(scene, i), cols: emptyColumns(), summary: null, status: "queued", error: null, live: true, link: "live", runId: null, version: 0,
+    key: racerKey(scene, i), cols: emptyColumns(), summary: null, status: "queued", ahead: null, error: null, live: true, link: "live", runId: null, version: 0,
   }));
   setRuntime({ traj, pending: traj.map(() => true), liveStale: false });
   const bump = (i, patch) => {
@@ -237,6 +238,8 @@ export function startLive() {
       return;
     }
     bump(i, { runId: run.id, status: run.status });
+    const stillQueued = () => current() && state.runtime.traj[i].status === "queued";
+    const stopWatch = watchQueue(run.id, stillQueued, (ahead) => bump(i, { ahead }));
     const close = followRun(run.id, {
       onMessage: (msg) => {
         if (!current()) return;
@@ -257,7 +260,10 @@ export function startLive() {
         settled(i);
       },
     });
-    liveRuns.set(run.id, close);
+    liveRuns.set(run.id, () => {
+      stopWatch();
+      close();
+    });
   });
 }
 

@@ -3,46 +3,26 @@
 // to the session's list (ticked for comparison when it shares data, model and seed with the
 // runs already ticked).
 
-import { cancelRun, createRun, getRun } from "../shared/api.js";
-import { t } from "../shared/i18n.js";
+import { cancelRun, createRun } from "../shared/api.js";
+import { watchQueue } from "../shared/queue.js";
 import { getLandscape } from "./api.js";
 import { previewBody, runBody, runKey, runLabel } from "./spec.js";
 import { emptyRun, setRuntime, state, updateRun } from "./state.js";
 import { streamRun } from "./stream.js";
 
 const MAX_COMPARED = 6;
-const QUEUE_POLL_MS = 2000; // how often a queued run asks how many runs are ahead of it
 const COMPARABLE = new Set(["finished", "early_stopped", "converged"]);
 let closeStream = null;
 let reportRequest = null; // the AbortController of the landscape report in flight
-let queueTimer = null;
+let stopQueueWatch = () => {};
 
-/** "queued: 3 ahead" once the server said so, else "queued…". */
-export function queuedWords(lang, run) {
-  if (run.ahead === null) return t(lang, "queued");
-  return run.ahead === 0 ? t(lang, "queued_next") : t(lang, "queued_ahead", { n: run.ahead });
-}
-
-/**
- * While run `id` is on screen and queued, ask every two seconds how many queued runs are
- * ahead of it (a class that pressed Train together waits its turn); its stream says when it starts.
- */
-function watchQueue(id) {
-  clearTimeout(queueTimer);
+/** While run `id` is on screen and queued, how many queued runs are ahead of it. */
+function watchRunQueue(id) {
+  stopQueueWatch();
   const queued = () => state.runtime.run && state.runtime.run.id === id && state.runtime.run.status === "queued";
-  const poll = async () => {
-    if (!queued()) return;
-    try {
-      const stored = await getRun(id);
-      updateRun(id, (run) => {
-        if (run.status === "queued") run.ahead = stored.queue_position ?? null;
-      });
-    } catch {
-      // the stream tells what became of the run; the words stay "queued…"
-    }
-    if (queued()) queueTimer = setTimeout(poll, QUEUE_POLL_MS);
-  };
-  poll();
+  stopQueueWatch = watchQueue(id, queued, (ahead) => updateRun(id, (run) => {
+    run.ahead = ahead;
+  }));
 }
 
 /**
@@ -76,7 +56,7 @@ export async function train() {
   run.nTrain = p && p.data && p.key === JSON.stringify(previewBody(scene)) ? p.data.n_train : null;
   setRuntime({ run, frame: null, busy: { ...state.runtime.busy, train: false } });
   closeStream = streamRun(created.id, { onEnd: finish });
-  watchQueue(created.id);
+  watchRunQueue(created.id);
 }
 
 /**
@@ -91,7 +71,7 @@ export function watch(id, body) {
   run.nTrain = p && p.data && p.key === JSON.stringify(previewBody(state.scene)) ? p.data.n_train : null;
   setRuntime({ run, frame: null });
   closeStream = streamRun(id, { onEnd: finish });
-  watchQueue(id);
+  watchRunQueue(id);
 }
 
 /** Follow the run on screen again after its stream was lost (the server replays it whole). */
@@ -102,7 +82,7 @@ export function reconnect() {
   const fresh = Object.assign(emptyRun(run.id, run.body), { nTrain: run.nTrain, status: run.status });
   setRuntime({ run: fresh });
   closeStream = streamRun(run.id, { onEnd: finish });
-  watchQueue(run.id);
+  watchRunQueue(run.id);
 }
 
 export async function cancel() {

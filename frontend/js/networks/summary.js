@@ -5,7 +5,7 @@
 import { fill, h } from "../shared/dom.js";
 import { fmt } from "../shared/format.js";
 import { locale, statusWord, t } from "../shared/i18n.js";
-import { queuedWords } from "./runner.js";
+import { queuedWords } from "../shared/queue.js";
 import { state } from "./state.js";
 
 const given = (v) => v !== null && v !== undefined;
@@ -56,7 +56,7 @@ export function createSummary(root) {
       const epoch = run.epochs.epoch.length ? run.epochs.epoch[run.epochs.epoch.length - 1] : 0;
       const progress = run.landscape
         ? t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) })
-        : run.status === "queued" ? queuedWords(lang, run) : t(lang, "training", { epoch, epochs: run.body.epochs });
+        : run.status === "queued" ? queuedWords(lang, run.ahead) : t(lang, "training", { epoch, epochs: run.body.epochs });
       return fill(root, head, h("p", { class: "hint", dataset: { role: "progress" } }, progress), run.error ? h("p", { class: "error-text" }, run.error) : null);
     }
     fill(root, head,

@@ -4,7 +4,8 @@
 
 import { fmt } from "../shared/format.js";
 import { statusWord, t } from "../shared/i18n.js";
-import { cancel, queuedWords, reconnect, train } from "./runner.js";
+import { queuedWords } from "../shared/queue.js";
+import { cancel, reconnect, train } from "./runner.js";
 import { state } from "./state.js";
 
 const LIVE = new Set(["queued", "running"]);
@@ -30,7 +31,7 @@ export function createTrainBar() {
       const n = e.epoch.length;
       text = run.landscape
         ? t(lang, "surveying", { pct: Math.round(100 * run.landscape.progress) })
-        : run.status === "queued" ? queuedWords(lang, run)
+        : run.status === "queued" ? queuedWords(lang, run.ahead)
           : `${t(lang, "training", { epoch: n ? e.epoch[n - 1] : 0, epochs: run.body.epochs })}${n ? ` · val ${fmt(e.valLoss[n - 1], 3)}` : ""}`;
     } else if (run) text = statusWord(lang, run.status);
     $("run-state").textContent = text;

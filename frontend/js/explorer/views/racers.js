@@ -9,6 +9,7 @@ import { findInfo, optimizerItems, racerLabel, SLIDER_STEPS } from "../../shared
 import { hpRows, optimizerNote, parseNumber, readHp, syncHp } from "../../shared/hyperform.js";
 import { statusWord, t } from "../../shared/i18n.js";
 import { racerColor } from "../../shared/palette.js";
+import { queuedWords } from "../../shared/queue.js";
 import { defaultRacer } from "../codec.js";
 import { retryTrajectories, startLive } from "../compute.js";
 import { stopMessage } from "../outcome.js";
@@ -224,6 +225,8 @@ function renderStatus(el, tr, pending, scene, liveStale) {
     text = tr.error;
     if (tr.live) retry = startLive;
     else if (tr.passing) retry = retryTrajectories;
+  } else if (tr && tr.live && !tr.summary) {
+    text = tr.status === "queued" ? queuedWords(lang, tr.ahead) : `${statusWord(lang, tr.status)} · ${steps}`;
   } else if (!tr || (pending && !tr.summary)) text = t(lang, "computing");
   else if (tr.summary) {
     cls = tr.status;

@@ -8,6 +8,7 @@ import { fmt } from "../../shared/format.js";
 import { findInfo } from "../../shared/hyper.js";
 import { t } from "../../shared/i18n.js";
 import { palette, racerColor } from "../../shared/palette.js";
+import { queuedWords } from "../../shared/queue.js";
 import { retryCurvature } from "../analysis.js";
 import { frameIndex } from "../numerics.js";
 import { state } from "../state.js";
@@ -39,7 +40,10 @@ export function createReadout(root) {
     const tr = runtime.traj[i];
     const cat = runtime.catalogue;
     if (!cat || !tr || !tr.cols.n) {
-      root.replaceChildren(h("p", { class: "hint" }, t(lang, scene.live ? "live_hint" : "computing")));
+      const started = tr && tr.live; // a stored run was asked for: queued until its first steps
+      const words = scene.live && !started ? t(lang, "live_hint")
+        : started && tr.status === "queued" ? queuedWords(lang, tr.ahead) : t(lang, "computing");
+      root.replaceChildren(h("p", { class: "hint" }, words));
       return;
     }
     const c = tr.cols;
