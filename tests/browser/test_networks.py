@@ -220,16 +220,25 @@ def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(l
 
 def test_a_queued_run_says_how_many_runs_are_ahead_then_trains(lab: Lab) -> None:
     """Both run threads busy and a third run queued (runs of minutes, through the API): Train
-    queues the page's run behind it, and the page says there is one ahead; once those runs
-    are cancelled, it trains to the end."""
-    open_page(lab, SMALL + "&ls=0")
+    queues the page's run behind it, and the page says there is one ahead, in full even in
+    Russian on a 720-px projector (the train bar once cut it to "в очереди: вп…"); once those
+    runs are cancelled, it trains to the end."""
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(lab, SMALL + "&ls=0&lang=ru&proj=1")
     with one_run_queued(lab):
         lab.page.click("#train-btn")
-        lab.page.wait_for_function("() => document.getElementById('run-state').textContent === 'queued: 1 ahead'",
-                                   timeout=20_000)
-        assert lab.page.inner_text('#summary [data-role="progress"]') == "queued: 1 ahead"
+        lab.page.wait_for_function(
+            "() => document.getElementById('run-state').textContent === 'в очереди: впереди 1'", timeout=20_000)
+        assert lab.page.inner_text('#summary [data-role="progress"]') == "в очереди: впереди 1"
+        shown = lab.page.evaluate("""() => {
+            const state = document.getElementById('run-state'), bar = state.closest('.train-bar');
+            const box = state.getBoundingClientRect(), barBox = bar.getBoundingClientRect();
+            return state.scrollWidth <= state.clientWidth && box.right <= barBox.right && box.bottom <= barBox.bottom;
+        }""")
+        assert shown, "the train bar cuts its state off"
     lab.page.wait_for_function("() => (window.networks.state.runtime.run || {}).summary", timeout=60_000)
-    assert lab.page.inner_text('#summary [data-role="status"]') in ("finished", "stopped early")
+    assert lab.page.inner_text('#summary [data-role="status"]') in ("завершён", "остановлен рано")
+    lab.shot("networks-queued-ru-720.png")
 
 
 def test_the_boundary_shows_the_final_snapshot_and_the_slider_replays_earlier_ones(lab: Lab) -> None:
