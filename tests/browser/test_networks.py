@@ -218,6 +218,27 @@ def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(l
     lab.shot("networks-projector-720.png")
 
 
+def test_the_rules_labels_stay_inside_the_curves_plot(lab: Lab) -> None:
+    """A run that stopped early on a 720-px projector in Russian: the best epoch's and the stop's
+    labels are drawn inside the plot (the best epoch's ran over the accuracy axis's labels)."""
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(lab, SMALL + "&ls=0&lang=ru&proj=1")
+    run = train(lab)
+    assert run["summary"]["stopped_early"]
+    placed = lab.page.evaluate("""() => {
+        const gd = document.getElementById('curves'), plot = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        return [...gd.querySelectorAll('g.annotation')].map((note) => {
+            const box = note.getBoundingClientRect();
+            return {text: note.textContent, left: box.left - plot.left, right: plot.right - box.right,
+                    top: box.top - plot.top, bottom: plot.bottom - box.bottom, box: [box.left, box.top, box.right, box.bottom]}; });
+    }""")
+    assert len(placed) == 2, placed
+    assert all(min(p["left"], p["right"], p["top"], p["bottom"]) >= -1 for p in placed), placed
+    (left, top, right, bottom), (left2, top2, right2, bottom2) = (p["box"] for p in placed)
+    assert right <= left2 or right2 <= left or bottom <= top2 or bottom2 <= top, placed  # not on each other
+    lab.shot("networks-rules-ru-720.png")
+
+
 def test_a_queued_run_says_how_many_runs_are_ahead_then_trains(lab: Lab) -> None:
     """Both run threads busy and a third run queued (runs of minutes, through the API): Train
     queues the page's run behind it, and the page says there is one ahead, in full even in

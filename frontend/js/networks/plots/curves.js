@@ -26,6 +26,30 @@ const VAL_ACC = 4;
 const pos = (v) => (v === null || !(v > 0) ? null : v);
 const LR_HEADROOM = 1.15; // the lr axis reaches this far above the largest lr: a constant lr is a line, not the frame
 
+let ruler = null; // a canvas context that measures text
+
+/** The width in px of `text` in the plot's font at `size` (the widest of its lines). */
+function textWidth(text, font, size) {
+  ruler ??= document.createElement("canvas").getContext("2d");
+  ruler.font = `${size}px ${font}`;
+  return Math.max(...text.split("<br>").map((line) => ruler.measureText(line).width));
+}
+
+/**
+ * Where a rule's label goes so that it stays inside the plot: `at` px from the plot's left
+ * edge of `width` px. On the right of the rule where it fits (else the left); where it fits
+ * neither, its parts (" · ") on lines of their own, on the side with more room.
+ */
+function labelPlace(text, at, width, measure) {
+  const gap = 3;
+  for (const label of [text, text.replaceAll(" · ", "<br>")]) {
+    const need = measure(label) + gap + 4; // 4: the label's background padding
+    if (need <= width - at) return { label, right: false };
+    if (need <= at) return { label, right: true };
+  }
+  return { label: text.replaceAll(" · ", "<br>"), right: at > width - at };
+}
+
 /** The largest lr in `values` (0 when none). */
 const lrPeak = (values) => values.reduce((top, v) => (v > top ? v : top), 0);
 
@@ -152,23 +176,36 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const annotations = [];
     const { planned } = drawn;
     const zoom = summary.epochs_run < planned / 2 ? Math.max(1, Math.ceil(summary.epochs_run * 1.15)) : planned;
-    const rule = (name, x, color, text, dash, ay) => {
-      const right = x > 0.6 * zoom; // the label on the side with room
+    const { w: plotWidth, h: plotHeight } = lossGd._fullLayout._size;
+    const measure = (text) => textWidth(text, lossGd._fullLayout.font.family, th.small);
+    const boxes = []; // the labels drawn so far, px from the plot's top left: {x0, x1, y0, y1}
+    const rule = (name, x, color, text, dash) => {
+      const at = (x / zoom) * plotWidth;
+      const { label, right } = labelPlace(text, at, plotWidth, measure);
+      const width = measure(label) + 4;
+      const height = label.split("<br>").length * th.small * 1.3 + 4;
+      const x0 = right ? at - 3 - width : at + 3;
+      // from the top, below every label drawn so far that it would cover
+      let top = 0.05 * plotHeight;
+      for (const b of [...boxes].sort((a, c) => a.y0 - c.y0)) {
+        if (b.x0 < x0 + width && x0 < b.x1 && b.y0 < top + height && top < b.y1) top = b.y1 + 2;
+      }
+      boxes.push({ x0, x1: x0 + width, y0: top, y1: top + height });
       shapes.push({ type: "line", name, xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: th.proj ? 3 : 2, dash } });
-      annotations.push({ name, x, xref: "x", y: ay, yref: "paper", text, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: th.c.veil });
+      annotations.push({ name, x, xref: "x", y: 1 - top / plotHeight, yref: "paper", yanchor: "top", text: label, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: th.c.veil });
     };
     if (summary.best_epoch !== null && summary.best_epoch !== undefined && summary.n_val > 0) {
       const text = `${t(lang, "best_mark", { epoch: summary.best_epoch })} · val ${fmt(summary.best_val_loss, 3)}`;
-      rule("best", summary.best_epoch, th.c.best, text, "dash", 0.93);
+      rule("best", summary.best_epoch, th.c.best, text, "dash");
     }
-    if (summary.stopped_early) rule("stop", summary.epochs_run, th.c.stopped, t(lang, "stop_mark", { epoch: summary.epochs_run }), "dot", 0.8);
+    if (summary.stopped_early) rule("stop", summary.epochs_run, th.c.stopped, t(lang, "stop_mark", { epoch: summary.epochs_run }), "dot");
     if (summary.diverged_at_step !== null && summary.diverged_at_step !== undefined) {
       const x = drawn.bpe ? summary.diverged_at_step / drawn.bpe : summary.epochs_run;
-      rule("diverged", x, th.c.diverged, t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid", 0.8);
+      rule("diverged", x, th.c.diverged, t(lang, "diverged_mark", { step: summary.diverged_at_step }), "solid");
     }
     if (summary.converged_at_step !== null && summary.converged_at_step !== undefined) {
       const x = drawn.bpe ? summary.converged_at_step / drawn.bpe : summary.epochs_run;
-      rule("converged", x, th.c.converged, t(lang, "converged_mark", { step: summary.converged_at_step }), "dashdot", 0.8);
+      rule("converged", x, th.c.converged, t(lang, "converged_mark", { step: summary.converged_at_step }), "dashdot");
     }
     // A run that ended far short of its epochs (cancelled, diverged, stopped early): zoom in.
     Plotly.relayout(lossGd, { shapes, annotations, "xaxis.range": [0, zoom] });
