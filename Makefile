@@ -13,7 +13,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers bench-classroom clean
+.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers bench-classroom bench-queue clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ bench-answers: $(TEST_STAMP)  # a room's 200 identical trajectory requests, answ
 
 bench-classroom: $(TEST_STAMP)  # 30 students behind one address train and drag sliders at once
 	$(BIN)/python -m bench.classroom
+
+bench-queue: $(TEST_STAMP)  # a queued run's place in the queue, in a store of 20,000 runs
+	$(BIN)/python -m bench.queue
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache

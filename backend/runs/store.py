@@ -55,6 +55,8 @@ RUNS = sa.Table(
     sa.Column("summary", sa.Text),
     sa.Column("error", sa.Text),
     sa.Index("runs_created", "created_at"),
+    # the queue: queued (or running) runs by age, without reading every ended run
+    sa.Index("runs_status_created", "status", "created_at"),
 )
 SEGMENTS = sa.Table(
     "segments", metadata,
@@ -179,6 +181,8 @@ class RunStore:
             if self._engine.dialect.name == "postgresql":
                 db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(db)
+            for index in RUNS.indexes:  # create_all adds an index only with its table
+                index.create(db, checkfirst=True)
             self.identity = _identity(db)
             _count_earlier_runs(db)
 
