@@ -15,7 +15,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import torch
@@ -86,12 +85,8 @@ class InlineWork:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._computing, fn, *args)
 
     def _computing(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with self._in_flight():
-            return fn(*args)
-
-    def _in_flight(self) -> AbstractContextManager[None]:
-        """Held while a computation runs: where runs share the process, they give way."""
-        return nullcontext()
+        """A computation, in a pool thread (where runs share the process, they give way)."""
+        return fn(*args)
 
     async def warm_up(self) -> None:
         """Pay torch's one-time set-up cost before the first request does."""
@@ -123,8 +118,9 @@ class LocalExecutor(InlineWork):
         self._tasks: set[asyncio.Future[Any]] = set()
         self._interactive = InteractiveFirst()
 
-    def _in_flight(self) -> AbstractContextManager[None]:
-        return self._interactive.computing()
+    def _computing(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._interactive.computing():
+            return fn(*args)
 
     async def worker_list(self) -> list[dict[str, Any]]:
         """The API process itself is the one worker."""

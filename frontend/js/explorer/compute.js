@@ -238,8 +238,8 @@ export function startLive() {
       return;
     }
     bump(i, { runId: run.id, status: run.status });
-    const stillQueued = () => current() && state.runtime.traj[i].status === "queued";
-    const stopWatch = watchQueue(run.id, stillQueued, (ahead) => bump(i, { ahead }));
+    // asks until the run starts or ends, or a newer start supersedes this one (`current`)
+    watchQueue(run.id, () => current() && state.runtime.traj[i].status === "queued", (ahead) => bump(i, { ahead }));
     const close = followRun(run.id, {
       onMessage: (msg) => {
         if (!current()) return;
@@ -260,10 +260,7 @@ export function startLive() {
         settled(i);
       },
     });
-    liveRuns.set(run.id, () => {
-      stopWatch();
-      close();
-    });
+    liveRuns.set(run.id, close);
   });
 }
 

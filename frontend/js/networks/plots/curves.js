@@ -35,19 +35,23 @@ function textWidth(text, font, size) {
   return Math.max(...text.split("<br>").map((line) => ruler.measureText(line).width));
 }
 
+const LABEL_GAP = 3; // px between a rule and its label
+const LABEL_PAD = 4; // px the label's background adds to its text
+
 /**
  * Where a rule's label goes so that it stays inside the plot: `at` px from the plot's left
  * edge of `width` px. On the right of the rule where it fits (else the left); where it fits
- * neither, its parts (" · ") on lines of their own, on the side with more room.
+ * neither, its parts (" · ") on lines of their own, on the side with more room. Returns the
+ * label, its side and its width in px.
  */
 function labelPlace(text, at, width, measure) {
-  const gap = 3;
-  for (const label of [text, text.replaceAll(" · ", "<br>")]) {
-    const need = measure(label) + gap + 4; // 4: the label's background padding
-    if (need <= width - at) return { label, right: false };
-    if (need <= at) return { label, right: true };
+  const split = text.replaceAll(" · ", "<br>");
+  for (const label of [text, split]) {
+    const wide = measure(label) + LABEL_PAD;
+    if (wide + LABEL_GAP <= width - at) return { label, right: false, wide };
+    if (wide + LABEL_GAP <= at) return { label, right: true, wide };
   }
-  return { label: text.replaceAll(" · ", "<br>"), right: at > width - at };
+  return { label: split, right: at > width - at, wide: measure(split) + LABEL_PAD };
 }
 
 /** The largest lr in `values` (0 when none). */
@@ -181,18 +185,17 @@ export function createCurves(lossGd, lrGd, legendEl) {
     const boxes = []; // the labels drawn so far, px from the plot's top left: {x0, x1, y0, y1}
     const rule = (name, x, color, text, dash) => {
       const at = (x / zoom) * plotWidth;
-      const { label, right } = labelPlace(text, at, plotWidth, measure);
-      const width = measure(label) + 4;
-      const height = label.split("<br>").length * th.small * 1.3 + 4;
-      const x0 = right ? at - 3 - width : at + 3;
+      const { label, right, wide } = labelPlace(text, at, plotWidth, measure);
+      const height = label.split("<br>").length * th.small * 1.3 + LABEL_PAD;
+      const x0 = right ? at - LABEL_GAP - wide : at + LABEL_GAP;
       // from the top, below every label drawn so far that it would cover
       let top = 0.05 * plotHeight;
       for (const b of [...boxes].sort((a, c) => a.y0 - c.y0)) {
-        if (b.x0 < x0 + width && x0 < b.x1 && b.y0 < top + height && top < b.y1) top = b.y1 + 2;
+        if (b.x0 < x0 + wide && x0 < b.x1 && b.y0 < top + height && top < b.y1) top = b.y1 + 2;
       }
-      boxes.push({ x0, x1: x0 + width, y0: top, y1: top + height });
+      boxes.push({ x0, x1: x0 + wide, y0: top, y1: top + height });
       shapes.push({ type: "line", name, xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color, width: th.proj ? 3 : 2, dash } });
-      annotations.push({ name, x, xref: "x", y: 1 - top / plotHeight, yref: "paper", yanchor: "top", text: label, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -3 : 3, font: { size: th.small, color }, bgcolor: th.c.veil });
+      annotations.push({ name, x, xref: "x", y: 1 - top / plotHeight, yref: "paper", yanchor: "top", text: label, showarrow: false, xanchor: right ? "right" : "left", xshift: right ? -LABEL_GAP : LABEL_GAP, font: { size: th.small, color }, bgcolor: th.c.veil });
     };
     if (summary.best_epoch !== null && summary.best_epoch !== undefined && summary.n_val > 0) {
       const text = `${t(lang, "best_mark", { epoch: summary.best_epoch })} · val ${fmt(summary.best_val_loss, 3)}`;
