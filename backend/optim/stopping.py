@@ -34,6 +34,16 @@ class StopRules:
         )
         return by_grad, by_step
 
+    def met_squared(self, grad_square: float, update_square: float | None) -> Rule | None:
+        """`met` for the squares ‖∇L‖² and ‖w_k − w_{k−1}‖², compared with ε² as `rows` compares
+        them, so that one start alone stops at the very step it stops at in a batch: ‖g‖ < ε and
+        g_x² + g_y² < ε² disagree in the last bit near ε."""
+        if self.step_norm > 0 and update_square is not None and update_square < self.step_norm**2:
+            return "step_norm"
+        if self.grad_norm > 0 and grad_square < self.grad_norm**2:
+            return "grad_norm"
+        return None
+
     def met(self, grad_norm: float, update_norm: float | None) -> Rule | None:
         """The rule that ‖∇L‖ and ‖w_k − w_{k−1}‖ (None: no update yet) meet, if any."""
         if self.step_norm > 0 and update_norm is not None and update_norm < self.step_norm:

@@ -315,16 +315,20 @@ def _stopped_rows(
 def _stopped_single(
     problem: Problem, params: Tensor, loss: Tensor, grad: Tensor, previous: Tensor | None
 ) -> Tensor | None:
-    """`_stopped_rows` for one start, in Python floats: a few syncs beat a dozen tiny kernels."""
+    """`_stopped_rows` for one start, in Python floats (a few syncs beat a dozen tiny kernels),
+    with the same roundings: a start stops at the same step alone and in a batch."""
     (x_lo, x_hi), (y_lo, y_hi) = problem.bounds
     ((x, y),) = params.tolist()
     rules = problem.stop
-    grad_norm = math.hypot(*grad.tolist()[0]) if rules.grad_norm > 0 else math.inf
-    update_norm = None
+    grad_square = math.inf
+    if rules.grad_norm > 0:
+        ((gx, gy),) = grad.tolist()
+        grad_square = gx * gx + gy * gy
+    update_square = None
     if rules.step_norm > 0 and previous is not None:
         ((px, py),) = previous.tolist()
-        update_norm = math.hypot(x - px, y - py)
-    rule = rules.met(grad_norm, update_norm)
+        update_square = (x - px) * (x - px) + (y - py) * (y - py)
+    rule = rules.met_squared(grad_square, update_square)
     outcome = RULE_OUTCOME[rule] if rule is not None else Outcome.RUNNING
     if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi and math.isfinite(loss.item())):
         outcome = Outcome.DIVERGED

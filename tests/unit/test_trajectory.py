@@ -1,5 +1,6 @@
 """The trajectory engine: stop rules, divergence, batching, recording modes, noise, mini-batches."""
 
+import math
 from typing import Any
 
 import pytest
@@ -80,6 +81,20 @@ def test_batched_starts_stop_independently_and_stay_pinned() -> None:
     assert stops[2] == 0 and stops[1] < stops[0]
     for b, k in enumerate(stops):
         assert (rec.params[k : rec.steps_done + 1, b] == rec.params[k, b]).all(), "a stopped start moved"
+
+
+def test_a_start_meets_the_stop_rule_at_the_same_step_alone_and_in_a_batch() -> None:
+    """At the quadratic's start the gradient is 2·start, exactly: this one has ‖g‖ < ε by `math.hypot`
+    but g_x² + g_y² ≥ ε², where the two roundings part. Both paths must say the same."""
+    gradient, epsilon = (-0.37120895743296556, 0.06646575262541687), 0.3771124319755746
+    assert (math.hypot(*gradient) < epsilon) != (gradient[0] ** 2 + gradient[1] ** 2 < epsilon**2)
+    start = [g / 2 for g in gradient]
+    fields = {"surface": "quadratic", "optimizer": {"name": "sgd", "lr": 0.01}, "steps": 3,
+              "stop": {"grad_norm": epsilon}}
+    alone = recording(start=start, **fields)
+    together = recording(starts=[start, [1.0, 1.0]], **fields)
+    assert alone.stop_step.tolist() == together.stop_step.tolist()[:1] == [1]
+    assert alone.outcome.tolist() == together.outcome.tolist()[:1] == [Outcome.CONVERGED_GRAD]
 
 
 def test_record_final_keeps_only_the_ends() -> None:
