@@ -84,39 +84,56 @@ def compute_surface(
 ) -> Result:
     """Run the engine; `on_frame(frame)` sees each frame as it is recorded."""
     problem = surface.build_problem(request, surface.choose_device(request, device))
-    frames: list[Frame] = []
-    sent = -1
-    per_frame = max(1, min(MAX_FRAME_STEPS,
-                           MAX_FRAME_NUMBERS // (len(request.start_points()) * NUMBERS_PER_START)))
+    frames = StepFrames(request, on_frame, keep)
+    recording = engine.run(problem, frames.progress, cancelled)
+    return surface_result(request, recording, device, frames)
 
-    def progress(recording: Recording, k: int) -> None:
-        """Cut the steps recorded since the last frame into frames."""
-        nonlocal sent
-        if request.record == "final":
+
+def surface_result(request: SurfaceRun, recording: Recording, device: str,
+                   frames: "StepFrames | None" = None) -> Result:
+    """A recorded surface run's result: its status, its summary and its frames, those that
+    `frames` has not cut yet (all of them without it)."""
+    frames = frames or StepFrames(request, None, True)
+    frames.end(recording)
+    return Result(surface.run_status(recording), surface.summarize(request, recording, device), frames.kept)
+
+
+class StepFrames:
+    """A surface run's step records cut into frames as they are recorded, each of at most
+    `MAX_FRAME_STEPS` steps and about `MAX_FRAME_NUMBERS` numbers; `keep=False` keeps none
+    (`on_frame` sees each)."""
+
+    def __init__(self, request: SurfaceRun, on_frame: FrameSink | None, keep: bool) -> None:
+        self.request = request
+        self.on_frame = on_frame
+        self.keep = keep
+        self.kept: list[Frame] = []
+        self.sent = -1  # the last step cut into a frame
+        self.per_frame = max(1, min(MAX_FRAME_STEPS,
+                                    MAX_FRAME_NUMBERS // (len(request.start_points()) * NUMBERS_PER_START)))
+
+    def progress(self, recording: Recording, k: int) -> None:
+        """Cut the steps recorded since the last frame, up to step k, into frames."""
+        if self.request.record == "final":
             return
-        while sent < k:
-            last = min(k, sent + per_frame)
-            frame: Frame = ("steps", surface.step_records(request, recording, sent + 1, last))
-            if keep:
-                frames.append(frame)
-            sent = last
-            if on_frame is not None:
-                on_frame(frame)
+        while self.sent < k:
+            last = min(k, self.sent + self.per_frame)
+            self._emit(("steps", surface.step_records(self.request, recording, self.sent + 1, last)))
+            self.sent = last
 
-    recording = engine.run(problem, progress, cancelled)
-    rows = surface.recorded_rows(request, recording)
-    if request.record == "final":
-        frame = ("steps", surface.step_records(request, recording, 0, rows - 1))
-        if keep:
-            frames.append(frame)
-        if on_frame is not None:
-            on_frame(frame)
-    else:
-        progress(recording, rows - 1)
-    return Result(
-        surface.run_status(recording), surface.summarize(request, recording, device),
-        frames,
-    )
+    def end(self, recording: Recording) -> None:
+        """Cut what is left once the run has ended (a run keeping only its ends: both, at once)."""
+        rows = surface.recorded_rows(self.request, recording)
+        if self.request.record == "final":
+            self._emit(("steps", surface.step_records(self.request, recording, 0, rows - 1)))
+        else:
+            self.progress(recording, rows - 1)
+
+    def _emit(self, frame: Frame) -> None:
+        if self.keep:
+            self.kept.append(frame)
+        if self.on_frame is not None:
+            self.on_frame(frame)
 
 
 def compute_network(

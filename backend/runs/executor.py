@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 
@@ -26,9 +26,20 @@ from backend.runs.model import Run, Status, SurfaceSummary
 from backend.runs.priority import InteractiveFirst
 from backend.runs.segments import as_records
 from backend.runs.store import RunStore, StoreFull, now
+from backend.runs.together import Together, together_key
 from backend.surfaces.spec import SurfaceRun
 
 log = logging.getLogger(__name__)
+
+
+class Computed(NamedTuple):
+    """An unstored run's answer, and how many requests its computation answered (1: alone;
+    more: requests that differ only in their start, computed together)."""
+
+    status: Status
+    summary: SurfaceSummary
+    steps: list[dict[str, Any]]
+    together: int
 
 
 
@@ -41,9 +52,7 @@ class Executor(Protocol):
     async def cancel(self, run_id: str) -> bool: ...
     def live_log(self, run_id: str) -> RunLog | None: ...
     def is_active(self, run_id: str) -> bool: ...
-    async def compute(
-        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
-    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]: ...
+    async def compute(self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None) -> Computed: ...
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any: ...
     async def warm_up(self) -> None: ...
     async def resume_unfinished(self) -> int: ...
@@ -70,15 +79,22 @@ class InlineWork:
 
     device: str
     _pool: ThreadPoolExecutor
+    _together: Together
 
-    async def compute(
-        self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None
-    ) -> tuple[Status, SurfaceSummary, list[dict[str, Any]]]:
-        """An unstored run, computed now for one request; `cancelled()` turning true stops it
-        between steps."""
-        result = await self.run_blocking(compute_surface, request, self.device, None, cancelled)
+    async def compute(self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None) -> Computed:
+        """An unstored run, computed now, with the requests that differ from it only in their
+        start where it can be (`backend.runs.together`); `cancelled()` turning true stops it
+        between steps (a batch: once every request in it is cancelled)."""
+        key = together_key(request)
+        if key is None:
+            result = await self.run_blocking(compute_surface, request, self.device, None, cancelled)
+            together = 1
+        else:
+            result, together = await self._together.compute(key, request, cancelled, self.run_blocking,
+                                                            self.device)
         assert isinstance(result.summary, SurfaceSummary)
-        return result.status, result.summary, [s for _, records in result.frames for s in as_records(records)]
+        steps = [s for _, records in result.frames for s in as_records(records)]
+        return Computed(result.status, result.summary, steps, together)
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Any other torch work, in the same bounded pool."""
@@ -110,6 +126,7 @@ class LocalExecutor(InlineWork):
         torch.set_num_threads(torch_threads)
         self._runs = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-run")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="descent-inline")
+        self._together = Together()
         self._logs: OrderedDict[str, RunLog] = OrderedDict()
         self._cancel: dict[str, threading.Event] = {}  # queued or running here
         self._started: set[str] = set()  # of those, the ones a worker has picked up

@@ -27,6 +27,7 @@ class Recording:
     grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
     lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
     state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
+    state_since: dict[str, int] = field(default_factory=dict)  # name -> the first row it holds
     epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
     batch_loss: Tensor | None = None  # (K, B) loss of the mini-batch the step used
     outcome: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,) Outcome
@@ -161,6 +162,7 @@ def flush(rec: Recording) -> None:
         if buffer is None:
             buffer = rec.state[name] = torch.full(
                 rec.params.shape, float("nan"), dtype=staged_buffer.dtype, device=rec.params.device)
+            rec.state_since[name] = staged_buffer.rows[0]
         buffer[staged_buffer.rows, 0] = written(staged_buffer.values, staged_buffer.dtype)
     if rec.batch_loss is not None:
         rec.batch_loss[rows, 0] = written(staged.batch_loss, rec.batch_loss.dtype)
@@ -181,6 +183,7 @@ def _record_extras(
                 (rec.params.shape[0], *value.shape), float("nan"), dtype=value.dtype,
                 device=value.device,
             )
+            rec.state_since[name] = row
         if mask is None:
             buffer[row] = value
         else:
@@ -217,9 +220,38 @@ def merge(parts: list[Recording]) -> Recording:
         elapsed_s=sum(p.elapsed_s for p in parts),
     )
     for name in names:
+        merged.state_since[name] = min(p.state_since[name] for p in parts if name in p.state)
         merged.state[name] = torch.cat(
             [pad(p.state[name]) if name in p.state else torch.full_like(pad(p.params), float("nan"))
              for p in parts],
             dim=1,
         )
     return merged
+
+
+def one_start(rec: Recording, b: int) -> Recording:
+    """Start b of a batched recording of every step, as that start's run alone records it: its rows
+    up to its last step and NaN after it (a batch keeps a stopped start's pinned point there), the
+    lr and epochs of its own steps, and only the buffers those steps held."""
+    k = int(rec.stop_step[b])
+
+    def column(t: Tensor) -> Tensor:
+        alone = torch.full_like(t[:, b : b + 1], math.nan)
+        alone[: k + 1] = t[: k + 1, b : b + 1]
+        return alone
+
+    held = [name for name in rec.state if rec.state_since[name] <= k]
+    return Recording(
+        params=column(rec.params),
+        loss=column(rec.loss),
+        grad=column(rec.grad),
+        lr=rec.lr[: k + 1],
+        state={name: column(rec.state[name]) for name in held},
+        state_since={name: rec.state_since[name] for name in held},
+        epoch=None if rec.epoch is None else rec.epoch[: k + 1],
+        batch_loss=None if rec.batch_loss is None else column(rec.batch_loss),
+        outcome=rec.outcome[b : b + 1].clone(),
+        stop_step=rec.stop_step[b : b + 1].clone(),
+        steps_done=k,
+        elapsed_s=rec.elapsed_s,
+    )

@@ -121,3 +121,28 @@ def test_the_least_recently_used_answers_go_beyond_the_byte_budget(tmp_path: Pat
         sources = [post(small.url, body).headers["x-answer-cache"] for body in (a, b, a, c, a, b)]
     # c pushes out b, the least recently used; a, used again, stays
     assert sources == ["miss", "miss", "hit", "miss", "hit", "miss"]
+
+
+def test_a_class_dragging_at_once_is_computed_together_and_each_answered_as_alone(tmp_path: Path) -> None:
+    """Students' requests that differ only in their start, arriving while one of them computes,
+    are computed as one batch (`X-Computed-Together`); each answer is, to the bit, the one its
+    request gets alone, but for the shared `elapsed_ms`."""
+    bodies = [{"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.001}, "steps": 1000,
+               "stop": {"grad_norm": 0}, "start": [-1.5 + i / 10, 2.0 - i / 10]} for i in range(ROOM)]
+
+    def student(url: str, i: int) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=120, headers={"X-Client-Id": f"student-{i}"}) as http:
+            return http.post("/api/trajectories", json=bodies[i])
+
+    for server in started(tmp_path, DESCENT_ANSWER_CACHE_BYTES="0"):
+        with ThreadPoolExecutor(ROOM) as pool:
+            at_once = list(pool.map(student, [server.url] * ROOM, range(ROOM)))
+        alone = [student(server.url, i) for i in range(ROOM)]
+    assert [a.status_code for a in at_once + alone] == [200] * 2 * ROOM, [a.text for a in at_once]
+    together = [int(a.headers["x-computed-together"]) for a in at_once]
+    assert max(together) > 1 and sum(together) > ROOM, together
+    assert [a.headers["x-computed-together"] for a in alone] == ["1"] * ROOM
+    computations = {a.json()["summary"]["elapsed_ms"] for a in at_once}
+    assert len(computations) < ROOM
+    for shared, own in zip(at_once, alone, strict=True):
+        assert without_elapsed(strict_json(shared.content)) == without_elapsed(strict_json(own.content))

@@ -1,6 +1,8 @@
 """Every path tells the truth, over the whole registry: row b of a batched run is start b's run
-alone, a regime-map cell is the single run with its values, and `effective_lr` is the factor the
-step applied. Each comparison is exact (float64, same operations).
+alone (and the answer cut from it for that start, `one_start`, is the answer of that start alone:
+how requests computed together are answered), a regime-map cell is the single run with its values,
+and `effective_lr` is the factor the step applied. Each comparison is exact (float64, same
+operations).
 
 torch.optim's entries are crossed with every schedule and every option; the community's
 (pytorch_optimizer) with every schedule under the plain option and with every option under the
@@ -12,12 +14,16 @@ is element-wise; an entry whose keywords can couple rows is also run with them (
 import itertools
 from typing import Any
 
+import orjson
 import pytest
 import torch
 
 from backend.optim import optimizers, schedules
+from backend.runs.compute import surface_result
+from backend.runs.segments import as_records
 from backend.runs.surface import build_problem, effective_lr
 from backend.surfaces.engine import run
+from backend.surfaces.recording import Recording, one_start
 from backend.surfaces.spec import SurfaceRun
 from backend.surfaces.sweeps import Axis, sweep
 
@@ -109,6 +115,18 @@ def test_batched_row_is_the_start_alone(optimizer: str, schedule: str, option: s
         k = int(alone.stop_step[0])
         assert int(together.stop_step[b]) == k and int(together.outcome[b]) == int(alone.outcome[0])
         assert torch.equal(together.params[: k + 1, b], alone.params[: k + 1, 0])
+        if batched.schedule.name != "plateau":  # its lr is each start's own: one list holds the longest's
+            assert answer(alone_request, one_start(together, b)) == answer(alone_request, alone)
+
+
+def answer(request: SurfaceRun, recording: Recording) -> bytes:
+    """What a request is answered from a recording (status, summary, every step record), to the
+    bit, but for the engine's time."""
+    result = surface_result(request, recording, "cpu")
+    assert result.summary is not None
+    summary = result.summary.model_dump(mode="json") | {"elapsed_ms": None}
+    steps = [step for _, records in result.frames for step in as_records(records)]
+    return orjson.dumps({"status": result.status, "summary": summary, "steps": steps})
 
 
 # the schedules whose regime maps take another path: none, per step, cycled momentum, per cell

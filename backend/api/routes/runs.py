@@ -114,7 +114,11 @@ async def storage_full(request: Request, error: Exception) -> Response:
     responses={200: answer("its status, summary and every step", examples.TRAJECTORY, headers={
                    "X-Answer-Cache": {"description": "`hit`: shared from an identical request (kept, or in "
                                       "flight); `miss`: computed for this one",
-                                      "schema": {"type": "string", "enum": ["hit", "miss"]}}}),
+                                      "schema": {"type": "string", "enum": ["hit", "miss"]}},
+                   "X-Computed-Together": {"description": "on a computed answer (`miss`): how many requests "
+                                           "its computation answered, 1 alone; more when requests that "
+                                           "differ only in their start were computed as one batch",
+                                           "schema": {"type": "integer", "minimum": 1}}}),
                **TOO_LARGE, **BUSY},
 )
 async def compute_trajectory(
@@ -151,12 +155,15 @@ async def compute_trajectory(
             await asyncio.sleep(0.1)
         gone.set()
 
+    together = 0  # requests its computation answered; 0: none was computed for this one
+
     async def compute() -> tuple[bytes, bool]:
         """The answer's body, and whether it is complete (not cancelled, not failed)."""
+        nonlocal together
         watcher = asyncio.create_task(watch())
         try:
             async with admission.computing(client_of(http)):
-                status, summary, steps = await executor.compute(request, gone.is_set)
+                status, summary, steps, together = await executor.compute(request, gone.is_set)
         finally:
             watcher.cancel()
         answered = JSON({"status": status.value, "summary": summary.model_dump(mode="json"), "steps": steps})
@@ -165,7 +172,10 @@ async def compute_trajectory(
     answers: AnswerCache = http.app.state.answers
     body, source = await answers.answer(answer_key(request, executor.device),
                                         current_settings().answer_cache_bytes, compute)
-    return Response(body, media_type=JSON.media_type, headers={"X-Answer-Cache": source.value})
+    headers = {"X-Answer-Cache": source.value}
+    if together:
+        headers["X-Computed-Together"] = str(together)
+    return Response(body, media_type=JSON.media_type, headers=headers)
 
 
 @router.get(

@@ -42,6 +42,7 @@ from backend.runs.redis.protocol import (
     stream_frames,
 )
 from backend.runs.store import RunStore
+from backend.runs.together import Together
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class RedisExecutor(InlineWork):
         self.workers = 0  # live worker processes, refreshed from their heartbeats
         torch.set_num_threads(settings.torch_threads)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="descent-inline")
+        self._together = Together()
         self._redis = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=15, socket_connect_timeout=5, health_check_interval=30
         )
