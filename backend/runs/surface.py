@@ -91,10 +91,11 @@ def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
         return listed(None if t is None else t[rows])
 
     params, grad, loss = take(rec.params), take(rec.grad), take(rec.loss)
+    lr = rec.lr[rows] if rec.start_lr is None else take(rec.start_lr)  # each start's own
     state = {name: take(t) for name, t in rec.state.items()}
     effective = listed(effective_lr(request, rec, rows))
     batch_loss = take(rec.batch_loss)
-    assert params is not None and grad is not None and loss is not None
+    assert params is not None and grad is not None and loss is not None and lr is not None
     if request.record == "all":
         numbers = list(range(first, last + 1))
     else:
@@ -106,7 +107,7 @@ def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
             "params": params[i],
             "loss": loss[i],
             "grad": grad[i],
-            "lr": rec.lr[first + i],
+            "lr": lr[i],
             "state": {name: values[i] for name, values in state.items() if values is not None}
             if k > 0
             else {},
@@ -143,8 +144,11 @@ def effective_lr(request: SurfaceRun, rec: Recording, rows: slice) -> torch.Tens
     if request.record == "all":  # step k's buffers before it: step k − 1's, zeros before step 1
         before = {name: _previous(t, block) for name, t in rec.state.items()}
     n_rows = block.stop - block.start
-    lrs = rec.lr[block] + [math.nan] * (n_rows - len(rec.lr[block]))  # NaN: rows not reached yet
-    lr = torch.tensor(lrs, dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
+    if rec.start_lr is not None:  # each start's own, NaN where it stopped
+        lr = rec.start_lr[block][:, :, None]
+    else:
+        lrs = rec.lr[block] + [math.nan] * (n_rows - len(rec.lr[block]))  # NaN: rows not reached yet
+        lr = torch.tensor(lrs, dtype=rec.params.dtype, device=rec.params.device)[:, None, None]
     if request.record == "all":
         t = torch.arange(block.start, block.stop, device=lr.device, dtype=lr.dtype)
         t = t[:, None, None].expand(n_rows, rec.params.shape[1], 1)

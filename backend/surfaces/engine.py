@@ -353,7 +353,7 @@ def run(
                    progress if len(starts) == 1 else None, cancelled, frame_seconds)
         for b in range(len(starts))
     ]
-    merged = merge(parts)
+    merged = merge(parts, own_lr=problem.schedule.monitors_loss)
     if progress is not None and len(starts) > 1:
         progress(merged, merged.steps_done)
     return merged

@@ -26,6 +26,7 @@ class Recording:
     loss: Tensor  # (K, B) full loss at the point
     grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
     lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
+    start_lr: Tensor | None = None  # (K, B) each start's own lr, where each has its own schedule
     state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
     state_since: dict[str, int] = field(default_factory=dict)  # name -> the first row it holds
     epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
@@ -195,8 +196,10 @@ def _record_extras(
             rec.batch_loss[row, mask] = batch_loss[mask]
 
 
-def merge(parts: list[Recording]) -> Recording:
-    """Stack per-start recordings (LBFGS, Adafactor) into one, padding short ones with NaN."""
+def merge(parts: list[Recording], own_lr: bool) -> Recording:
+    """Stack per-start recordings (LBFGS, Adafactor, ReduceLROnPlateau) into one, padding short
+    ones with NaN; `own_lr`: each start had a schedule of its own, so each lr is kept
+    (`start_lr`), not only the longest start's."""
     rows = max(p.params.shape[0] for p in parts)
 
     def pad(t: Tensor) -> Tensor:
@@ -219,6 +222,10 @@ def merge(parts: list[Recording]) -> Recording:
         steps_done=longest.steps_done,
         elapsed_s=sum(p.elapsed_s for p in parts),
     )
+    if own_lr:
+        like = parts[0].params
+        merged.start_lr = torch.stack(
+            [pad(torch.tensor(p.lr, dtype=like.dtype, device=like.device)) for p in parts], dim=1)
     for name in names:
         merged.state_since[name] = min(p.state_since[name] for p in parts if name in p.state)
         merged.state[name] = torch.cat(
@@ -245,7 +252,7 @@ def one_start(rec: Recording, b: int) -> Recording:
         params=column(rec.params),
         loss=column(rec.loss),
         grad=column(rec.grad),
-        lr=rec.lr[: k + 1],
+        lr=rec.lr[: k + 1] if rec.start_lr is None else rec.start_lr[: k + 1, b].tolist(),
         state={name: column(rec.state[name]) for name in held},
         state_since={name: rec.state_since[name] for name in held},
         epoch=None if rec.epoch is None else rec.epoch[: k + 1],

@@ -115,8 +115,7 @@ def test_batched_row_is_the_start_alone(optimizer: str, schedule: str, option: s
         k = int(alone.stop_step[0])
         assert int(together.stop_step[b]) == k and int(together.outcome[b]) == int(alone.outcome[0])
         assert torch.equal(together.params[: k + 1, b], alone.params[: k + 1, 0])
-        if batched.schedule.name != "plateau":  # its lr is each start's own: one list holds the longest's
-            assert answer(alone_request, one_start(together, b)) == answer(alone_request, alone)
+        assert answer(alone_request, one_start(together, b)) == answer(alone_request, alone)
 
 
 def answer(request: SurfaceRun, recording: Recording) -> bytes:

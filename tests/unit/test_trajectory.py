@@ -97,6 +97,22 @@ def test_a_start_meets_the_stop_rule_at_the_same_step_alone_and_in_a_batch() -> 
     assert alone.outcome.tolist() == together.outcome.tolist()[:1] == [Outcome.CONVERGED_GRAD]
 
 
+def test_with_a_plateau_schedule_each_start_of_a_batch_records_its_own_lr() -> None:
+    """ReduceLROnPlateau watches one start's loss, so each start has its own schedule, and its own
+    lr in every record (a list, like every per-start field), the lr it has alone."""
+    fields: dict[str, Any] = {"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.05},
+                              "schedule": {"name": "plateau", "patience": 3, "factor": 0.5},
+                              "steps": 80, "stop": {"grad_norm": 0}}
+    starts = [[-1.5, 2.0], [0.5, -0.5], [1.2, 1.4]]
+    batched = request(starts=starts, **fields)
+    records = step_records(batched, run(build_problem(batched, torch.device("cpu"))), 0, 80)
+    for b, start in enumerate(starts):
+        alone = request(start=start, **fields)
+        own = [r["lr"] for r in step_records(alone, run(build_problem(alone, torch.device("cpu"))), 0, 80)]
+        assert [r["lr"][b] for r in records] == own
+    assert len({tuple(r["lr"]) for r in records}) > 2  # the starts' rates part
+
+
 def test_record_final_keeps_only_the_ends() -> None:
     starts = [[x, y] for x in (-3.0, -1.0, 2.0) for y in (-2.0, 3.0)]
     full = recording(starts=starts, stop={"grad_norm": 1e-6})
