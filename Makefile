@@ -13,7 +13,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers bench-classroom bench-queue clean
+.PHONY: install run test lint bench bench-load bench-data bench-rooms bench-answers bench-classroom bench-queue bench-together clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-classroom: $(TEST_STAMP)  # 30 students behind one address train and drag 
 
 bench-queue: $(TEST_STAMP)  # a queued run's place in the queue, in a store of 20,000 runs
 	$(BIN)/python -m bench.queue
+
+bench-together: $(TEST_STAMP)  # 30 students drag a slider at once: computed together or one by one
+	$(BIN)/python -m bench.together
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .mypy_cache .ruff_cache

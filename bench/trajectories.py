@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -113,6 +114,18 @@ def serve(data_dir: str, settings: dict[str, str] = COMPUTING) -> tuple[subproce
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+@contextmanager
+def served(settings: dict[str, str] = COMPUTING) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`serve` on a data directory of its own; the server stops on leaving."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, url = serve(data_dir, settings)
+        try:
+            yield process, url
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 def timed(fn: Callable[[], Any]) -> float:

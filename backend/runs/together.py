@@ -1,13 +1,15 @@
-"""Unstored trajectories that differ only in their start, computed together.
+"""Unstored trajectories that differ only in their start and learning rate, computed together.
 
 A class drags its sliders at once: thirty requests of the same surface, optimizer and
-schedule, each from its own start. One at a time they cost thirty engine runs; as the rows
-of one batched run they cost about two, since a step of a (B, 2) point costs about what a
-step of one costs while B is small. Row b of a batched run is start b's run alone, to the
-bit (tests/unit/test_engine_truth.py), so each request still gets the answer it would have
-had alone:
+schedule, each from its own start or at its own rate. One at a time they cost thirty engine
+runs. As the rows of one batched run they cost about two when only the starts differ (a step
+of a (B, 2) point costs about what a step of one costs while B is small), and about a quarter
+of thirty when the rates differ too: each row is then a param group of its own, whose update
+torch computes group by group, while the loss and its gradient are still computed once. Row
+b of such a run is request b's run alone, to the bit (tests/unit/test_engine_truth.py), so
+each request gets the answer it would have had alone:
 
-- requests that share everything but their start (`together_key`) share a queue. At most one
+- requests that share everything but their start and lr (`together_key`) share a queue. At most one
   batch of a queue computes at a time; the first request starts one at once, those arriving
   while it computes wait for it and then compute together, at most `most_together` of them;
 - each request then cuts its own start out of the batch's recording (`one_start`) and makes
@@ -40,13 +42,14 @@ Cancelled = Callable[[], bool]
 
 
 def together_key(request: SurfaceRun) -> bytes | None:
-    """What requests computed together share, everything but their start: the validated request
-    without it. None for a request computed alone."""
+    """What requests computed together share, everything but their start and lr: the validated
+    request without them. None for a request computed alone."""
     if request.batched or request.record != "all":
         return None
     if surface.build_problem(request, torch.device("cpu")).per_start:
         return None
-    return orjson.dumps(request.model_dump(mode="json", exclude={"start"}), option=orjson.OPT_SORT_KEYS)
+    shared = request.model_dump(mode="json", exclude={"start": True, "optimizer": {"lr"}})
+    return orjson.dumps(shared, option=orjson.OPT_SORT_KEYS)
 
 
 def most_together(request: SurfaceRun) -> int:
@@ -58,13 +61,17 @@ def most_together(request: SurfaceRun) -> int:
 
 
 def run_together(requests: list[SurfaceRun], cancelled: list[Cancelled | None]) -> Recording:
-    """One batched engine run (on the CPU, as each alone) whose row b is `requests[b]`'s start;
-    cancelled once every request is."""
+    """One batched engine run (on the CPU, as each alone) whose row b is `requests[b]`'s start,
+    in a param group with its own keywords where their rates differ; cancelled once every
+    request is."""
     problem = surface.build_problem(requests[0], torch.device("cpu"))
     starts = torch.tensor([r.start_points()[0] for r in requests], dtype=surface.DTYPE)
+    keywords = tuple(r.hyperparameters() for r in requests)
+    own_groups = len({kw.get("lr") for kw in keywords}) > 1
+    problem = dataclasses.replace(problem, starts=starts, group_kwargs=keywords if own_groups else None)
     checks = [c for c in cancelled if c is not None]
     everyone_gone = (lambda: all(c() for c in checks)) if len(checks) == len(cancelled) else None
-    return engine.run(dataclasses.replace(problem, starts=starts), None, everyone_gone)
+    return engine.run(problem, None, everyone_gone)
 
 
 def answer_of(request: SurfaceRun, recording: Recording, b: int, device: str) -> Result:

@@ -142,6 +142,12 @@ class _Session:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def own_lrs(self) -> list[float] | None:
+        """Each start's lr where each has a param group of its own, else None (one lr for all)."""
+        if len(self.leaves) == 1:
+            return None
+        return [float(group["lr"]) for group in self.optimizer.param_groups]
+
     def points(self) -> Tensor:
         """The points (B, 2) as autograd sees them (the optimizer's parameters)."""
         if len(self.leaves) == 1:
@@ -386,7 +392,7 @@ def _run_batch(
     box = problem.bounds_tensors(starts)
     running = n  # rows not stopped yet
     k = 0
-    lr_used = session.lr
+    lr_used, own_lrs = session.lr, session.own_lrs()
     while True:
         loss, grad = session.gradient(k)
         params = session.rows
@@ -404,7 +410,7 @@ def _run_batch(
             pinned[fired] = params[fired]
             running = int((outcome == Outcome.RUNNING).sum())
         record(rec, problem.record_all, k, lr_used, params, loss, grad, fired,
-               session.state if k > 0 else dict, session.batch_loss)
+               session.state if k > 0 else dict, session.batch_loss, own_lrs)
         if mb is not None:
             assert rec.epoch is not None
             rec.epoch.append(0 if k == 0 else (k - 1) // mb.batches_per_epoch + 1)
@@ -420,7 +426,7 @@ def _run_batch(
         session.perturb(grad)
         if problem.stop.step_norm > 0:
             previous = params.clone()
-        lr_used = session.lr
+        lr_used, own_lrs = session.lr, session.own_lrs()
         session.step(loss)
         k += 1
         if running < n:

@@ -26,7 +26,7 @@ class Recording:
     loss: Tensor  # (K, B) full loss at the point
     grad: Tensor  # (K, B, 2) gradient at the point (of the mini-batch loss when batching)
     lr: list[float]  # (K,) lr of the step that led here; step 0: the first step's lr
-    start_lr: Tensor | None = None  # (K, B) each start's own lr, where each has its own schedule
+    start_lr: Tensor | None = None  # (K, B) each start's own lr, where each has its own group or schedule
     state: dict[str, Tensor] = field(default_factory=dict)  # name -> (K, B, 2)
     state_since: dict[str, int] = field(default_factory=dict)  # name -> the first row it holds
     epoch: list[int] | None = None  # (K,) epoch of each step (0: the start), mini-batch only
@@ -86,10 +86,12 @@ def record(
     fired: Tensor | None,
     state: Callable[[], dict[str, Tensor]],
     batch_loss: Tensor | None,
+    own_lrs: list[float] | None = None,
 ) -> None:
     """Write step k: into row k, or (keeping only the ends) row 0 at k = 0 and row 1 as rows stop.
     `state()`: the optimizer's buffers (B, 2) by name, read only when a row is written;
-    `batch_loss` (B,): the mini-batch's loss."""
+    `batch_loss` (B,): the mini-batch's loss; `own_lrs`: each start's own lr of the step that led
+    here, where each has a param group of its own."""
     if record_all and len(params) == 1 and params.device.type == "cpu":
         _stage(rec, k, params, loss, grad, state(), batch_loss)
         rec.lr.append(lr_used)
@@ -115,7 +117,7 @@ def record(
             rec.params[row, mask] = params[mask]
             rec.loss[row, mask] = loss[mask]
             rec.grad[row, mask] = grad[mask]
-        _record_extras(rec, row, mask, buffers, batch_loss)
+        _record_extras(rec, row, mask, buffers, batch_loss, own_lrs)
 
 
 def _stage(
@@ -175,8 +177,10 @@ def _record_extras(
     mask: Tensor | None,
     state: dict[str, Tensor],
     batch_loss: Tensor | None,
+    own_lrs: list[float] | None,
 ) -> None:
-    """Optimizer buffers and the mini-batch loss into row `row` (rows `mask` only, if given)."""
+    """Optimizer buffers, the mini-batch loss and each start's own lr into row `row` (rows `mask`
+    only, if given)."""
     for name, value in state.items():
         buffer = rec.state.get(name)
         if buffer is None:
@@ -194,6 +198,14 @@ def _record_extras(
             rec.batch_loss[row] = batch_loss
         else:
             rec.batch_loss[row, mask] = batch_loss[mask]
+    if own_lrs is not None:
+        if rec.start_lr is None:
+            rec.start_lr = torch.full_like(rec.loss, math.nan)
+        lrs = torch.tensor(own_lrs, dtype=rec.loss.dtype, device=rec.loss.device)
+        if mask is None:
+            rec.start_lr[row] = lrs
+        else:
+            rec.start_lr[row, mask] = lrs[mask]
 
 
 def merge(parts: list[Recording], own_lr: bool) -> Recording:

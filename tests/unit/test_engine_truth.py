@@ -22,6 +22,7 @@ from backend.optim import optimizers, schedules
 from backend.runs.compute import surface_result
 from backend.runs.segments import as_records
 from backend.runs.surface import build_problem, effective_lr
+from backend.runs.together import run_together, together_key
 from backend.surfaces.engine import run
 from backend.surfaces.recording import Recording, one_start
 from backend.surfaces.spec import SurfaceRun
@@ -226,3 +227,23 @@ def test_rprop_effective_lr_is_the_step_size_it_moved_by() -> None:
     moved = (rec.params[1:26, 0] - rec.params[0:25, 0]).abs()
     moving = moved > 0
     torch.testing.assert_close(moved[moving], factor[:, 0][moving], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(("optimizer", "schedule"), SWEEPABLE, ids=["-".join(c) for c in SWEEPABLE])
+def test_requests_computed_together_are_each_answered_as_alone(optimizer: str, schedule: str) -> None:
+    """Unstored trajectories that differ in their start and lr, computed as one batch with a param
+    group per request (`backend.runs.together`): each answer cut from it is the request's alone."""
+    base = body(optimizer, schedule, "plain", starts=None)
+    lr = base["optimizer"].get("lr") or _default(base["optimizer"]["name"], "lr")
+    requests = [accepted(base | {"start": start, "optimizer": base["optimizer"] | {"lr": lr * factor}})
+                for start, factor in zip(STARTS, (1 / 3, 1, 3), strict=True)]
+    if any(r is None for r in requests):
+        return
+    computed = [r for r in requests if r is not None]
+    if together_key(computed[0]) is None:
+        return  # computed alone
+    assert len({together_key(r) for r in computed}) == 1
+    recording = run_together(computed, [None] * len(computed))
+    for b, request in enumerate(computed):
+        alone = run(build_problem(request, torch.device("cpu")))
+        assert answer(request, one_start(recording, b)) == answer(request, alone)

@@ -1,4 +1,4 @@
-"""Unstored trajectories that differ only in their start are computed together
+"""Unstored trajectories that differ only in their start and learning rate are computed together
 (`backend.runs.together`), and each request is answered as its run alone would be."""
 
 import asyncio
@@ -119,8 +119,23 @@ def test_a_batch_takes_at_most_most_together(pool: Pool, monkeypatch: pytest.Mon
     assert [size for _, size in answered] == [2, 2, 2, 2, 1]
 
 
-def test_requests_that_differ_in_more_than_their_start_are_not_mixed(pool: Pool) -> None:
-    slow, fast = request([-1.0, 1.0]), request([-1.0, 1.0], optimizer={"name": "adam", "lr": 0.02})
+def test_requests_at_their_own_rates_are_one_batch_each_answered_as_alone(pool: Pool) -> None:
+    requests = [request(s, optimizer={"name": "adam", "lr": 0.01 * (i + 1)}) for i, s in enumerate(starts(4))]
+
+    async def main() -> list[tuple[Result, int]]:
+        coalescer = Together()
+        return await asyncio.gather(*[ask(coalescer, pool, r) for r in requests])
+
+    answered = asyncio.run(main())
+    assert pool.batches == [4]
+    for req, (result, size) in zip(requests, answered, strict=True):
+        assert size == 4
+        assert answer(result) == answer(compute_surface(req, "cpu"))
+
+
+def test_requests_that_differ_in_more_than_their_start_and_rate_are_not_mixed(pool: Pool) -> None:
+    slow = request([-1.0, 1.0])
+    fast = request([-1.0, 1.0], optimizer={"name": "adam", "lr": 0.01, "betas": [0.8, 0.999]})
     assert together_key(slow) != together_key(fast)
 
     async def main() -> list[tuple[Result, int]]:
@@ -190,9 +205,11 @@ def test_a_request_that_cannot_share_a_batch_is_computed_alone(fields: dict[str,
     assert together_key(SurfaceRun.model_validate(BODY | {"start": [0.0, 0.0]} | fields)) is None
 
 
-def test_the_key_is_the_request_without_its_start() -> None:
+def test_the_key_is_the_request_without_its_start_and_rate() -> None:
     assert together_key(request([0.0, 0.0])) == together_key(request([1.0, -1.0]))
+    assert together_key(request([0.0, 0.0])) == together_key(request([0.0, 0.0], optimizer={"name": "adam"}))
     changes: list[dict[str, Any]] = [{"steps": 301}, {"seed": 1}, {"surface": "ravine"},
-                                     {"stop": {"grad_norm": 0}}]
+                                     {"stop": {"grad_norm": 0}}, {"optimizer": {"name": "adamw"}},
+                                     {"optimizer": {"name": "adam", "eps": 1e-6}}]
     for changed in changes:
         assert together_key(request([0.0, 0.0], **changed)) != together_key(request([0.0, 0.0]))

@@ -117,7 +117,7 @@ async def storage_full(request: Request, error: Exception) -> Response:
                                       "schema": {"type": "string", "enum": ["hit", "miss"]}},
                    "X-Computed-Together": {"description": "on a computed answer (`miss`): how many requests "
                                            "its computation answered, 1 alone; more when requests that "
-                                           "differ only in their start were computed as one batch",
+                                           "differ only in their start and lr were computed as one batch",
                                            "schema": {"type": "integer", "minimum": 1}}}),
                **TOO_LARGE, **BUSY},
 )
