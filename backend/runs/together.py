@@ -3,8 +3,8 @@
 A class drags its sliders at once: thirty requests of the same surface, optimizer and
 schedule, each from its own start or at its own rate. One at a time they cost thirty engine
 runs. As the rows of one batched run they cost about two when only the starts differ (a step
-of a (B, 2) point costs about what a step of one costs while B is small), and about a quarter
-of thirty when the rates differ too: each row is then a param group of its own, whose update
+of a (B, 2) point costs about what a step of one costs while B is small), and about a fifth
+of thirty when the rates differ too (bench/together.py): each row is then a param group of its own, whose update
 torch computes group by group, while the loss and its gradient are still computed once. Row
 b of such a run is request b's run alone, to the bit (tests/unit/test_engine_truth.py), so
 each request gets the answer it would have had alone:

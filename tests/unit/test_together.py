@@ -151,7 +151,7 @@ def test_requests_that_differ_in_more_than_their_start_and_rate_are_not_mixed(po
 
 def test_a_request_that_gives_up_does_not_stop_its_batch(pool: Pool) -> None:
     requests = [request(s, steps=2000, stop={"grad_norm": 0}) for s in starts(3)]
-    gone = [lambda: True, lambda: False, None]
+    gone = [lambda: True, lambda: False, lambda: True]
 
     async def main() -> list[tuple[Result, int]]:
         coalescer = Together()
