@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 class Computed(NamedTuple):
     """An unstored run's answer, and how many requests its computation answered (1: alone;
-    more: requests that differ only in their start, computed together)."""
+    more: requests that differ only in their start and lr, computed together)."""
 
     status: Status
     summary: SurfaceSummary
@@ -83,8 +83,8 @@ class InlineWork:
 
     async def compute(self, request: SurfaceRun, cancelled: Callable[[], bool] | None = None) -> Computed:
         """An unstored run, computed now, with the requests that differ from it only in their
-        start where it can be (`backend.runs.together`); `cancelled()` turning true stops it
-        between steps (a batch: once every request in it is cancelled)."""
+        start and lr where it can be (`backend.runs.together`); `cancelled()` turning true stops
+        it between steps (a batch: once every request in it is cancelled)."""
         key = together_key(request)
         if key is None:
             result = await self.run_blocking(compute_surface, request, self.device, None, cancelled)

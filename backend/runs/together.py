@@ -4,14 +4,15 @@ A class drags its sliders at once: thirty requests of the same surface, optimize
 schedule, each from its own start or at its own rate. One at a time they cost thirty engine
 runs. As the rows of one batched run they cost about two when only the starts differ (a step
 of a (B, 2) point costs about what a step of one costs while B is small), and about a fifth
-of thirty when the rates differ too (bench/together.py): each row is then a param group of its own, whose update
-torch computes group by group, while the loss and its gradient are still computed once. Row
-b of such a run is request b's run alone, to the bit (tests/unit/test_engine_truth.py), so
-each request gets the answer it would have had alone:
+of thirty when the rates differ too (bench/together.py): each row is then a param group of
+its own, whose update torch computes group by group, while the loss and its gradient are
+still computed once. Row b of such a run is request b's run alone, to the bit
+(tests/unit/test_engine_truth.py), so each request gets the answer it would have had alone:
 
-- requests that share everything but their start and lr (`together_key`) share a queue. At most one
-  batch of a queue computes at a time; the first request starts one at once, those arriving
-  while it computes wait for it and then compute together, at most `most_together` of them;
+- requests that share everything but their start and lr (`together_key`) share a queue. At
+  most one batch of a queue computes at a time; the first request starts one at once, those
+  arriving while it computes wait for it and then compute together, at most `most_together`
+  of them;
 - each request then cuts its own start out of the batch's recording (`one_start`) and makes
   its answer from it, in the executor's pool, one pool thread per request at a time;
 - a batch stops early only when every request in it has given up (its client hung up);
