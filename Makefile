@@ -40,8 +40,10 @@ run: $(STAMP)
 
 # The browser tests run in a process of their own: Playwright's sync API keeps an
 # event loop running in the main thread, which the asyncio-based tests cannot share.
+# The unit, API and integration tests run in two processes (pytest-xdist): on the 2-core CI machine
+# they took 474 s so on 2 December; in one process, the last CI runs spent 1,000-1,200 s on them.
 test: $(TEST_STAMP) $(AXE_STAMP)
-	$(BIN)/python -m pytest -q tests/unit tests/api tests/integration
+	$(BIN)/python -m pytest -q -n 2 tests/unit tests/api tests/integration
 	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(TEST_STAMP)

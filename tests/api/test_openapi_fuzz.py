@@ -4,10 +4,11 @@ error, no answer that breaks its schema, no request that breaks its schema accep
 `schemathesis run` (its CLI, so every phase and check runs as a user would run them) with
 examples, fuzzing and the stateful phase, which follows the document's links from
 `POST /api/runs`, once per fixed seed and once with a random seed, printed and in the test's
-id: `schemathesis run <url>/openapi.json --seed <seed>` replays it. The coverage phase (every
-boundary, every enum value, every wrong type) is not seeded and runs once. Then, driven from
-Python: the stateful phase with the document's own links only (no inferred ones) reaches every
-operation that takes a run's id, and requests the schema allows are mostly accepted.
+id: `schemathesis run <url>/openapi.json --seed <seed>` replays it. The random seed is drawn from
+the session's pytest-randomly seed, so that every xdist worker collects the same test ids. The
+coverage phase (every boundary, every enum value, every wrong type) is not seeded and runs once.
+Then, driven from Python: the stateful phase with the document's own links only (no inferred
+ones) reaches every operation that takes a run's id, and requests the schema allows are mostly accepted.
 
 The server has its own data and small work limits (not the schema's defaults, which stay
 valid), so the runs the fuzzer queues finish in moments and a full queue answers 429.
@@ -34,7 +35,6 @@ from schemathesis.generation import GenerationMode
 from tests.conftest import Server, free_port
 
 FIXED_SEEDS = (1, 2, 3)
-RANDOM_SEED = random.SystemRandom().randrange(2**31)
 MAX_EXAMPLES = 10  # per operation and phase
 FUZZ_LIMITS = {
     "DESCENT_RUNS_PER_CLIENT": "16", "DESCENT_QUEUED_RUNS": "16", "DESCENT_COMPUTATIONS_PER_CLIENT": "100",
@@ -107,12 +107,19 @@ def document_operations(server: Server) -> int:
 
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-SEEDS = [pytest.param(seed, id=f"seed-{seed}") for seed in FIXED_SEEDS] + [
-    pytest.param(RANDOM_SEED, id=f"random-seed-{RANDOM_SEED}")
-]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The fixed seeds and one random seed, the same in every xdist worker: drawn from pytest-randomly's."""
+    if "seed" not in metafunc.fixturenames:
+        return
+    session_seed = getattr(metafunc.config.option, "randomly_seed", None)
+    chooser = random.Random(session_seed) if isinstance(session_seed, int) else random.SystemRandom()
+    random_seed = chooser.randrange(2**31)
+    metafunc.parametrize("seed", [pytest.param(seed, id=f"seed-{seed}") for seed in FIXED_SEEDS]
+                         + [pytest.param(random_seed, id=f"random-seed-{random_seed}")])
+
+
 def test_no_server_error_and_no_schema_violation(
     fuzzed_server: Server, tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
