@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         1 << 30, ge=0, description="bytes of stored runs one client may hold before it must delete some "
         "to start another (429)"
     )
+    dataset_budget_bytes: int = Field(
+        256 << 20, ge=0, description="bytes of CSV datasets the store keeps for links and rooms: beyond it "
+        "the least recently used are deleted"
+    )
+    dataset_max_age_seconds: int = Field(
+        30 * 86400, ge=1, description="a stored CSV dataset is deleted this long after it was last stored or "
+        "read"
+    )
+    client_dataset_quota_bytes: int = Field(
+        10 << 20, ge=0, description="bytes of CSV datasets one client may have stored (429 above)"
+    )
     export_threads: int = Field(
         2, ge=1, le=64, description="threads writing step downloads at once (more wait their turn)"
     )

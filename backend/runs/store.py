@@ -6,7 +6,8 @@ in segments of at most SEGMENT_VALUES numbers, other frames (a network's epochs)
 JSON, in the order they were streamed; `frames` the step logs of runs stored by
 earlier versions (orjson per frame), still read; `artifacts` named files (a landscape
 export); `usage` each run's stored bytes and whether it is pinned; `owners` who made
-each run and the hash of its key; `meta` the store's identity, which
+each run and the hash of its key; `datasets` CSV texts stored by their SHA-256, so that a link
+or a classroom room can name a CSV instead of carrying it; `meta` the store's identity, which
 the API publishes in Redis so that a worker can check it writes to the same store. SQLAlchemy Core speaks both
 dialects: `RunStore(path)` opens a SQLite file (WAL journal, so the API and a
 worker process on the same machine can share it); `RunStore("postgresql+psycopg://...")`
@@ -15,6 +16,7 @@ blocking and thread-safe; call them from a thread, never from the event loop.
 """
 
 import fcntl
+import hashlib
 import shutil
 import sqlite3
 import threading
@@ -38,7 +40,7 @@ from backend.runs.retention import Candidate, evictions
 from backend.runs.segments import Frame
 from backend.settings import reading_stored
 
-__all__ = ["Frame", "RunStore", "StoreFull"]
+__all__ = ["Frame", "RunStore", "StoreFull", "csv_id"]
 
 # Timestamps are ISO-8601 text in UTC: they sort as text, on both dialects, and
 # files written by earlier versions (plain sqlite3, same columns) stay readable.
@@ -93,6 +95,17 @@ OWNERS = sa.Table(
     sa.Column("key_hash", sa.Text),  # SHA-256 of the run's key (null: made before keys)
     sa.Index("owners_client", "client"),
 )
+DATASETS = sa.Table(
+    "datasets", metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # SHA-256 of the text's UTF-8, hex
+    sa.Column("client", sa.Text),  # who stored it first (null: nobody said)
+    sa.Column("bytes", sa.BigInteger, nullable=False),  # of the text's UTF-8
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("used_at", sa.Text, nullable=False),  # stored or read last (within USE_RESOLUTION)
+    sa.Column("data", sa.LargeBinary, nullable=False),  # the text's UTF-8
+    sa.Index("datasets_client", "client"),
+    sa.Index("datasets_used", "used_at"),
+)
 META = sa.Table(
     "meta", metadata,
     sa.Column("key", sa.Text, primary_key=True),
@@ -105,11 +118,17 @@ RUNS_USAGE = RUNS.outerjoin(USAGE, USAGE.c.run_id == RUNS.c.id)
 DATA_TABLES = (SEGMENTS, FRAMES, ARTIFACTS)
 DISK_MARGIN = 256 << 10  # bytes a SQLite write leaves free on the disk, beyond twice its size
 JOURNAL_LIMIT = 16 << 20  # bytes the WAL keeps once checkpointed
+USE_RESOLUTION = timedelta(hours=1)  # a dataset read within this of its last use is not written again
 SCHEMA_LOCK = 7_146_321  # pg advisory lock: replicas starting together create the schema once
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def csv_id(text: str) -> str:
+    """A CSV dataset's id: the SHA-256 of its text's UTF-8, 64 lowercase hex digits."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def database_url(location: Path | str) -> str:
@@ -412,6 +431,61 @@ class RunStore:
         if doomed:
             with self._writing() as db:
                 _delete(db, doomed)
+        return doomed
+
+    # --- CSV datasets ---------------------------------------------------------------------
+
+    def put_dataset(self, text: str, client: str | None) -> tuple[str, bool]:
+        """Store a CSV's text under its SHA-256; (its id, whether it was new). Storing a text
+        already there only marks it used, and counts against the client that stored it first."""
+        data = text.encode()
+        dataset_id = csv_id(text)
+        stamp = now().isoformat()
+        with self._writing() as db:
+            known = db.execute(DATASETS.update().where(DATASETS.c.id == dataset_id).values(used_at=stamp))
+            if known.rowcount:
+                return dataset_id, False
+            self._check_room(len(data))
+            db.execute(DATASETS.insert().values(id=dataset_id, client=client, bytes=len(data),
+                                                created_at=stamp, used_at=stamp, data=data))
+        return dataset_id, True
+
+    def has_dataset(self, dataset_id: str) -> bool:
+        with self._engine.connect() as db:
+            return db.execute(sa.select(DATASETS.c.id).where(DATASETS.c.id == dataset_id)).first() is not None
+
+    def dataset(self, dataset_id: str) -> str | None:
+        """A stored CSV's text (None: unknown or forgotten); marks it used."""
+        with self._engine.connect() as db:
+            row = db.execute(sa.select(DATASETS.c.data, DATASETS.c.used_at)
+                             .where(DATASETS.c.id == dataset_id)).first()
+        if row is None:
+            return None
+        moment = now()
+        if row.used_at < (moment - USE_RESOLUTION).isoformat():  # thirty students reading it write once
+            with self._writing() as db:
+                db.execute(DATASETS.update().where(DATASETS.c.id == dataset_id)
+                           .values(used_at=moment.isoformat()))
+        return bytes(row.data).decode()
+
+    def client_dataset_bytes(self, client: str) -> int:
+        """Bytes of the CSV datasets `client` stored first."""
+        with self._engine.connect() as db:
+            total = db.execute(sa.select(sa.func.coalesce(sa.func.sum(DATASETS.c.bytes), 0))
+                               .where(DATASETS.c.client == client)).scalar()
+        return int(total or 0)
+
+    def evict_datasets(self, budget_bytes: int, max_age_seconds: int) -> list[str]:
+        """Delete the datasets unused for `max_age_seconds`, then the least recently used until
+        the datasets hold at most `budget_bytes`; the ids deleted."""
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(DATASETS.c.id, DATASETS.c.used_at, DATASETS.c.bytes)).all()
+        cutoff = (now() - timedelta(seconds=max_age_seconds)).isoformat()
+        doomed = evictions([Candidate(r[0], r[1], int(r[2])) for r in rows], sum(int(r[2]) for r in rows),
+                           budget_bytes, cutoff)
+        if doomed:
+            with self._writing() as db:
+                db.execute(DATASETS.delete().where(DATASETS.c.id.in_(doomed)))
         return doomed
 
 

@@ -1,8 +1,8 @@
 """A full disk under the data directory (a 2 MiB tmpfs the test mounts): a run whose steps do not
-fit ends `failed` saying so, a new run is a clear 507 while nothing fits, earlier runs are served
-unchanged, the SQLite file passes its integrity check, and once there is room again runs are
-stored as before. Mounting needs root; without it the test skips (fails under
-REQUIRE_SYSTEM_DEPS=1)."""
+fit ends `failed` saying so, a new run (or a stored CSV) is a clear 507 while nothing fits,
+earlier runs are served unchanged, the SQLite file passes its integrity check, and once there is
+room again runs are stored as before. Mounting needs root; without it the test skips (fails
+under REQUIRE_SYSTEM_DEPS=1)."""
 
 import os
 import sqlite3
@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.runs.store import csv_id
 from tests.conftest import KEYS, Server, create_run, free_port, wait_for_status, wait_steps
 from tests.integration.conftest import REQUIRE
 
 SMALL = {"surface": "quadratic", "optimizer": {"name": "sgd", "lr": 0.1}, "steps": 20}
+DATASET = "x,y,label\n" + "".join(f"{i},{i * i % 7},{i % 2}\n" for i in range(4000))  # ≈ 40 kB of CSV
 BIG = {"surface": "rosenbrock", "optimizer": {"name": "adam"}, "steps": 1000, "record": "all",
        "starts": [[-2.0 + 0.02 * i, 2.0 - 0.01 * i] for i in range(200)]}  # ≈ 10 MB of steps
 
@@ -75,10 +77,15 @@ def test_a_full_disk_is_a_507_and_corrupts_nothing(tmp_path: Path, small_disk: P
             assert refused.status_code == 507, refused.text
             assert "disk is full" in refused.json()["detail"]
             assert wait_steps(http, first) == steps
+            csv_refused = http.post("/api/datasets/csv", json={"csv": DATASET})
+            assert csv_refused.status_code == 507 and "disk is full" in csv_refused.json()["detail"]
+            assert http.get(f"/api/datasets/csv/{csv_id(DATASET)}").status_code == 404  # nothing half-kept
 
             (small_disk / "filler").unlink()
             again = create_run(http, SMALL)["id"]
             assert wait_steps(http, again) == steps
+            assert http.post("/api/datasets/csv", json={"csv": DATASET}).status_code == 201
+            assert http.get(f"/api/datasets/csv/{csv_id(DATASET)}").text == DATASET
             assert http.get(f"/api/runs/{first}/steps", params={"format": "csv"}).text == csv_text
             assert KEYS[again]
     finally:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from backend.runs.model import Run, Status
-from backend.runs.store import RunStore, now
+from backend.runs.store import RunStore, csv_id, now
 from backend.surfaces.spec import SurfaceRun
 from tests.integration.conftest import CLIENT, RUN, Watcher, assert_same_trajectory, reference
 
@@ -36,7 +36,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | 
     url: str = request.getfixturevalue("postgres_url")
     store = RunStore(url)  # each test starts from empty tables
     with store._engine.begin() as db:
-        db.exec_driver_sql("TRUNCATE runs, frames, segments, usage, owners, artifacts")
+        db.exec_driver_sql("TRUNCATE runs, frames, segments, usage, owners, artifacts, datasets")
     store.close()
     yield url
 
@@ -135,3 +135,36 @@ def test_two_api_replicas_share_runs_through_postgres_and_redis(
     assert second.run(run_id)["status"] == "finished"
     listed = httpx.get(f"{second.url}/api/runs", headers=CLIENT).json()["runs"]
     assert run_id in [r["id"] for r in listed]
+
+
+def test_csv_datasets_are_stored_by_content_and_the_least_recently_used_go_first(
+        location: Path | str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [now()]
+    monkeypatch.setattr("backend.runs.store.now", lambda: clock[0])
+
+    def later(hours: float) -> None:
+        clock[0] += timedelta(hours=hours)
+
+    texts = {name: f"x,y\r\n{name},1\r\né,0\n" for name in "abc"}  # CRLF and UTF-8 kept as they are
+    store = RunStore(location)
+    try:
+        assert store.put_dataset(texts["a"], "alice") == (csv_id(texts["a"]), True)
+        later(1)
+        assert store.put_dataset(texts["b"], "bob") == (csv_id(texts["b"]), True)
+        assert store.put_dataset(texts["b"], "alice") == (csv_id(texts["b"]), False)  # bob's, not charged
+        assert store.client_dataset_bytes("alice") == len(texts["a"].encode())
+        assert store.client_dataset_bytes("bob") == len(texts["b"].encode())
+        later(2)
+        assert store.dataset(csv_id(texts["a"])) == texts["a"]  # byte for byte; a read marks it used
+        later(1)
+        assert store.put_dataset(texts["c"], None)[1]
+        one = len(texts["a"].encode())
+        assert store.evict_datasets(3 * one, 86400) == []
+        assert store.evict_datasets(2 * one, 86400) == [csv_id(texts["b"])]  # used least recently
+        assert store.dataset(csv_id(texts["b"])) is None and not store.has_dataset(csv_id(texts["b"]))
+        later(25)
+        assert store.dataset(csv_id(texts["c"])) == texts["c"]
+        assert store.evict_datasets(10 * one, 86400) == [csv_id(texts["a"])]  # a day unused
+        assert store.has_dataset(csv_id(texts["c"]))
+    finally:
+        store.close()

@@ -224,6 +224,7 @@ async def limits(settings: SettingsDep) -> Limits:
             max_epochs=settings.network_max_epochs, max_steps=settings.network_max_steps,
             max_parameters=settings.network_max_parameters, max_work=settings.network_max_work,
             max_samples=settings.network_max_samples, max_csv_bytes=settings.network_max_csv_bytes,
+            csv_quota_bytes=settings.client_dataset_quota_bytes,
             max_landscape_resolution=settings.network_max_landscape_resolution,
             max_landscape_work=settings.network_max_landscape_work,
             max_eval_samples=settings.network_max_eval_samples,

@@ -2,14 +2,16 @@
 and runs compared after they ended (several paths on one plane, a line between two runs)."""
 
 import asyncio
+import re
 from typing import Annotated, Any
 
 import orjson
 import torch
 from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import Path as PathParam
 
 from backend.api.deps import AdmissionDep, ExecutorDep, SettingsDep, StoreDep
-from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, not_found, unprocessable
+from backend.api.errors import CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, Message, not_found, unprocessable
 from backend.api.i18n import (
     DATASET_DESCRIPTIONS,
     DATASET_NAMES,
@@ -19,12 +21,14 @@ from backend.api.i18n import (
     text,
 )
 from backend.api.json import JSON, StrictJSONRoute
-from backend.api.ownership import RunKey, client_of
+from backend.api.ownership import RunKey, client_identity, client_of
 from backend.api.routes import BUSY, RunId, answer
 from backend.api.schemas import examples
 from backend.api.schemas.networks import (
+    CSV_ID_PATTERN,
     CompareRequest,
     Comparison,
+    CsvUpload,
     DatasetInfoOut,
     DatasetPreview,
     Interpolation,
@@ -32,6 +36,7 @@ from backend.api.schemas.networks import (
     Landscape,
     ModelInfoOut,
     PreviewRequest,
+    StoredCsv,
 )
 from backend.networks import comparison, datasets, models, training
 from backend.networks.landscape import DifferentStarts
@@ -39,11 +44,13 @@ from backend.networks.spec import LandscapeSpec, NetworkRun
 from backend.networks.summary import NetworkSummary
 from backend.runs.compute import LANDSCAPE, LANDSCAPE_EXPORT
 from backend.runs.model import Run, Status
+from backend.runs.store import csv_id
 from backend.settings import Settings, current_settings
 
 router = APIRouter(prefix="/api", route_class=StrictJSONRoute)
 PREVIEW_IMAGES = 40  # digits shown in a preview
 BINARY = {"type": "string", "format": "binary"}
+ID = re.compile("[0-9a-f]{64}")
 COMPARABLE = (Status.FINISHED, Status.EARLY_STOPPED, Status.CONVERGED)
 
 
@@ -121,6 +128,70 @@ async def preview_dataset(request: Annotated[PreviewRequest, Body(openapi_exampl
     """The samples a network run with this dataset, split and seed would see (2-D: all of
     them as the model sees them; digits: the first few images)."""
     return JSON(await asyncio.to_thread(_preview, request))
+
+
+def _duration(seconds: int) -> str:
+    """A setting's seconds in words: "30 days", "12 hours", "90 s"."""
+    for unit, name in ((86400, "days"), (3600, "hours")):
+        if seconds >= 2 * unit:
+            return f"{seconds // unit} {name}"
+    return f"{seconds} s"
+
+
+CsvId = Annotated[str, PathParam(
+    description="a stored CSV's id, as `POST /api/datasets/csv` answered it (64 lowercase hex characters)",
+    examples=[examples.STORED_CSV["id"]], json_schema_extra={"pattern": CSV_ID_PATTERN},
+)]
+
+
+@router.post("/datasets/csv", response_model=StoredCsv, status_code=201, operation_id="networks-csv-store",
+             tags=["networks"], summary="Store a CSV dataset, so that a link or a room can name it",
+             responses={201: answer("stored now", examples.STORED_CSV),
+                        200: answer("the same text was stored before: the same id", examples.STORED_CSV,
+                                    model=StoredCsv),
+                        429: {"model": Message, "description": "this client's stored CSVs are at its quota"},
+                        **TOO_LARGE})
+async def store_csv(upload: CsvUpload, http: Request, response: Response, store: StoreDep,
+                    settings: SettingsDep) -> StoredCsv:
+    """Store a CSV's text under its SHA-256: a link (`?ds=csv&csvid=<id>`) or a room's scene then
+    names the id instead of carrying up to 200 kB of text. Storing the same text again answers
+    the same id (200). A stored CSV is deleted `DESCENT_DATASET_MAX_AGE_SECONDS` after it was
+    last stored or read, or sooner, least recently used first, beyond `DESCENT_DATASET_BUDGET_BYTES`."""
+    table = datasets.parse_csv(upload.csv)
+    size = len(upload.csv.encode())
+    dataset_id = csv_id(upload.csv)
+    client = client_identity(http)
+    known = await asyncio.to_thread(store.has_dataset, dataset_id)
+    if client is not None and not known:
+        used = await asyncio.to_thread(store.client_dataset_bytes, client)
+        if used + size > settings.client_dataset_quota_bytes:
+            raise HTTPException(429, f"your stored CSV datasets hold {used:,} bytes and this one has "
+                                f"{size:,}; the quota is {settings.client_dataset_quota_bytes:,}. A stored "
+                                f"CSV is deleted {_duration(settings.dataset_max_age_seconds)} after its "
+                                "last use; until then, send the text itself in a run's dataset.csv")
+    await asyncio.to_thread(store.evict_datasets, settings.dataset_budget_bytes - (0 if known else size),
+                            settings.dataset_max_age_seconds)  # room for this one within the budget
+    _, new = await asyncio.to_thread(store.put_dataset, upload.csv, client)
+    response.status_code = 201 if new else 200
+    return StoredCsv(id=dataset_id, bytes=size, rows=len(table.x), columns=len(table.names))
+
+
+@router.get("/datasets/csv/{dataset_id}", operation_id="networks-csv-get", tags=["networks"],
+            summary="A stored CSV dataset's text", response_class=Response,
+            responses={200: {"description": "the CSV text, exactly as stored", "content": {"text/csv": {
+                "schema": {"type": "string"}, "example": "x1,x2,label\n-1.00,-1.00,0\n-0.63,-0.39,1\n..."}}},
+                       **NOT_FOUND})
+async def get_csv(dataset_id: CsvId, store: StoreDep, settings: SettingsDep) -> Response:
+    """The text `POST /api/datasets/csv` stored, byte for byte. Its id is its hash, so the answer
+    never changes and may be cached for good."""
+    text = await asyncio.to_thread(store.dataset, dataset_id) if ID.fullmatch(dataset_id) else None
+    if text is None:
+        raise not_found(f"no stored CSV '{dataset_id}': it was never stored here, or it was deleted "
+                        f"{_duration(settings.dataset_max_age_seconds)} after its last use; store the CSV "
+                        "again (POST /api/datasets/csv)")
+    return Response(text.encode(), media_type="text/csv; charset=utf-8", headers={
+        "Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{dataset_id}"',
+        "Content-Disposition": f'inline; filename="{dataset_id[:12]}.csv"'})
 
 
 async def _network_run(store: StoreDep, run_id: str, loc: list[str] | None = None) -> Run:

@@ -92,6 +92,8 @@ class NetworkLimits(BaseModel):
     max_work: int = Field(description="epochs × n_train × parameters")
     max_samples: int
     max_csv_bytes: int
+    csv_quota_bytes: int = Field(description="bytes of CSV datasets one client may have stored "
+                                 "(POST /api/datasets/csv)")
     max_landscape_resolution: int
     max_landscape_work: int = Field(description="grid points × eval_samples × parameters")
     max_eval_samples: int

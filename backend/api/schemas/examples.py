@@ -48,6 +48,7 @@ LIMITS: Any = {
         "max_work": 50000000000,
         "max_samples": 5000,
         "max_csv_bytes": 200000,
+        "csv_quota_bytes": 10485760,
         "max_landscape_resolution": 101,
         "max_landscape_work": 200000000000,
         "max_eval_samples": 2000,
@@ -507,6 +508,10 @@ MODELS: Any = [
         "max_width": 512,
     }
 ]
+
+# POST /api/datasets/csv with a 12-row CSV of two features and a class label
+STORED_CSV: Any = {"id": "cce7b06f4fdf2456f82fd994ffd2a0b643f9d1738ff44420022c21b7bda3fa4d", "bytes": 170,
+                   "rows": 12, "columns": 3}
 
 # POST /api/datasets/preview
 PREVIEW: Any = {

@@ -6,14 +6,16 @@ Non-finite numbers travel as null (`float | None`); grids are indexed `z[iy][ix]
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.api.schemas.runs import RUN_ID_PATTERN
-from backend.bounds import AtMost, MaxItems
+from backend.bounds import AtMost, MaxItems, MaxLength
 from backend.jsontypes import Integer
+from backend.networks import datasets
 from backend.networks.spec import DatasetSpec, EvalSamples, SplitSpec
 from backend.runs.model import Status
 
+CSV_ID_PATTERN = "^[0-9a-f]{64}$"
 Floats = list[float | None]
 Grid = list[list[float | None]]
 RunId = Annotated[str, Field(json_schema_extra={"pattern": RUN_ID_PATTERN}, examples=["ec1c20912dd24f73"])]
@@ -83,6 +85,29 @@ class PreviewRequest(BaseModel):
     dataset: DatasetSpec
     split: SplitSpec = Field(default_factory=SplitSpec)
     seed: Integer = Field(0, ge=0, le=2**31 - 1)
+
+
+class CsvUpload(BaseModel):
+    """A CSV to store by content, so that a link or a room can name it (`dataset.csv`'s rules)."""
+
+    model_config = ConfigDict(extra="forbid")
+    csv: Annotated[str, MaxLength("network_max_csv_bytes")] = Field(
+        description="the CSV text: numeric columns, the last one the target (as `dataset.csv` of a run)")
+
+    @field_validator("csv")
+    @classmethod
+    def parses(cls, text: str) -> str:
+        datasets.parse_csv(text)
+        return text
+
+
+class StoredCsv(BaseModel):
+    """A stored CSV dataset: its id names it in `GET /api/datasets/csv/{id}`, links and rooms."""
+
+    id: str = Field(pattern=CSV_ID_PATTERN, description="SHA-256 of the CSV text's UTF-8, lowercase hex")
+    bytes: int = Field(description="bytes of the CSV text (UTF-8)")
+    rows: int = Field(description="data rows (a header row not counted)")
+    columns: int = Field(description="columns: the features, then the target")
 
 
 class PreviewPoints(BaseModel):
