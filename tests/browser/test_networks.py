@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Lab, api_get, api_post, one_run_queued
+from tests.browser.conftest import VIEWPORT, Lab, api_get, api_post, one_run_queued
 
 SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
 PERCENT_TICKS = ["0%", "25%", "50%", "75%", "100%"]
@@ -190,6 +190,14 @@ def test_training_streams_curves_marks_early_stopping_and_reports_the_test_once(
     assert card == f"{100 * summary['test_accuracy']:.1f}%"
     assert lab.page.inner_text('#summary [data-role="best-epoch"]') == str(summary["best_epoch"])
     assert lab.page.inner_text('#summary [data-role="status"]') == "stopped early"
+    # 800 px high: the notes are folded, so the numbers need no scrolling; with room, they open
+    notes = lab.page.locator('#summary [data-role="notes"]')
+    overflow = "() => { const c = document.getElementById('summary'); return c.scrollHeight - c.clientHeight; }"
+    assert not notes.evaluate("(n) => n.open") and lab.page.evaluate(overflow) == 0
+    lab.page.set_viewport_size({"width": 1280, "height": 1100})
+    lab.page.wait_for_function("document.querySelector('#summary [data-role=\"notes\"]').open")
+    assert lab.page.evaluate(overflow) == 0 and "evaluated once, after training" in notes.inner_text()
+    lab.page.set_viewport_size(VIEWPORT)
     lab.shot("networks-03-early-stopping.png")
 
 
@@ -197,10 +205,21 @@ def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(l
     """Projector type at 1280 × 720, in Russian (the longer words): the training curves' loss
     axis is labelled without labels on top of each other (1, 2, 5 a decade were), the accuracy
     axis's title is drawn whole ("точность (пунктир)" was cut), and the landscape's directions
-    menu stays inside its column (it ran 17 px past it)."""
+    menu stays inside its column (it ran 17 px past it). The result card's numbers are read
+    without scrolling (it scrolled 137 px): what they mean is folded under a line of its own,
+    which opens when there is room."""
     lab.page.set_viewport_size({"width": 1280, "height": 720})
     open_page(lab, "?proj=1&lang=ru")
     train(lab)
+    card = """() => { const c = document.getElementById('summary'), n = c.querySelector('[data-role="notes"]');
+        return {overflow: c.scrollHeight - c.clientHeight, open: n.open, summary: n.querySelector('summary').textContent,
+                notes: n.querySelectorAll('p').length}; }"""
+    assert lab.page.evaluate(card) == {"overflow": 0, "open": False, "summary": "Что значат эти числа", "notes": 2}
+    lab.page.click('#summary [data-role="notes"] > summary')
+    assert lab.page.evaluate(card)["open"] is True  # the reader's choice holds, scrolled or not
+    lab.page.set_viewport_size({"width": 1280, "height": 1000})
+    lab.page.wait_for_timeout(200)
+    assert lab.page.evaluate(card)["open"] is True
     title = lab.page.evaluate("""() => { const gd = document.getElementById('curves');
         const box = gd.querySelector('.g-y2title text').getBoundingClientRect();
         const plot = gd.getBoundingClientRect();

@@ -1,6 +1,9 @@
 // The result card: how the run ended, the test metrics (evaluated once, at the end), the
 // best epoch, sizes, parameters, the sharpness at the start and the end (with 2/λ_max, the
-// largest stable lr of GD there), device and timings; while it runs, its progress.
+// largest stable lr of GD there), device and timings; while it runs, its progress. What the
+// run did (converged, weights restored, an error) is always shown; what the numbers mean is
+// under "Notes", open when the card has room for it (a 720-px projector has not: the card
+// then scrolled), so the numbers are read without scrolling.
 
 import { fill, h } from "../shared/dom.js";
 import { fmt } from "../shared/format.js";
@@ -35,8 +38,17 @@ function rows(s, lang) {
   ];
 }
 
+/** Open the notes when the card fits them, unless the reader opened or closed them. */
+function fitNotes(root) {
+  const notes = root.querySelector('[data-role="notes"]');
+  if (!notes || notes.dataset.chosen) return;
+  notes.open = true;
+  if (root.scrollHeight > root.clientHeight) notes.open = false;
+}
+
 export function createSummary(root) {
   let drawn = null;
+  new ResizeObserver(() => fitNotes(root)).observe(root);
 
   function render() {
     const { scene, runtime } = state;
@@ -59,16 +71,24 @@ export function createSummary(root) {
         : run.status === "queued" ? queuedWords(lang, run.ahead) : t(lang, "training", { epoch, epochs: run.body.epochs });
       return fill(root, head, h("p", { class: "hint", dataset: { role: "progress" } }, progress), run.error ? h("p", { class: "error-text" }, run.error) : null);
     }
+    const explained = [
+      s.test_evaluations ? h("p", { class: "hint" }, t(lang, "test_once")) : null,
+      given(s.sharpness_initial) ? h("p", { class: "hint" }, t(lang, "sharpness_note")) : null,
+    ].filter(Boolean);
+    const notes = explained.length
+      ? h("details", { class: "summary-notes", dataset: { role: "notes" } }, h("summary", {}, t(lang, "summary_notes")), ...explained)
+      : null;
+    notes?.querySelector("summary").addEventListener("click", () => { notes.dataset.chosen = "1"; });
     fill(root, head,
       h("table", { class: "summary-table" }, rows(s, lang)),
-      s.test_evaluations ? h("p", { class: "hint" }, t(lang, "test_once")) : null,
       s.converged_by ? h("p", { class: "hint", dataset: { role: "converged" } }, t(lang, "converged_note", {
         step: s.converged_at_step, rule: s.converged_by === "grad_norm" ? "‖∇L‖" : "‖w − w_prev‖",
         eps: s.converged_by === "grad_norm" ? run.body.stop.grad_norm : run.body.stop.step_norm,
       })) : null,
       s.restored_best ? h("p", { class: "hint" }, t(lang, "restored", { epoch: s.best_epoch })) : null,
-      given(s.sharpness_initial) ? h("p", { class: "hint" }, t(lang, "sharpness_note")) : null,
-      run.error ? h("p", { class: "error-text" }, run.error) : null);
+      run.error ? h("p", { class: "error-text" }, run.error) : null,
+      notes);
+    fitNotes(root);
   }
 
   return { render };
