@@ -446,9 +446,10 @@ class RunStore:
             if known.rowcount:
                 return dataset_id, False
             self._check_room(len(data))
-            db.execute(DATASETS.insert().values(id=dataset_id, client=client, bytes=len(data),
-                                                created_at=stamp, used_at=stamp, data=data))
-        return dataset_id, True
+            stored = db.execute(_insert(db)(DATASETS).values(  # another replica may store it meanwhile
+                id=dataset_id, client=client, bytes=len(data), created_at=stamp, used_at=stamp, data=data,
+            ).on_conflict_do_nothing().returning(DATASETS.c.id)).first()
+        return dataset_id, stored is not None
 
     def has_dataset(self, dataset_id: str) -> bool:
         with self._engine.connect() as db:
@@ -514,11 +515,15 @@ def _count_earlier_runs(db: sa.Connection) -> None:
     db.execute(USAGE.insert().from_select(["run_id", "bytes", "pinned"], missing))
 
 
+def _insert(db: sa.Connection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return sa.dialects.postgresql.insert if db.dialect.name == "postgresql" else sa.dialects.sqlite.insert
+
+
 def _identity(db: sa.Connection) -> str:
     """This store's id, made once by whichever process creates the store: every process that
     opens the same database (API replicas, workers) reads the same id."""
-    insert = (sa.dialects.postgresql.insert if db.dialect.name == "postgresql" else sa.dialects.sqlite.insert)
-    db.execute(insert(META).values(key="identity", value=uuid.uuid4().hex).on_conflict_do_nothing())
+    db.execute(_insert(db)(META).values(key="identity", value=uuid.uuid4().hex).on_conflict_do_nothing())
     return str(db.execute(sa.select(META.c.value).where(META.c.key == "identity")).scalar_one())
 
 

@@ -2,8 +2,10 @@
 
 import asyncio
 import math
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,25 @@ def test_csv_datasets_are_stored_by_content_and_the_least_recently_used_go_first
         assert store.has_dataset(csv_id(texts["c"]))
     finally:
         store.close()
+
+
+def test_replicas_storing_the_same_csv_at_once_store_it_once(location: Path | str) -> None:
+    """Eight stores (as API replicas would) store one text at the same moment: each gets its id,
+    exactly one of them stored it, and no one gets an error."""
+    text = "x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(50))
+    stores = [RunStore(location) for _ in range(8)]
+    try:
+        barrier = threading.Barrier(len(stores))
+
+        def put(store: RunStore) -> tuple[str, bool]:
+            barrier.wait()
+            return store.put_dataset(text, "teacher")
+
+        with ThreadPoolExecutor(len(stores)) as pool:
+            answers = list(pool.map(put, stores))
+        assert {dataset_id for dataset_id, _ in answers} == {csv_id(text)}
+        assert sum(new for _, new in answers) == 1
+        assert stores[0].dataset(csv_id(text)) == text
+    finally:
+        for store in stores:
+            store.close()
