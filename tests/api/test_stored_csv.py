@@ -62,6 +62,8 @@ def test_a_csv_comes_back_byte_for_byte_under_its_hash(serve: Serve) -> None:
         assert got.content == CSV.encode()
         assert got.headers["content-type"] == "text/csv; charset=utf-8"
         assert "immutable" in got.headers["cache-control"] and got.headers["etag"] == f'"{sha(CSV)}"'
+        assert got.headers["x-content-type-options"] == "nosniff"  # someone's text is never a page here
+        assert got.headers["content-security-policy"].startswith("sandbox")
         run = {"kind": "network", "dataset": {"name": "csv", "csv": got.text},
                "model": {"name": "logistic"}, "optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 2}
         assert alice.post("/api/runs", json=run).status_code == 201  # what a link's page then runs
