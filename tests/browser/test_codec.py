@@ -199,3 +199,44 @@ def test_networks_invalid_link_values_take_their_defaults(lab: Lab) -> None:
     assert (scene["ds"], scene["val"], scene["dirs"], scene["epochs"]) == ("moons", 0.2, "pca", 40)
     assert scene["model"] == "mlp"  # the CNN does not fit two moons
     assert scene["hp"] == {"lr": 0.05}
+
+
+# ---- a CSV scene names its stored text by id --------------------------------------------
+CSV_ID = "0123456789abcdef" * 4  # the form of a SHA-256 in lower-case hex
+
+# (scene over the defaults, the id its link names: only a CSV scene's, and only a set one)
+CSV_LINKS = [
+    ({"ds": "csv", "csvid": CSV_ID}, CSV_ID),
+    ({"ds": "csv", "csvid": None}, None),
+    ({"ds": "moons", "csvid": CSV_ID}, None),
+    ({"ds": "csv", "csvid": CSV_ID, "csv": "x0,x1,y\n0,1,0\n"}, CSV_ID),  # the text is never written
+]
+
+
+@pytest.mark.parametrize(("scene", "named"), CSV_LINKS, ids=["csv", "csv-unstored", "moons", "csv-with-text"])
+def test_a_csv_scene_links_its_dataset_by_id_alone(
+    lab: Lab, catalogue: Catalogue, scene: dict[str, Any], named: str | None
+) -> None:
+    lab.page.goto(f"{lab.server}/js/networks/codec.js")
+    out = lab.page.evaluate(ROUND_TRIP, ["networks", scene, catalogue])
+    assert out["query"].count("csvid=") == (named is not None), out["query"]
+    assert "x0" not in out["query"]
+    assert out["back"]["csvid"] == named
+    assert out["back"]["csv"] == ""
+    if named is not None:
+        assert f"csvid={CSV_ID}" in out["query"]
+        assert {**out["back"], "csv": out["full"]["csv"]} == out["full"]
+
+
+# Ids a link may hold that name no stored CSV's text: each reads back as none.
+BAD_CSV_IDS = ["", "abc", CSV_ID.upper(), CSV_ID[:-1], CSV_ID + "0", CSV_ID[:-1] + "g", f"{CSV_ID[:-1]}%20", "null"]
+
+
+@pytest.mark.parametrize("bad", BAD_CSV_IDS, ids=["empty", "short", "upper", "63", "65", "not-hex", "space", "null"])
+def test_a_link_csv_id_that_is_not_64_lower_hex_is_ignored(lab: Lab, bad: str) -> None:
+    lab.page.goto(f"{lab.server}/js/networks/codec.js")
+    scene = lab.page.evaluate(
+        "async (q) => (await import('/js/networks/codec.js')).decodeScene(q)", f"?ds=csv&csvid={bad}&epochs=7"
+    )
+    assert "csvid" in scene and scene["csvid"] is None
+    assert (scene["ds"], scene["epochs"]) == ("csv", 7)

@@ -4,6 +4,7 @@ server's report, comparing runs, and the server's messages for bad input."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import VIEWPORT, Lab, api_get, api_post, one_run_queued
+from tests.browser.conftest import VIEWPORT, Lab, api_get, api_post, offline_context, one_run_queued
 
 SMALL = "?n=200&hidden=16&epochs=15&res=15"  # a run that takes well under a second
 PERCENT_TICKS = ["0%", "25%", "50%", "75%", "100%"]
@@ -536,6 +537,143 @@ def test_a_link_reopens_the_same_settings(lab: Lab, browser: Any) -> None:
         assert not other.errors
     finally:
         other_context.close()
+
+
+
+# ---- a CSV dataset travels by its stored id -----------------------------------------------
+CSV_LINK = re.compile(r"[?&]csvid=([0-9a-f]{64})(&|$)")
+
+
+def two_clusters(n: int = 40, shift: float = 0.0) -> str:
+    """A small CSV the server takes: two numeric features, then a 0/1 class (the target)."""
+    rows = ["x0,x1,y"]
+    for i in range(n):
+        label = i % 2
+        rows.append(f"{2 * label - 1 + 0.1 * (i % 7) + shift:.2f},{0.05 * i - 1:.2f},{label}")
+    return "\n".join(rows) + "\n"
+
+
+def open_csv_page(lab: Lab, query: str) -> None:
+    """The networks page on a CSV scene, its catalogues loaded and the preview asked for (a
+    CSV scene without text has a preview that is neither data nor an error)."""
+    lab.page.goto(f"{lab.server}/networks.html{query}")
+    lab.page.wait_for_function("window.networks && window.networks.ready === true", timeout=20_000)
+    lab.page.wait_for_function("() => window.networks.state.runtime.preview !== null", timeout=20_000)
+    frame(lab)
+
+
+def drawn_points(lab: Lab) -> list[tuple[float, float]]:
+    """The samples the data panel draws (every split), sorted."""
+    lab.page.wait_for_function(
+        "() => { const p = window.networks.state.runtime.preview; return p && p.data; }", timeout=20_000
+    )
+    frame(lab)
+    return sorted((x, y) for t in plot(lab, "data-plot") for x, y in zip(t["x"], t["y"], strict=True))
+
+
+def preview_points(server: str, csv: str) -> list[tuple[float, float]]:
+    """The samples the server's preview of `csv` has (the oracle for what is drawn)."""
+    body = {"dataset": {"name": "csv", "csv": csv}, "split": {"val": 0.2, "test": 0.2}, "seed": 0}
+    points = api_post(server, "/api/datasets/preview", body)["points"]
+    return sorted(zip(points["x0"], points["x1"], strict=True))
+
+
+def test_a_pasted_csv_travels_by_its_id_to_a_fresh_browser(lab: Lab, browser: Any) -> None:
+    text = two_clusters()
+    open_csv_page(lab, "?ds=csv")
+    page = lab.page
+    page.fill('textarea[data-role="csv"]', text)  # as a paste: the text at once
+    page.wait_for_function("(re) => new RegExp(re).test(location.search)", arg=CSV_LINK.pattern, timeout=20_000)
+    url = page.url
+    match = CSV_LINK.search(url)
+    assert match and match[1] == hashlib.sha256(text.encode()).hexdigest()
+    assert "x0" not in url  # the text itself stays out of the link
+    assert drawn_points(lab) == preview_points(lab.server, text)
+
+    # A browser of its own (another cookie): the same text in the box, the same samples drawn.
+    other_context = offline_context(browser)
+    try:
+        other = Lab(other_context.new_page(), lab.server)
+        open_csv_page(other, url[url.index("?"):])
+        other.page.wait_for_function(
+            "(text) => document.querySelector('textarea[data-role=\"csv\"]').value === text", arg=text, timeout=20_000
+        )
+        assert other.page.evaluate("window.networks.state.scene.csv") == text
+        assert other.page.evaluate("window.networks.state.scene.csvid") == match[1]
+        assert drawn_points(other) == preview_points(lab.server, text)
+        assert other.page.is_hidden("#data-note")
+        other.page.wait_for_function("() => location.search.includes('csvid=')")  # the id stays in the link
+        other.shot("networks-csv-link.png")
+        assert not other.errors and not other_context.outside
+
+        # An edit drops the id at once; the edited text gets its own. A text this page already
+        # had (fetched or stored) takes its id back without storing it again.
+        stored: list[str] = []
+        other.page.on("request", lambda r: stored.append(r.url) if r.method == "POST" and "/csv" in r.url else None)
+        edited = text + "0.5,0.5,1\n"
+        other.page.fill('textarea[data-role="csv"]', edited)
+        assert other.page.evaluate("window.networks.state.scene.csvid") is None
+        other.page.wait_for_function(
+            "(id) => window.networks.state.scene.csvid === id",
+            arg=hashlib.sha256(edited.encode()).hexdigest(), timeout=20_000,
+        )
+        other.page.fill('textarea[data-role="csv"]', text)
+        assert other.page.evaluate("window.networks.state.scene.csvid") == match[1]
+        other.page.fill('textarea[data-role="csv"]', edited)
+        assert other.page.evaluate("window.networks.state.scene.csvid") == hashlib.sha256(edited.encode()).hexdigest()
+        assert len(stored) == 1, stored
+    finally:
+        other_context.close()
+
+
+def test_a_loaded_csv_file_is_stored_and_named_by_the_link(lab: Lab) -> None:
+    text = two_clusters(n=30, shift=-0.5)
+    open_csv_page(lab, "?ds=csv")
+    lab.page.set_input_files(
+        'input[data-role="csv-file"]', files=[{"name": "two.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    csvid = hashlib.sha256(text.encode()).hexdigest()
+    lab.page.wait_for_function("(id) => location.search.endsWith(`csvid=${id}`)", arg=csvid, timeout=20_000)
+    assert lab.page.input_value('textarea[data-role="csv"]') == text
+    assert drawn_points(lab) == preview_points(lab.server, text)
+
+
+def test_a_csv_the_server_will_not_store_leaves_the_link_without_it_and_says_why(lab: Lab) -> None:
+    lab.allowed.append("429")  # the browser logs the refused request itself
+    refusal = "this client stores 50 CSVs already: a CSV is forgotten 30 days after its last use"
+    lab.page.route(
+        "**/api/datasets/csv", lambda route: route.fulfill(status=429, json={"detail": refusal})
+    )
+    open_csv_page(lab, "?ds=csv&lang=ru")
+    lab.page.fill('textarea[data-role="csv"]', two_clusters(shift=0.5))
+    lab.page.wait_for_selector("#toast:not([hidden])", timeout=20_000)
+    toast = lab.page.inner_text("#toast")
+    assert toast.startswith("CSV не сохранился на сервере") and toast.endswith(refusal), toast
+    assert lab.page.evaluate("window.networks.state.scene.csvid") is None
+    assert len(drawn_points(lab)) == 40  # the page itself works on the text
+    lab.page.evaluate("() => document.getElementById('share-btn').click()")
+    assert "csvid" not in lab.page.evaluate("location.search")
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "no longer stored on the server"), ("ru", "больше нет на сервере")], ids=["en", "ru"]
+)
+def test_a_link_to_a_csv_the_server_forgot_says_so_in_the_pages_language(lab: Lab, lang: str, words: str) -> None:
+    lab.allowed.append("404")  # the browser logs the refused request itself
+    held: list[Any] = []
+    lab.page.route("**/api/datasets/csv/*", lambda route: held.append(route))  # the answer waits until the test lets it go
+    unknown = hashlib.sha256(f"never stored {lang}".encode()).hexdigest()
+    open_csv_page(lab, f"?ds=csv&csvid={unknown}&lang={lang}")
+    strings = lab.page.evaluate("async (lang) => (await import('/js/networks/strings.js')).STRINGS[lang]", lang)
+    note = "() => document.getElementById('data-note')"
+    lab.page.wait_for_function(f"(text) => ({note})().textContent === text", arg=strings["csv_loading"], timeout=20_000)
+    assert len(held) == 1 and held[0].request.url.endswith(f"/api/datasets/csv/{unknown}")
+    held[0].fallback()
+    lab.page.wait_for_function(f"(text) => ({note})().textContent === text", arg=strings["csv_gone"], timeout=20_000)
+    assert words in lab.page.inner_text("#data-note") and lab.page.is_visible("#data-note")
+    assert lab.page.input_value('textarea[data-role="csv"]') == ""
+    lab.shot(f"networks-csv-gone-{lang}.png")
+    lab.page.wait_for_function("(id) => location.search.includes(`csvid=${id}`)", arg=unknown)  # kept: a reload asks again
 
 
 # ---- lessons ------------------------------------------------------------------------------

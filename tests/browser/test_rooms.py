@@ -8,6 +8,7 @@ the room and its students' pages say so. Screenshots go to test-artifacts/ to be
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import urllib.error
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Lab, api_get, axe_violations, offline_context
+from tests.browser.test_networks import drawn_points, preview_points, two_clusters
 from tests.browser.test_networks import frame as networks_frame
 from tests.browser.test_russian import english_words
 
@@ -501,3 +503,55 @@ def test_one_toast_at_a_time_each_for_its_full_time(person: Callable[..., Lab]) 
     assert page.is_visible("#toast") and page.inner_text("#toast") == second
     page.clock.run_for(2600)  # past the second's
     assert not page.is_visible("#toast")
+
+
+def test_students_take_the_teachers_csv_by_its_id_early_or_late(person: Callable[..., Lab]) -> None:
+    """The teacher's CSV reaches a following student's page by its stored id (a room's message
+    carries no text): the same text in the box, the same samples drawn, a Train that would
+    send the same CSV; a student who joins after the teacher trained watches that run on it."""
+    teacher, early, late = person(), person(), person()
+    teacher.open(RACE)
+    code = present(teacher)
+    close_dialog(teacher)
+    join(early, code)
+    sent: list[str] = []  # the teacher's room messages on the networks page
+    listen(teacher, lambda text: sent.append(text), "framesent")
+    teacher.page.goto(f"{teacher.server}/networks.html?ds=csv&hidden=16&epochs=15&ls=0")
+    teacher.page.wait_for_function("window.networks && window.networks.ready === true", timeout=WAIT)
+    early.page.wait_for_url(f"**/networks.html?room={code}", timeout=WAIT)
+    early.page.wait_for_function("() => window.networks && window.networks.state.scene.ds === 'csv'", timeout=WAIT)
+    awaited = early.page.evaluate("async () => (await import('/js/networks/strings.js')).STRINGS.en.csv_awaited")
+    early.page.wait_for_function(  # not "paste a CSV on the left": the student's controls follow the teacher
+        "(text) => document.getElementById('data-note').textContent === text", arg=awaited, timeout=WAIT
+    )
+    text = two_clusters(shift=0.25)
+    teacher.page.fill('textarea[data-role="csv"]', text)
+    csvid = hashlib.sha256(text.encode()).hexdigest()
+    teacher.page.wait_for_function("(id) => window.networks.state.scene.csvid === id", arg=csvid, timeout=WAIT)
+
+    points = preview_points(teacher.server, text)
+    would_send = """async () => { const { runBody } = await import('/js/networks/spec.js');
+        const { state } = window.networks; return runBody(state.scene, state.runtime.catalogue).dataset; }"""
+    early.page.wait_for_function("(text) => window.networks.state.scene.csv === text", arg=text, timeout=WAIT)
+    assert early.page.evaluate("window.networks.state.scene.csvid") == csvid
+    assert early.page.input_value('textarea[data-role="csv"]') == text
+    assert drawn_points(early) == drawn_points(teacher) == points
+    assert early.page.evaluate(would_send) == teacher.page.evaluate(would_send) == {"name": "csv", "csv": text}
+    assert any(f"csvid={csvid}" in frame for frame in sent)
+    assert all(len(frame.encode()) < 2048 and "x0,x1" not in frame for frame in sent)  # the id, not the text
+
+    teacher.page.click("#train-btn")
+    teacher.page.wait_for_function(
+        "() => { const r = window.networks.state.runtime.run; return r && r.summary; }", timeout=60_000
+    )
+    run_id = teacher.page.evaluate("window.networks.state.runtime.run.id")
+    late.page.goto(f"{late.server}/networks.html?room={code}")  # the link a student scans, on this page
+    late.page.wait_for_function(
+        "(id) => { const r = window.networks.state.runtime.run; return r && r.id === id && r.summary; }",
+        arg=run_id, timeout=60_000,
+    )
+    assert late.page.evaluate("window.networks.state.scene.csv") == text
+    assert late.page.evaluate("window.networks.state.runtime.run.body.dataset") == {"name": "csv", "csv": text}
+    late.page.wait_for_selector("#replay:not([hidden])", timeout=WAIT)  # the run's boundary over these very samples
+    networks_frame(late)
+    late.shot("room-student-csv.png")

@@ -1,12 +1,17 @@
 // The networks lab's endpoints, on the shared client (errors are ApiErrors whose message is
 // the server's own words). A run's stream is followed by stream.js.
 
-import { keyHeader, request } from "../shared/api.js";
+import { keyHeader, request, requestText } from "../shared/api.js";
 
 const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 
 export const getDatasets = (lang) => request(`/api/datasets?lang=${lang}`);
 export const getModels = (lang) => request(`/api/models?lang=${lang}`);
+
+/** Store a CSV's text by content: {id (SHA-256 of the text, 64 hex), bytes, rows, columns}. */
+export const storeCsv = (csv) => request("/api/datasets/csv", { method: "POST", body: { csv } });
+/** The text of stored CSV `id`, exactly as stored (404 once it is forgotten). */
+export const getCsv = (id) => requestText(`/api/datasets/csv/${encodeURIComponent(id)}`);
 
 /** The data a run would train on, split as it would be: points (2-D) or images (digits). */
 export const previewDataset = (body, signal) => request("/api/datasets/preview", { method: "POST", body, signal });

@@ -4,9 +4,10 @@
 //
 // Optimizer keywords travel as `o.<name>`, schedule keywords as `s.<name>` (torch's own
 // names); pairs and lists use ':' and null is `null`. Only values that differ from the
-// defaults are written. A CSV's text is not written: links stay short. `lesson=<id>` names
-// a ready lesson; with no settings beside it (`?lesson=early_stopping&lang=ru`) the page
-// opens that lesson's scene.
+// defaults are written. A CSV travels by its id, never its text (links stay short): the
+// server stores the text by its SHA-256 (POST /api/datasets/csv) and `ds=csv&csvid=<64 hex>`
+// names it (csvlink.js uploads and fetches it). `lesson=<id>` names a ready lesson; with no
+// settings beside it (`?lesson=early_stopping&lang=ru`) the page opens that lesson's scene.
 
 import { decodeValue, encodeValue } from "../shared/codec.js";
 import { acceptedValues, findInfo } from "../shared/hyper.js";
@@ -19,6 +20,7 @@ export function defaultScene() {
     n: null, // null: the dataset's default
     noise: null,
     csv: "",
+    csvid: null, // the server's id of the CSV's text (SHA-256, 64 hex); null: not stored (yet)
     val: 0.2,
     test: 0.2,
     seed: 0,
@@ -72,6 +74,7 @@ export function encodeScene(scene) {
   const hpDefault = scene.opt === d.opt ? d.hp : {};
   if (!same(scene.hp, hpDefault)) for (const [k, v] of Object.entries(scene.hp)) out.push(part(`o.${k}`, encodeValue(v)));
   for (const [k, v] of Object.entries(scene.shp)) out.push(part(`s.${k}`, encodeValue(v)));
+  if (scene.ds === "csv" && scene.csvid !== null) out.push(part("csvid", scene.csvid));
   // A lesson with every setting at its default still names one, so the link keeps them.
   if (scene.lesson && out.every((p) => NOT_SETTINGS.includes(p.split("=")[0]))) out.unshift(part("ds", scene.ds));
   return out.join("&");
@@ -96,6 +99,7 @@ const NUMBER_OK = {
   span: positive,
 };
 const ID = /^[a-z][\w-]*$/i;
+const CSV_ID = /^[0-9a-f]{64}$/; // SHA-256 of the CSV's UTF-8 text, lower-case hex
 const DIRECTIONS = ["random", "pca", "hessian"];
 
 /** The scene of a query string; unknown keys are ignored, missing or invalid ones take defaults. */
@@ -112,6 +116,7 @@ export function decodeScene(search) {
       const v = raw === "null" ? null : raw.trim() === "" ? NaN : Number(raw);
       if (v === null ? NUMBER_OK[k](null) : Number.isFinite(v) && NUMBER_OK[k](v)) scene[k] = v;
     } else if (k === "hidden" || k === "csv") scene[k] = raw;
+    else if (k === "csvid" && CSV_ID.test(raw)) scene.csvid = raw;
     else if (TEXTS.includes(k) && ID.test(raw)) scene[k] = raw;
   }
   if (Object.keys(hp).length || scene.opt !== defaultScene().opt) scene.hp = hp;

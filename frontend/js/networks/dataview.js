@@ -8,6 +8,7 @@ import { t } from "../shared/i18n.js";
 import { theme } from "../shared/plots.js";
 import { createBoundary, frameLabel } from "./plots/boundary.js";
 import { classColor, drawGallery, drawPreview, SPLITS, SYMBOL_TEXT } from "./plots/preview.js";
+import { retryCsv } from "./csvlink.js";
 import { retryPreview } from "./data.js";
 import { previewBody } from "./spec.js";
 import { setRuntime, state } from "./state.js";
@@ -18,6 +19,20 @@ const REPLAY_MS = 160;
 function sameData(run, scene) {
   const now = previewBody(scene);
   return JSON.stringify([run.body.dataset, run.body.split, run.body.seed]) === JSON.stringify([now.dataset, now.split, now.seed]);
+}
+
+// What the panel says while a CSV scene has no text, by why (csvWanted).
+const CSV_NOTES = { loading: "csv_loading", gone: "csv_gone", awaited: "csv_awaited", needed: "csv_needed" };
+
+/**
+ * Why a CSV scene has no text: its stored text is loading, is gone from the server or could
+ * not be fetched ("failed"); the teacher has not shared one ("awaited"); or none was pasted.
+ */
+function csvWanted(scene, runtime) {
+  const link = runtime.csvLink;
+  if (scene.csvid && link && link.id === scene.csvid) return link.status;
+  const room = runtime.room;
+  return room && room.role === "student" && room.following ? "awaited" : "needed";
 }
 
 export function createDataView() {
@@ -88,10 +103,12 @@ export function createDataView() {
       if (drawn !== p.key) drawGallery(gallery, data.images);
       drawn = p.key;
     } else if (mode === "note") {
-      const key = `note|${p ? p.key : ""}|${lang}`;
+      const wanted = p && p.missing ? csvWanted(scene, runtime) : null;
+      const key = `note|${p ? p.key : ""}|${lang}|${wanted}`;
       if (drawn !== key) {
         if (p && p.error) fill(note, failureNote(lang, p.error, retryPreview));
-        else note.textContent = p && p.missing ? t(lang, "csv_needed") : data ? t(lang, "no_2d", { n: data.n_features }) : "";
+        else if (wanted === "failed") fill(note, failureNote(lang, runtime.csvLink.message, retryCsv));
+        else note.textContent = wanted ? t(lang, CSV_NOTES[wanted]) : data ? t(lang, "no_2d", { n: data.n_features }) : "";
       }
       drawn = key;
     } else {

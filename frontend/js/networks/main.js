@@ -13,6 +13,7 @@ import { getDatasets, getModels } from "./api.js";
 import { fitCatalogue } from "./codec.js";
 import { createPlotTexts } from "./alt.js";
 import { createCompareView } from "./compareview.js";
+import { initCsvLink } from "./csvlink.js";
 import { initPreview } from "./data.js";
 import { createDataView } from "./dataview.js";
 import { createLandView } from "./landview.js";
@@ -107,6 +108,7 @@ async function main() {
   observePlotBoxes(document.querySelectorAll(".plot, .lr-plot"));
   openLinkedLesson(location.search);
   initPreview();
+  initCsvLink({ toast });
   invalidate("ui", renderAll);
   await loadCatalogues();
   classroom.start(); // `?room=CODE` follows a teacher; a tab that presents goes on presenting

@@ -145,6 +145,12 @@ function onEdit(ev, live) {
     if (v !== undefined) setScene({ [field]: { ...s[field], [info.name]: v } });
     return;
   }
+  // The CSV's text is the scene's as it is typed or pasted; an edit drops its stored id at
+  // once (csvlink.js stores the new text and sets the new id), so a link never names older text.
+  if (role === "csv") {
+    if (el.value !== s.csv) setScene({ csv: el.value, csvid: null });
+    return;
+  }
   if (live) return;
   if (role in NUMBER_KEYS) {
     const text = el.value.trim();
@@ -161,8 +167,9 @@ function onEdit(ev, live) {
   else if (role === "act" || role === "dirs") setScene({ [role]: el.value });
   else if (role === "opt") setScene({ opt: el.value, hp: s.hp.lr !== undefined ? { lr: s.hp.lr } : {} });
   else if (role === "sched") setScene({ sched: el.value, shp: {} });
-  else if (role === "csv") setScene({ csv: el.value });
-  else if (role === "csv-file" && el.files[0]) el.files[0].text().then((text) => setScene({ csv: text }));
+  else if (role === "csv-file" && el.files[0]) {
+    el.files[0].text().then((text) => setScene((now) => (text === now.csv ? {} : { csv: text, csvid: null })));
+  }
   else if (["shuffle", "es", "restore", "ls", "fnorm"].includes(role)) setScene({ [role]: el.checked });
 }
 

@@ -31,6 +31,7 @@ export function emptyRun(id, body) {
 const RUNTIME = {
   catalogue: null, // {datasets, models, optimizers, schedules}
   preview: null, // {key, data} or {key, error}
+  csvLink: null, // the scene's stored CSV being fetched: {id, status: "loading" | "gone" | "failed", message}
   run: null, // the run on screen (see emptyRun)
   runs: [], // finished runs of this page session: {id, label, key, color, summary, status}
   selected: [], // ids ticked for comparison

@@ -1,6 +1,7 @@
 // The HTTP client of both pages, and the endpoints both use (the optimizer and schedule
-// catalogues, storing and cancelling a run). Every function returns parsed JSON or throws an
-// ApiError whose message is what the user should read (the server's 422 `msg`, or the status).
+// catalogues, storing and cancelling a run). Every function returns parsed JSON (`requestText`:
+// the text) or throws an ApiError whose message is what the user should read (the server's
+// 422 `msg`, or the status).
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -29,22 +30,37 @@ function detailText(body, status) {
   return `HTTP ${status}`;
 }
 
+/** The response to `fetch(path, init)`; an ApiError (the server's words) when it is not 2xx. */
+async function fetchOk(path, init) {
+  const res = await fetch(path, init);
+  if (res.ok) return res;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  throw new ApiError(detailText(data, res.status), res.status);
+}
+
 export async function request(path, { method = "GET", body, signal, headers = {} } = {}) {
   const init = { method, signal, headers: { ...headers } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
-  const text = await res.text();
-  let data = null;
+  const text = await (await fetchOk(path, init)).text();
   try {
-    data = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    data = null;
+    return null;
   }
-  if (!res.ok) throw new ApiError(detailText(data, res.status), res.status);
-  return data;
+}
+
+/** A text body exactly as the server sent it (UTF-8; a leading byte-order mark kept). */
+export async function requestText(path, { signal } = {}) {
+  const res = await fetchOk(path, { signal });
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(await res.arrayBuffer());
 }
 
 // The catalogues' texts (names, descriptions, what each keyword means) come in `lang`.
