@@ -638,6 +638,19 @@ def test_a_loaded_csv_file_is_stored_and_named_by_the_link(lab: Lab) -> None:
     assert drawn_points(lab) == preview_points(lab.server, text)
 
 
+def test_share_right_after_a_paste_copies_a_link_that_names_the_csv(lab: Lab) -> None:
+    """Share pressed before the pause after a paste is over: the page stores the text first, so
+    the copied link names it (it copied a link that opened an empty CSV box)."""
+    text = two_clusters(n=25, shift=0.25)
+    open_csv_page(lab, "?ds=csv")
+    lab.page.evaluate("() => { window.copied = []; navigator.clipboard.writeText = async (url) => { window.copied.push(url); }; }")
+    lab.page.fill('textarea[data-role="csv"]', text)
+    lab.page.click("#share-btn")
+    lab.page.wait_for_function("() => window.copied.length === 1", timeout=20_000)
+    copied = lab.page.evaluate("window.copied[0]")
+    assert copied.endswith(f"csvid={hashlib.sha256(text.encode()).hexdigest()}"), copied
+
+
 def test_a_csv_the_server_will_not_store_leaves_the_link_without_it_and_says_why(lab: Lab) -> None:
     lab.allowed.append("429")  # the browser logs the refused request itself
     refusal = "this client stores 50 CSVs already: a CSV is forgotten 30 days after its last use"

@@ -18,6 +18,8 @@ const texts = new Map(); // id → text
 const loads = new Map(); // id → the promise of its text, while in flight or once fetched
 let timer = null;
 let storing = null; // the text whose POST is in flight
+let pending = Promise.resolve(); // the last store(), until it settles (it never rejects)
+let say = () => {}; // the page's toast
 
 function remember(id, text) {
   texts.set(id, text);
@@ -55,7 +57,7 @@ async function fetchText(id) {
 /** Retry in the data panel: ask for the scene's CSV again. */
 export const retryCsv = () => state.scene.csvid && fetchText(state.scene.csvid);
 
-async function store(toast) {
+async function store() {
   const { ds, csv, csvid } = state.scene;
   if (ds !== "csv" || csvid !== null || !csv.trim() || storing === csv) return;
   if (ids.has(csv)) {
@@ -64,19 +66,29 @@ async function store(toast) {
   }
   storing = csv;
   try {
-    const stored = await storeCsv(csv);
-    remember(stored.id, csv);
-    if (state.scene.csv === csv && state.scene.csvid === null) setScene({ csvid: stored.id });
+    const { id } = await storeCsv(csv);
+    remember(id, csv);
+    if (state.scene.csv === csv && state.scene.csvid === null) setScene({ csvid: id });
   } catch (err) {
     // A CSV the server refuses (422) is refused by the preview too, whose note says why.
-    if (err.status !== 422 && state.scene.csv === csv) toast(t(state.scene.lang, "csv_not_stored", { message: err.message }));
+    if (err.status !== 422 && state.scene.csv === csv) say(t(state.scene.lang, "csv_not_stored", { message: err.message }));
   } finally {
     if (storing === csv) storing = null;
   }
 }
 
+/** Once the scene's text has its id (stored now if it waited for the pause): Share copies a link
+ * that names it. Resolves as well when it could not be stored (the toast says why). */
+export async function csvStored() {
+  const { ds, csv, csvid } = state.scene;
+  if (ds !== "csv" || csvid !== null || !csv.trim()) return;
+  clearTimeout(timer);
+  if (storing !== csv) pending = store();
+  await pending;
+}
+
 /** Bring the scene's text and id into step: fetch the text an id names, store a text without one. */
-function sync(toast) {
+function sync() {
   const { ds, csv, csvid } = state.scene;
   if (ds !== "csv") return;
   if (csvid !== null) {
@@ -89,13 +101,14 @@ function sync(toast) {
   clearTimeout(timer);
   if (!csv.trim()) return;
   if (ids.has(csv)) setScene({ csvid: ids.get(csv) });
-  else timer = setTimeout(() => store(toast), DEBOUNCE_MS);
+  else timer = setTimeout(() => { pending = store(); }, DEBOUNCE_MS);
 }
 
 /** `toast(text)`: the page's toast, which says when a CSV could not be stored. */
 export function initCsvLink({ toast }) {
+  say = toast;
   subscribe((keys) => {
-    if (keys.has("ds") || keys.has("csv") || keys.has("csvid")) sync(toast);
+    if (keys.has("ds") || keys.has("csv") || keys.has("csvid")) sync();
   });
-  sync(toast); // a link's id
+  sync(); // a link's id
 }

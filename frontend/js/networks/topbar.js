@@ -3,12 +3,17 @@
 
 import { displayQuery } from "../shared/codec.js";
 import { createDisplayControls } from "../shared/display.js";
+import { csvStored } from "./csvlink.js";
 import { createLessonMenu } from "./lessons.js";
 import { setScene, shareUrl, state } from "./state.js";
 
 export function createTopbar({ toast }) {
   const $ = (id) => document.getElementById(id);
-  const display = createDisplayControls({ state, setScene, shareUrl, toast });
+  const linkOfScene = async () => {
+    await csvStored(); // Share right after a paste: the link names the CSV, not an empty box
+    return shareUrl();
+  };
+  const display = createDisplayControls({ state, setScene, shareUrl: linkOfScene, toast });
   const lessonMenu = createLessonMenu($("lesson-select"));
 
   function render() {

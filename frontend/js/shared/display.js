@@ -16,13 +16,14 @@ export function createToast(setRuntime) {
 
 /**
  * Wire the buttons to one page's store (`link_copied`, in the page's strings, says what its
- * link opens). Returns `render(scene, runtime)` for the shared parts of the bar.
+ * link opens); `shareUrl()` returns the link, or a promise of it. Returns `render(scene,
+ * runtime)` for the shared parts of the bar.
  */
 export function createDisplayControls({ state, setScene, shareUrl, toast }) {
   const $ = (id) => document.getElementById(id);
 
   $("share-btn").addEventListener("click", async () => {
-    const url = shareUrl();
+    const url = await shareUrl(); // a page may first finish what its link names (a CSV's id)
     try {
       await navigator.clipboard.writeText(url);
       toast(t(state.scene.lang, "link_copied"));
