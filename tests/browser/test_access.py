@@ -42,6 +42,10 @@ def test_the_networks_page_has_no_serious_axe_violation(lab: Lab, lang: str) -> 
         lab.page.click(f'[data-tab="{tab}"]')
         lab.page.wait_for_function("(tab) => !document.querySelector(`[data-body='${tab}']`).hidden", arg=tab)
         found += audit(lab, f"after training, {tab} tab")
+    lab.page.select_option('[data-role="ds"]', "csv")  # the CSV box and the page's own file button
+    lab.page.wait_for_selector('label.file-pick')
+    found += audit(lab, "a CSV dataset")
+    tab_to(lab, 'input[data-role="csv-file"]')  # the file input, out of sight, is reached by Tab
     assert not found, "\n".join(found)
 
 

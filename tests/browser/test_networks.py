@@ -628,13 +628,20 @@ def test_a_pasted_csv_travels_by_its_id_to_a_fresh_browser(lab: Lab, browser: An
 
 def test_a_loaded_csv_file_is_stored_and_named_by_the_link(lab: Lab) -> None:
     text = two_clusters(n=30, shift=-0.5)
-    open_csv_page(lab, "?ds=csv")
+    open_csv_page(lab, "?ds=csv&lang=ru")
+    # the file button speaks the page's language, not the browser's ("Choose File / No file chosen")
+    picker = lab.page.locator("label.file-pick")
+    assert picker.inner_text().split() == ["или", "загрузите", "файл", "Выбрать", "файл…"]
+    box = lab.page.locator('input[data-role="csv-file"]').bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1  # out of sight, still focusable
+    lab.page.focus('input[data-role="csv-file"]')
     lab.page.set_input_files(
         'input[data-role="csv-file"]', files=[{"name": "two.csv", "mimeType": "text/csv", "buffer": text.encode()}]
     )
     csvid = hashlib.sha256(text.encode()).hexdigest()
     lab.page.wait_for_function("(id) => location.search.endsWith(`csvid=${id}`)", arg=csvid, timeout=20_000)
     assert lab.page.input_value('textarea[data-role="csv"]') == text
+    assert lab.page.inner_text('[data-role="csv-file-name"]') == "two.csv"
     assert drawn_points(lab) == preview_points(lab.server, text)
 
 

@@ -52,7 +52,11 @@ function build(root, scene, cat) {
         ? h("div", { class: "sub" },
             h("label", { class: "hint" }, t(lang, "csv_text")),
             h("textarea", { rows: 4, spellcheck: false, dataset: { role: "csv" }, placeholder: "x0,x1,y\n0.1,2.3,0\n…", "aria-label": t(lang, "csv_text") }),
-            h("label", { class: "hint" }, t(lang, "csv_file"), " ", h("input", { type: "file", accept: ".csv,text/csv,text/plain", dataset: { role: "csv-file" } })))
+            // the browser's own file button speaks the browser's language ("Choose File"): this one, the page's
+            h("label", { class: "hint file-pick" }, t(lang, "csv_file"), " ",
+              h("input", { type: "file", class: "visually-hidden", accept: ".csv,text/csv,text/plain", dataset: { role: "csv-file" } }),
+              h("span", { class: "btn", "aria-hidden": "true" }, t(lang, "csv_choose")), " ",
+              h("span", { dataset: { role: "csv-file-name" } })))
         : null,
       h("p", { class: "hint desc" }, ds ? ds.description : "")),
     section(t(lang, "model"),
@@ -168,6 +172,7 @@ function onEdit(ev, live) {
   else if (role === "opt") setScene({ opt: el.value, hp: s.hp.lr !== undefined ? { lr: s.hp.lr } : {} });
   else if (role === "sched") setScene({ sched: el.value, shp: {} });
   else if (role === "csv-file" && el.files[0]) {
+    el.parentElement.querySelector('[data-role="csv-file-name"]').textContent = el.files[0].name;
     el.files[0].text().then((text) => setScene((now) => (text === now.csv ? {} : { csv: text, csvid: null })));
   }
   else if (["shuffle", "es", "restore", "ls", "fnorm"].includes(role)) setScene({ [role]: el.checked });
