@@ -120,7 +120,8 @@ def test_recent_is_newest_first_and_replicas_share_it(location: Path | str) -> N
 def test_two_api_replicas_share_runs_through_postgres_and_redis(
     postgres_url: str, redis_url: str, make_cluster: Any
 ) -> None:
-    """A run submitted to one replica is watched, read and stored through the other."""
+    """A run submitted to one replica is watched, read and stored through the other; a CSV a
+    teacher stored through one is read through the other (a room's students may be on it)."""
     first = make_cluster(redis_url, DESCENT_DATABASE_URL=postgres_url)
     second = make_cluster(redis_url, DESCENT_DATABASE_URL=postgres_url)
     first.start_worker("w1", wait=False)
@@ -137,6 +138,10 @@ def test_two_api_replicas_share_runs_through_postgres_and_redis(
     assert second.run(run_id)["status"] == "finished"
     listed = httpx.get(f"{second.url}/api/runs", headers=CLIENT).json()["runs"]
     assert run_id in [r["id"] for r in listed]
+    text = "x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20))
+    stored = httpx.post(f"{first.url}/api/datasets/csv", json={"csv": text}, headers=CLIENT)
+    assert stored.status_code == 201
+    assert httpx.get(f"{second.url}/api/datasets/csv/{stored.json()['id']}").text == text
 
 
 def test_csv_datasets_are_stored_by_content_and_the_least_recently_used_go_first(
