@@ -555,3 +555,28 @@ def test_students_take_the_teachers_csv_by_its_id_early_or_late(person: Callable
     late.page.wait_for_selector("#replay:not([hidden])", timeout=WAIT)  # the run's boundary over these very samples
     networks_frame(late)
     late.shot("room-student-csv.png")
+
+
+    # A student whose first fetch of the CSV fails (a 503 on the way): the data panel offers
+    # Retry, and once the text is in, that student watches the teacher's run as well.
+    unlucky = person()
+    unlucky.allowed.append("503")
+    failures = [1]
+
+    def fail_once(route: Any) -> None:
+        if failures:
+            failures.pop()
+            route.fulfill(status=503, json={"detail": "the server is restarting"})
+        else:
+            route.continue_()
+
+    unlucky.page.route(f"**/api/datasets/csv/{csvid}", fail_once)
+    unlucky.page.goto(f"{unlucky.server}/networks.html?room={code}")
+    unlucky.page.wait_for_selector('#data-note [data-role="retry"]', timeout=WAIT)
+    assert unlucky.page.evaluate("window.networks.state.runtime.run") is None
+    unlucky.page.click('#data-note [data-role="retry"]')
+    unlucky.page.wait_for_function(
+        "(id) => { const r = window.networks.state.runtime.run; return r && r.id === id && r.summary; }",
+        arg=run_id, timeout=60_000,
+    )
+    assert unlucky.page.evaluate("window.networks.state.scene.csv") == text

@@ -30,7 +30,7 @@ function remember(id, text) {
 export const knownCsv = (id) => (texts.has(id) ? texts.get(id) : null);
 
 /** The text of stored CSV `id`, fetched once (an ApiError, status 404, once the server forgot it). */
-export function loadCsv(id) {
+function loadCsv(id) {
   if (!loads.has(id)) {
     const load = getCsv(id).then((text) => {
       remember(id, text);

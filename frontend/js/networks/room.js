@@ -8,7 +8,7 @@
 import { createClassroom } from "../shared/classroom.js";
 import { t } from "../shared/i18n.js";
 import { decodeScene, encodeScene } from "./codec.js";
-import { knownCsv, loadCsv } from "./csvlink.js";
+import { knownCsv } from "./csvlink.js";
 import { watch } from "./runner.js";
 import { runBody } from "./spec.js";
 import { lockScene, setRuntime, setScene, state, subscribe } from "./state.js";
@@ -20,10 +20,11 @@ function sceneOf() {
   return { page: "networks", query: encodeScene({ ...scene, lang: "en", proj: false, cb: false }), run: runtime.run ? runtime.run.id : null };
 }
 
-let newest = null; // the teacher's scene this page took last
+let waiting = null; // the teacher's scene whose CSV text is still on its way (a fetch, a Retry)
+const following = () => state.runtime.room && state.runtime.room.following;
 
 function applyScene(scene) {
-  newest = scene;
+  waiting = null;
   const own = state.scene;
   const next = { ...decodeScene(`?${scene.query}`), lang: own.lang, proj: own.proj, cb: own.cb };
   // The teacher's CSV comes by its id: its text once this page has it (csvlink.js fetches it),
@@ -33,9 +34,9 @@ function applyScene(scene) {
   const patch = Object.fromEntries(Object.entries(next).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(own[k])));
   setScene(patch, { remote: true });
   if (next.ds === "csv" && next.csvid && csv === null) {
-    // The run on the teacher's screen trained on that text: watched once it is here.
-    const following = () => state.runtime.room && state.runtime.room.following;
-    loadCsv(next.csvid).then(() => newest === scene && following() && applyScene(scene), () => {});
+    // The run on the teacher's screen trained on that text: watched once it is here, however
+    // it comes (csvlink.js fetches it; after a failure, the data panel's Retry).
+    waiting = { scene, csvid: next.csvid };
     return;
   }
   const run = state.runtime.run;
@@ -51,5 +52,12 @@ export function pollDefaults() {
   if (runtime.runs.length >= 2) return { question: t(lang, "poll_lowest"), options: runtime.runs.map((r, i) => `${i + 1}. ${r.label}`) };
   return { question: t(lang, "poll_beats"), options: [t(lang, "poll_yes"), t(lang, "poll_no")] };
 }
+
+subscribe((keys) => {
+  const ready = waiting;
+  if (keys.has("csv") && ready && knownCsv(ready.csvid) !== null && following()) {
+    queueMicrotask(() => waiting === ready && applyScene(ready.scene)); // after this change has been told to all
+  }
+});
 
 export const classroom = createClassroom({ page: "networks", store: { state, setRuntime, subscribe, lockScene }, sceneOf, applyScene });
