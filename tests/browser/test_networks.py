@@ -671,8 +671,12 @@ def test_a_csv_the_server_will_not_store_leaves_the_link_without_it_and_says_why
     assert toast.startswith("CSV не сохранился на сервере") and toast.endswith(refusal), toast
     assert lab.page.evaluate("window.networks.state.scene.csvid") is None
     assert len(drawn_points(lab)) == 40  # the page itself works on the text
-    lab.page.evaluate("() => document.getElementById('share-btn').click()")
-    assert "csvid" not in lab.page.evaluate("location.search")
+    lab.page.evaluate("() => { window.copied = []; navigator.clipboard.writeText = async (url) => { window.copied.push(url); }; }")
+    lab.page.click("#share-btn")  # the copied link has no CSV, and the toast says so (it said "link copied")
+    lab.page.wait_for_function("() => window.copied.length === 1", timeout=20_000)
+    assert "csvid" not in lab.page.evaluate("window.copied[0]")
+    toast = lab.page.inner_text("#toast")
+    assert toast.startswith("Ссылка скопирована, но без CSV") and refusal in toast, toast
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ const texts = new Map(); // id → text
 const loads = new Map(); // id → the promise of its text, while in flight or once fetched
 let timer = null;
 let storing = null; // the text whose POST is in flight
-let pending = Promise.resolve(); // the last store(), until it settles (it never rejects)
+let pending = Promise.resolve(null); // the last store(), until it settles (it never rejects)
 let say = () => {}; // the page's toast
 
 function remember(id, text) {
@@ -57,34 +57,37 @@ async function fetchText(id) {
 /** Retry in the data panel: ask for the scene's CSV again. */
 export const retryCsv = () => state.scene.csvid && fetchText(state.scene.csvid);
 
+/** Store the scene's text; null, or why the server did not store it. */
 async function store() {
   const { ds, csv, csvid } = state.scene;
-  if (ds !== "csv" || csvid !== null || !csv.trim() || storing === csv) return;
+  if (ds !== "csv" || csvid !== null || !csv.trim() || storing === csv) return null;
   if (ids.has(csv)) {
     setScene({ csvid: ids.get(csv) });
-    return;
+    return null;
   }
   storing = csv;
   try {
     const { id } = await storeCsv(csv);
     remember(id, csv);
     if (state.scene.csv === csv && state.scene.csvid === null) setScene({ csvid: id });
+    return null;
   } catch (err) {
     // A CSV the server refuses (422) is refused by the preview too, whose note says why.
     if (err.status !== 422 && state.scene.csv === csv) say(t(state.scene.lang, "csv_not_stored", { message: err.message }));
+    return err.message;
   } finally {
     if (storing === csv) storing = null;
   }
 }
 
-/** Once the scene's text has its id (stored now if it waited for the pause): Share copies a link
- * that names it. Resolves as well when it could not be stored (the toast says why). */
+/** Once the scene's text has its id (stored now if it waited for the pause), so that Share copies
+ * a link that names it: null, or why the server did not store it. */
 export async function csvStored() {
   const { ds, csv, csvid } = state.scene;
-  if (ds !== "csv" || csvid !== null || !csv.trim()) return;
+  if (ds !== "csv" || csvid !== null || !csv.trim()) return null;
   clearTimeout(timer);
   if (storing !== csv) pending = store();
-  await pending;
+  return pending;
 }
 
 /** Bring the scene's text and id into step: fetch the text an id names, store a text without one. */

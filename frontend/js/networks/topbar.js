@@ -3,6 +3,7 @@
 
 import { displayQuery } from "../shared/codec.js";
 import { createDisplayControls } from "../shared/display.js";
+import { t } from "../shared/i18n.js";
 import { csvStored } from "./csvlink.js";
 import { createLessonMenu } from "./lessons.js";
 import { setScene, shareUrl, state } from "./state.js";
@@ -10,8 +11,8 @@ import { setScene, shareUrl, state } from "./state.js";
 export function createTopbar({ toast }) {
   const $ = (id) => document.getElementById(id);
   const linkOfScene = async () => {
-    await csvStored(); // Share right after a paste: the link names the CSV, not an empty box
-    return shareUrl();
+    const refused = await csvStored(); // Share right after a paste: the link names the CSV, not an empty box
+    return refused === null ? shareUrl() : { url: shareUrl(), copied: t(state.scene.lang, "link_without_csv", { message: refused }) };
   };
   const display = createDisplayControls({ state, setScene, shareUrl: linkOfScene, toast });
   const lessonMenu = createLessonMenu($("lesson-select"));

@@ -16,17 +16,18 @@ export function createToast(setRuntime) {
 
 /**
  * Wire the buttons to one page's store (`link_copied`, in the page's strings, says what its
- * link opens); `shareUrl()` returns the link, or a promise of it. Returns `render(scene,
- * runtime)` for the shared parts of the bar.
+ * link opens); `shareUrl()` returns the link, or `{url, copied}` (what to say once it is copied),
+ * or a promise of either. Returns `render(scene, runtime)` for the shared parts of the bar.
  */
 export function createDisplayControls({ state, setScene, shareUrl, toast }) {
   const $ = (id) => document.getElementById(id);
 
   $("share-btn").addEventListener("click", async () => {
-    const url = await shareUrl(); // a page may first finish what its link names (a CSV's id)
+    const shared = await shareUrl(); // a page may first finish what its link names (a CSV's id)
+    const { url, copied } = typeof shared === "string" ? { url: shared, copied: t(state.scene.lang, "link_copied") } : shared;
     try {
       await navigator.clipboard.writeText(url);
-      toast(t(state.scene.lang, "link_copied"));
+      toast(copied);
     } catch {
       toast(`${t(state.scene.lang, "link_shown")} ${url}`);
     }
