@@ -15,7 +15,7 @@ from starlette.types import Scope
 from backend.api.admission import admission_for
 from backend.api.answers import AnswerCache
 from backend.api.errors import method_not_allowed
-from backend.api.middleware import BodySizeLimit, ClientCookie, ServingSettings
+from backend.api.middleware import BodySizeLimit, ClientCookie, NoSniff, ServingSettings
 from backend.api.openapi import TAGS, DocumentedAPI, operation_id
 from backend.api.routes import analysis, catalogue, networks, rooms, runs, stream
 from backend.api.validation import RequestValidationError, validation_error
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServingSettings, settings=settings)
     app.add_middleware(ClientCookie)
+    app.add_middleware(NoSniff)  # outermost: the body limit's own 413 is marked too
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreFull, runs.storage_full)
     app.add_exception_handler(405, method_not_allowed)

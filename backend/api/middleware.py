@@ -1,5 +1,5 @@
-"""ASGI middleware of every app: its settings for the request, the request body size limit, and
-the browser's client identity cookie."""
+"""ASGI middleware of every app: its settings for the request, the request body size limit, the
+browser's client identity cookie, and `nosniff` on every answer."""
 
 import contextlib
 import secrets
@@ -11,6 +11,7 @@ from backend.settings import Settings, serving
 
 CLIENT_COOKIE = "descent_client"
 CLIENT_COOKIE_SECONDS = 365 * 24 * 3600
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class ServingSettings:
@@ -109,3 +110,23 @@ class ClientCookie:
             await send(message)
 
         await self.app(scope, receive, with_cookie)
+
+
+class NoSniff:
+    """`X-Content-Type-Options: nosniff` on every HTTP answer: a browser takes each for the type it
+    says it is (a stored CSV, someone's text, is never read as a page or a script)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), NOSNIFF]}
+            await send(message)
+
+        await self.app(scope, receive, marked)

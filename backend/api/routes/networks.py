@@ -192,8 +192,8 @@ async def get_csv(dataset_id: CsvId, store: StoreDep, settings: SettingsDep) -> 
     return Response(text.encode(), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{dataset_id}"',
         "Content-Disposition": f'inline; filename="{dataset_id[:12]}.csv"',
-        # someone's text on this origin: never read as a page, nothing in it runs
-        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"})
+        # someone's text on this origin (every answer is also `nosniff`): nothing in it runs
+        "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 async def _network_run(store: StoreDep, run_id: str, loc: list[str] | None = None) -> Run:
