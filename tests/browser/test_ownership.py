@@ -4,18 +4,14 @@ page started itself it can cancel, with the key it kept."""
 
 from typing import Any
 
-from tests.browser.conftest import Lab, api_post
-
-# Runs of seconds, not of the moment a cancel takes to arrive: 10,000 steps of a formula of 20 terms
-# (10,000 steps on the quadratic, under a second in a fast hour, once ended before the page's cancel).
-SLOW = " + ".join(f"sin({k}*x)*cos({k}*y)" for k in range(1, 21))
-RUN = {"kind": "surface", "surface": {"expression": SLOW, "domain": {"x": [-3, 3], "y": [-3, 3]}},
-       "optimizer": {"name": "sgd", "lr": 0.001}, "steps": 10_000, "stop": {"grad_norm": 0}}
+from tests.browser.conftest import ENDLESS, Lab, api_post
 
 
 def test_someone_elses_run_is_read_only_and_ones_own_can_be_cancelled(lab: Lab) -> None:
     lab.allowed.append("403")  # the refused cancel is logged by the browser
-    theirs = api_post(lab.server, "/api/runs", RUN)  # another client: the key stays with it
+    # Runs that last until cancelled: a 10,000-step run on the quadratic (~1.5 s) once ended before
+    # the page's cancel arrived, with the explorer loading beside two runs.
+    theirs = api_post(lab.server, "/api/runs", ENDLESS)  # another client: the key stays with it
     lab.open()
     answer: dict[str, Any] = lab.page.evaluate(
         """async ([id, body]) => {
@@ -29,7 +25,7 @@ def test_someone_elses_run_is_read_only_and_ones_own_can_be_cancelled(lab: Lab) 
             return {read: read.status, key: api.ownKey(id), refused, mineKey: stored,
                     handedOn: 'key' in mine, cancelled: cancelled.status};
         }""",
-        [theirs["id"], RUN],
+        [theirs["id"], ENDLESS],
     )
     assert answer["read"] == 200 and answer["key"] is None
     assert answer["refused"][0] == 403 and "X-Run-Key" in answer["refused"][1]
