@@ -238,6 +238,23 @@ def test_a_720_px_projector_keeps_the_curves_axes_and_the_survey_menu_readable(l
     lab.shot("networks-projector-720.png")
 
 
+def test_the_result_card_shows_every_number_whole_on_a_720_px_projector(lab: Lab) -> None:
+    """Gradient descent to convergence, in Russian on a 720-px projector: every value of the result
+    card lies inside it ("300 (GD) · 1/эпоха" ran 27 px out, and the numbers beside it were cut:
+    "10" for 109), a long value wraps after its "·", and the card still needs no scrolling."""
+    lab.page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(lab, "?lesson=gd_stopping&lang=ru&proj=1")
+    assert train(lab)["status"] == "converged"
+    card = lab.page.evaluate("""() => { const c = document.getElementById('summary'), box = c.getBoundingClientRect();
+        return {wide: c.scrollWidth - c.clientWidth, tall: c.scrollHeight - c.clientHeight,
+                out: [...c.querySelectorAll('td')].filter((td) => td.getBoundingClientRect().right > box.right)
+                                                   .map((td) => td.textContent),
+                batches: [...c.querySelectorAll('tr')].find((tr) => tr.cells[0].textContent === 'batch_size').cells[1].innerText}; }""")
+    assert card["wide"] == 0 and card["tall"] == 0 and card["out"] == [], card
+    assert card["batches"].replace("\u2060", "") in ("300\u00a0(GD)\u00a0· 1/эпоха", "300\u00a0(GD)\u00a0·\n1/эпоха"), card
+    assert lab.page.inner_text('#summary [data-role="best-epoch"]') == "109"
+
+
 def test_the_rules_labels_stay_inside_the_curves_plot(lab: Lab) -> None:
     """A run that stopped early on a 720-px projector in Russian: the best epoch's and the stop's
     labels are drawn inside the plot (the best epoch's ran over the accuracy axis's labels)."""

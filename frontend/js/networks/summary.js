@@ -26,8 +26,9 @@ function rows(s, lang) {
     line("best_epoch", s.best_epoch === null ? "—" : String(s.best_epoch), "best-epoch"),
     line("epochs_run", String(s.epochs_run), "epochs-run"),
     line("steps", String(s.steps)),
-    line("batches", `${s.batch_size}${s.full_batch ? " (GD)" : s.batch_size === 1 ? " (SGD)" : ""} · ${s.batches_per_epoch}/${t(lang, "epoch")}`),
-    line("sizes", `${s.n_train} / ${s.n_val} / ${s.n_test}`),
+    // where a narrow card wraps it: after "·", never inside "300 (GD)" or "1/epoch"
+    line("batches", `${s.batch_size}${s.full_batch ? "\u00a0(GD)" : s.batch_size === 1 ? "\u00a0(SGD)" : ""}\u00a0· ${s.batches_per_epoch}\u2060/\u2060${t(lang, "epoch")}`),
+    line("sizes", `${s.n_train}/${s.n_val}/${s.n_test}`),
     line("parameters", s.parameters.toLocaleString(locale(lang))),
     given(s.sharpness_initial) ? line("sharpness", startEnd(s.sharpness_initial, s.sharpness_final, (v) => fmt(v, 3)), "sharpness") : null,
     given(s.sharpness_initial) ? line("stable_lr", startEnd(s.sharpness_initial, s.sharpness_final, stableLr), "stable-lr") : null,
