@@ -30,9 +30,11 @@ from backend.optim.optimizers import OptimizerInfo
 from backend.optim.schedules import ScheduleInfo
 from backend.optim.stopping import StopRules
 from backend.surfaces.recording import Recording, allocate, flush, merge, record
+from backend.surfaces.tape import TAPES, Tape, as_points
 
 Loss = Callable[[Tensor], Tensor]  # (..., 2) -> (...)
 SampleLoss = Callable[[Tensor, Tensor], Tensor]  # (..., 2), sample indices -> (...)
+TAPE_MIN_STEPS = 32  # a run this long recovers a recording's cost (about ten gradients)
 
 
 class Outcome(IntEnum):
@@ -137,6 +139,7 @@ class _Session:
         self.batch_loss: Tensor | None = None
         # d(Σ_b L_b)/dL_b: handed to backward() instead of summing, one graph node fewer
         self.ones = torch.ones(len(starts), dtype=starts.dtype, device=starts.device)
+        self.tape: Tape | None = None  # the full loss's gradient without autograd, from step 1
 
     @property
     def lr(self) -> float:
@@ -151,8 +154,7 @@ class _Session:
     def points(self) -> Tensor:
         """The points (B, 2) as autograd sees them (the optimizer's parameters)."""
         if len(self.leaves) == 1:
-            leaf = self.leaves[0]
-            return leaf if leaf.dim() == 2 else leaf.view(-1, 2)  # a view is one more graph node
+            return as_points(self.leaves[0])  # a view is one more graph node
         return torch.cat(tuple(self.leaves))
 
     def grads(self) -> Tensor:
@@ -185,12 +187,26 @@ class _Session:
         return mb.loss(points, self.batch_index)
 
     def gradient(self, step: int) -> tuple[Tensor, Tensor]:
-        """Full loss (B,) at the current point and the gradient (B, 2) the next step uses."""
+        """Full loss (B,) at the current point and the gradient (B, 2) the next step uses.
+
+        With one parameter and the full loss, step 0 asks `TAPES` for autograd's calls of this
+        loss at this shape (recording them if none are kept and the run is long enough), and
+        later steps replay them: the same values, fewer microseconds."""
         for leaf in self.leaves:
             leaf.grad = None
+        if self.tape is not None:
+            leaf = self.leaves[0]
+            loss, leaf.grad = self.tape(leaf.detach(), self.ones)
+            return loss, self.grads()
+        problem = self.problem
+        if problem.minibatches is None and len(self.leaves) == 1 and step == 0:
+            leaf = self.leaves[0]
+            loss, leaf.grad, self.tape = TAPES.evaluate(
+                problem.loss, leaf, self.ones, worth_recording=problem.steps >= TAPE_MIN_STEPS)
+            return loss, self.grads()
         points = self.points()
-        if self.problem.minibatches is None:
-            loss = self.problem.loss(points)
+        if problem.minibatches is None:
+            loss = problem.loss(points)
             _backward(loss, self.ones)
             return loss.detach(), self.grads()
         self.batch_index = self.samples_for(step)

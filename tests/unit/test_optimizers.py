@@ -15,8 +15,10 @@ import torch
 from backend.optim import optimizers
 from backend.optim.optimizers import IMPLEMENTATION_KEYWORDS, NOT_OFFERED, OPTIMIZERS
 from backend.optim.schedules import SCHEDULES
+from backend.surfaces import engine as engine_module
 from backend.surfaces.catalogue import SURFACES
 from backend.surfaces.engine import Problem, run
+from backend.surfaces.tape import Tapes
 
 DTYPE = torch.float64
 
@@ -115,15 +117,22 @@ def engine(name: str, kwargs: dict[str, Any], surface: str, steps: int,
     return run(problem).params  # (steps + 1, B, 2)
 
 
+@pytest.mark.parametrize("gradient", ["tape", "autograd"])
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 @pytest.mark.parametrize("surface", SURFACE_IDS)
-def test_engine_equals_plain_torch_loop(case: tuple[str, dict[str, Any], int], surface: str) -> None:
+def test_engine_equals_plain_torch_loop(case: tuple[str, dict[str, Any], int], surface: str, gradient: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the engine replays autograd's calls (`backend.surfaces.tape`) or calls autograd."""
+    monkeypatch.setattr(engine_module, "TAPES", Tapes())
+    monkeypatch.setattr(engine_module, "TAPE_MIN_STEPS", 0 if gradient == "tape" else 10**9)
     name, overrides, steps = case
     kwargs = kwargs_for(name, overrides)
     start = SURFACES[surface].start
     expected = plain_loop(name, kwargs, surface, steps, start)
     got = engine(name, kwargs, surface, steps, [start])[:, 0]
     assert torch.equal(got, expected)  # the same operations on the same numbers: bit for bit
+    taped = [tape is not None for tape in engine_module.TAPES.by_key.values()]
+    assert taped == ([True] if gradient == "tape" else [])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
