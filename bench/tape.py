@@ -6,7 +6,8 @@
 One process, one torch thread (the server's default per worker), the variants called in turns
 so a machine whose speed drifts weighs on all of them alike:
 
-1. per surface, one gradient (L and ∂L/∂w) at a (1, 2) point: autograd as the engine calls it
+1. per surface, and for two typed formulas (a short one and one near the longest allowed),
+   one gradient (L and ∂L/∂w) at a (1, 2) point: autograd as the engine calls it
    (`loss.backward(seed)` into the leaf's `.grad`) against `backend.surfaces.tape` replaying
    the calls autograd made;
 2. the engine's 300-step Adam run on Rosenbrock (bench/data.py's, what `POST /api/trajectories`
@@ -24,12 +25,17 @@ from typing import Any
 
 import torch
 
-from backend.runs.surface import build_problem
+from backend.runs.surface import build_problem, formula_loss
 from backend.surfaces import engine
-from backend.surfaces.catalogue import SURFACES, Surface
+from backend.surfaces.catalogue import SURFACES
 from backend.surfaces.spec import SurfaceRun
 from backend.surfaces.tape import Tapes, record
 from bench.data import TRAJECTORY, medians_ms, plain_loop
+
+# typed surfaces: the API's example, and one near the longest formula a request may type (500 characters)
+_LONG = " + ".join(f"sin({i}*x + y) * cos(x - {i}*y)" for i in range(1, 16))
+FORMULAS = {"formula `sin(x)*cos(y) + 0.1*(x^2 + y^2)`": "sin(x)*cos(y) + 0.1*(x^2 + y^2)",
+            f"formula Σᵢ₌₁¹⁵ `sin(i*x + y) * cos(x - i*y)` ({len(_LONG)} characters)": _LONG}
 
 
 def repeated(fn: Callable[[], Any], calls: int) -> Callable[[], None]:
@@ -46,16 +52,17 @@ def per_call_us(fns: dict[str, Callable[[], Any]], calls: int, rounds: int) -> d
     return {name: value * 1000 / calls for name, value in ms.items()}
 
 
-def gradient_row(surface: Surface, rounds: int) -> str:
-    w = torch.tensor([surface.start], dtype=torch.float64, requires_grad=True)
+def gradient_row(label: str, fn: Callable[[torch.Tensor], torch.Tensor], start: tuple[float, float],
+                 rounds: int) -> str:
+    w = torch.tensor([start], dtype=torch.float64, requires_grad=True)
     seed = torch.ones(1, dtype=torch.float64)
-    value, grad, tape = record(surface.fn, w, seed)
+    value, grad, tape = record(fn, w, seed)
     assert tape is not None
 
     def autograd() -> tuple[torch.Tensor, ...]:
         """The engine's way without a tape: `loss.backward(seed)` past its argument checks."""
         w.grad = None
-        loss = surface.fn(w)
+        loss = fn(w)
         engine._backward(loss, seed)
         assert w.grad is not None
         return loss.detach(), w.grad
@@ -63,7 +70,7 @@ def gradient_row(surface: Surface, rounds: int) -> str:
     for got in (tape(w.detach(), seed), autograd()):
         assert torch.equal(got[0], value) and torch.equal(got[1], grad)
     us = per_call_us({"autograd": autograd, "tape": lambda: tape(w.detach(), seed)}, 200, rounds)
-    return (f"| {surface.id} | {us['autograd']:.0f} µs | {us['tape']:.0f} µs | "
+    return (f"| {label} | {us['autograd']:.0f} µs | {us['tape']:.0f} µs | "
             f"{us['tape'] / us['autograd']:.2f}× |")
 
 
@@ -105,7 +112,9 @@ def main() -> None:
     began = time.perf_counter()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     rows = ["| surface | autograd | tape | tape / autograd |", "|---|---|---|---|"]
-    print("\n".join(rows + [gradient_row(surface, rounds) for surface in SURFACES.values()]) + "\n")
+    rows += [gradient_row(s.id, s.fn, s.start, rounds) for s in SURFACES.values()]
+    rows += [gradient_row(label, formula_loss(text), (0.5, -1.0), rounds) for label, text in FORMULAS.items()]
+    print("\n".join(rows) + "\n")
     print("\n".join(run_rows(rounds)))
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end, {time.perf_counter() - began:.0f} s")
 

@@ -1,5 +1,6 @@
 """A surface-run request turned into an engine problem, and its recording into JSON records."""
 
+import functools
 import math
 from typing import Any
 
@@ -29,7 +30,14 @@ MINIMUM_TOLERANCE = 1e-2  # a start "reached" a minimum within this distance
 def surface_loss(surface: "str | CustomSurface") -> Any:
     if isinstance(surface, str):
         return SURFACES[surface].fn
-    return parse_expression(surface.expression).fn
+    return formula_loss(surface.expression)
+
+
+@functools.lru_cache(maxsize=64)
+def formula_loss(text: str) -> Any:
+    """A validated formula's function, one per text: a slider dragged over a typed surface
+    asks for the same function each time, so the engine's kept tape of its gradient serves."""
+    return parse_expression(text).fn
 
 
 def choose_device(request: SurfaceRun, device: str) -> torch.device:

@@ -6,7 +6,8 @@ surface and formula here is torch ops alone), the aten calls of L = f(w) and of
 ∂L/∂w = `torch.autograd.grad(L, w, seed)` are the same at every w: the same kernels in the
 same order, on other values. `record` evaluates (L, ∂L/∂w) once under a dispatch mode that
 notes each call; a `Tape` makes the same calls on new inputs, so it returns autograd's bits
-without autograd's bookkeeping.
+without autograd's bookkeeping. Calls whose result follows from shapes alone (a typed
+formula's constants are `full_like`) are kept as constants instead.
 
 A recording is refused (no tape: the caller keeps autograd) where a replay could differ: a
 value read back (`item()`, `bool()`: what follows may depend on it), a random draw, a result
@@ -32,6 +33,11 @@ _StepReads = tuple[int, _Step, tuple[int, ...]]  # a step: its register, the ste
 _REFUSED_TAGS = (torch.Tag.nondeterministic_seeded, torch.Tag.dynamic_output_shape,
                  torch.Tag.data_dependent_output)
 _VALUE_READS = (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.is_nonzero.default)
+# calls whose result follows only from the shape, dtype and device of their tensors and from
+# their numbers (a formula's constants are `full_like`): one tape's are the same at every point
+_FIXED = {getattr(torch.ops.aten, name).default for name in (
+    "full", "zeros", "ones", "scalar_tensor", "full_like", "zeros_like", "ones_like",
+    "new_full", "new_zeros", "new_ones")}
 TAPES_KEPT = 64  # tapes kept for later runs, the least recently used dropped first
 
 
@@ -116,6 +122,10 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
 
     for func, args, kwargs, result in calls:
         _check(func, args, kwargs, outside, registers)
+        if func in _FIXED:  # kept as a constant, never written to
+            registers[id(result)] = new(result)
+            outside.add(_storage(result))
+            continue
         reads = tuple(read(a) for a in args)
         out = new()
         steps.append((out, _call(partial(func._op, **kwargs) if kwargs else func._op, reads), reads))

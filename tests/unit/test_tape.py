@@ -13,7 +13,7 @@ from torch import Tensor
 from backend.surfaces import engine
 from backend.surfaces.catalogue import SURFACES
 from backend.surfaces.expressions import describe_functions, parse_expression
-from backend.surfaces.tape import Tapes, as_points, record
+from backend.surfaces.tape import Tape, Tapes, as_points, record
 
 SHAPES = {"one (1, 2) row": (1, 2), "five rows": (5, 2), "one (2,) point": (2,)}
 DTYPES = [torch.float64, torch.float32]
@@ -99,15 +99,27 @@ def writes_outside(p: Tensor) -> Tensor:
     return (p**2).sum(-1) * COUNTER
 
 
+def writes_a_constant(p: Tensor) -> Tensor:
+    x, y = p.unbind(-1)
+    c = torch.full_like(x, 2.0)  # the same at every point, so the tape keeps it: never to be written
+    c.mul_(x)
+    return c * y
+
+
 def masked(p: Tensor) -> Tensor:
     return p[p > 0].sum().reshape(1) + (p**2).sum(-1)  # a result sized by the values
 
 
-@pytest.mark.parametrize("loss", [read_back, noisy, writes_outside, masked], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("loss", [read_back, noisy, writes_outside, writes_a_constant, masked],
+                         ids=lambda f: f.__name__)
 def test_a_loss_a_replay_could_get_wrong_is_refused(loss: Callable[[Tensor], Tensor]) -> None:
     w = torch.tensor([[0.5, -1.0]], dtype=torch.float64, requires_grad=True)
-    _, _, tape = record(loss, w, torch.ones(1, dtype=torch.float64))
+    seed = torch.ones(1, dtype=torch.float64)
+    value, grad, tape = record(loss, w, seed)
     assert tape is None
+    if loss not in (noisy, writes_outside):  # (those two answer otherwise at each call)
+        want = autograd(loss, w, seed)
+        assert same(value, want[0]) and same(grad, want[1])
 
 
 def test_a_gradient_that_is_the_seed_itself_is_refused() -> None:
@@ -137,6 +149,33 @@ def test_tapes_are_kept_per_loss_shape_and_dtype_the_least_recently_used_dropped
     value, grad, _ = tapes.evaluate(read_back, leaf(), seed, worth_recording=True)
     assert tapes.evaluate(read_back, leaf(), seed, worth_recording=True)[2] is None  # refused, not retried
     assert value.tolist() == [0.25] and grad.tolist() == [[1.0, 0.0]]
+
+
+def test_a_typed_formula_is_one_function_so_its_tape_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slider dragged over a typed surface: every request of the formula replays one tape."""
+    from backend.runs.surface import build_problem
+    from backend.surfaces.spec import SurfaceRun
+
+    def problem(lr: float) -> engine.Problem:
+        return build_problem(SurfaceRun.model_validate({
+            "surface": {"expression": "sin(x) * y^2 + 0.1 * x^2", "domain": {"x": [-3, 3], "y": [-3, 3]}},
+            "optimizer": {"name": "adam", "lr": lr}, "steps": 40}), torch.device("cpu"))
+
+    first, second = problem(0.1), problem(0.2)
+    assert first.loss is second.loss
+    engine.run(first)
+    kept = engine.TAPES.by_key[(first.loss, (1, 2), torch.float64, torch.device("cpu"))]
+    assert kept is not None
+    calls = []
+    replay = Tape.__call__
+
+    def counted(tape: Tape, w: Tensor, seed: Tensor) -> tuple[Tensor, Tensor]:
+        calls.append(tape)
+        return replay(tape, w, seed)
+
+    monkeypatch.setattr(Tape, "__call__", counted)
+    engine.run(second)
+    assert calls == [kept] * 41  # every gradient of the second run, step 0's too
 
 
 def test_the_engine_replays_from_the_second_step_and_equals_autograd(monkeypatch: pytest.MonkeyPatch) -> None:
