@@ -7,7 +7,7 @@ surface and formula here is torch ops alone), the aten calls of L = f(w) and of
 same order, on other values. `record` evaluates (L, ∂L/∂w) once under a dispatch mode that
 notes each call; a `Tape` makes the same calls on new inputs, so it returns autograd's bits
 without autograd's bookkeeping. Calls whose result follows from shapes alone (a typed
-formula's constants are `full_like`) are kept as constants instead.
+formula's constants are `full_like`) are kept as constants, unless a call writes into them.
 
 A recording is refused (no tape: the caller keeps autograd) where a replay could differ: a
 value read back (`item()`, `bool()`: what follows may depend on it), a random draw, a result
@@ -29,7 +29,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 Loss = Callable[[Tensor], Tensor]  # (B, 2) -> (B,)
 _Call = tuple[Any, tuple[Any, ...], dict[str, Any], Any]  # op, args, kwargs, result
 _Step = Callable[[list[Any]], Any]  # registers -> the value of one register
-_StepReads = tuple[int, _Step, tuple[int, ...]]  # a step: its register, the step, the registers it reads
+_StepReads = tuple[int, _Step, tuple[int, ...], bool]  # register, step, registers it reads, whether it writes
 _REFUSED_TAGS = (torch.Tag.nondeterministic_seeded, torch.Tag.dynamic_output_shape,
                  torch.Tag.data_dependent_output)
 _VALUE_READS = (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.is_nonzero.default)
@@ -116,19 +116,20 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
         if isinstance(arg, list | tuple) and any(isinstance(a, Tensor) for a in arg):
             parts = tuple(read(a) for a in arg)
             out = new()
-            steps.append((out, _gather(parts), parts))
+            steps.append((out, _gather(parts), parts, False))
             return out
         return new(arg)
 
+    written = {_storage(t) for func, args, _, _ in calls for t in _written(func, args)}
     for func, args, kwargs, result in calls:
-        _check(func, args, kwargs, outside, registers)
-        if func in _FIXED:  # kept as a constant, never written to
+        writes = _check(func, args, kwargs, outside, registers)
+        if func in _FIXED and _storage(result) not in written:  # a constant, never to be written
             registers[id(result)] = new(result)
             outside.add(_storage(result))
             continue
         reads = tuple(read(a) for a in args)
         out = new()
-        steps.append((out, _call(partial(func._op, **kwargs) if kwargs else func._op, reads), reads))
+        steps.append((out, _call(partial(func._op, **kwargs) if kwargs else func._op, reads), reads, writes))
         if isinstance(result, Tensor):
             registers[id(result)] = out
             continue
@@ -136,7 +137,7 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
             if not isinstance(part, Tensor):
                 raise _Refused(f"{func} returned something other than tensors")
             registers[id(part)] = new()
-            steps.append((registers[id(part)], partial(_item, out, k), (out,)))
+            steps.append((registers[id(part)], partial(_item, out, k), (out,), False))
     if id(value) not in registers or id(grad) not in registers:
         raise _Refused("the loss or the gradient is not a call's result")
     if _storage(grad) in outside | {_storage(value)}:
@@ -149,19 +150,28 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
 
 
 def _check(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], outside: set[int],
-           registers: dict[int, int]) -> None:
-    """Refuse a call whose replay might not be what autograd does at the next point."""
+           registers: dict[int, int]) -> bool:
+    """Refuse a call whose replay might not be what autograd does at the next point; whether it
+    writes into a tensor (its own calls' results only: autograd's `masked_fill_` in max's
+    backward)."""
     if func in _VALUE_READS or any(tag in func.tags for tag in _REFUSED_TAGS):
         raise _Refused(f"{func} reads a value, draws at random or sizes its result by value")
     if any(isinstance(v, Tensor) or (isinstance(v, list | tuple) and any(isinstance(t, Tensor) for t in v))
            for v in kwargs.values()):
         raise _Refused(f"{func} was given a tensor by keyword")
+    written = _written(func, args)
+    if any(id(t) not in registers or _storage(t) in outside for t in written):
+        raise _Refused(f"{func} writes into an input or a constant")
+    return bool(written)
+
+
+def _written(func: Any, args: tuple[Any, ...]) -> list[Tensor]:
+    """The tensors a call writes into (its arguments marked `(a!)` in its schema)."""
+    out: list[Tensor] = []
     for argument, arg in zip(func._schema.arguments, args, strict=False):
         if argument.alias_info is not None and argument.alias_info.is_write:
-            written = arg if isinstance(arg, list | tuple) else (arg,)
-            if any(isinstance(t, Tensor) and (id(t) not in registers or _storage(t) in outside)
-                   for t in written):
-                raise _Refused(f"{func} writes into an input or a constant")
+            out += [t for t in (arg if isinstance(arg, list | tuple) else (arg,)) if isinstance(t, Tensor)]
+    return out
 
 
 def _call(op: Callable[..., Any], reads: tuple[int, ...]) -> _Step:
@@ -190,12 +200,13 @@ def _item(register: int, k: int, r: list[Any]) -> Any:
 
 
 def _needed(steps: list[_StepReads], outputs: tuple[int, int]) -> list[tuple[int, _Step]]:
-    """The steps the outputs depend on, in order. A call writes only into registers of its
-    own (`_check`), so dropping one whose result nothing reads changes nothing."""
+    """The steps the outputs depend on, and every step that writes (a view taken before the
+    write may be read after it), in order. Any other step makes a new tensor or a view of
+    one, so dropping one whose result nothing reads changes nothing."""
     needed = set(outputs)
     kept = []
-    for out, step, reads in reversed(steps):
-        if out in needed:
+    for out, step, reads, writes in reversed(steps):
+        if writes or out in needed:
             needed.update(reads)
             kept.append((out, step))
     return kept[::-1]
