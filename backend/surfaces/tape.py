@@ -133,9 +133,9 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
         if isinstance(result, Tensor):
             registers[id(result)] = out
             continue
+        if not isinstance(result, list | tuple) or not all(isinstance(part, Tensor) for part in result):
+            raise _Refused(f"{func} returned something other than tensors (a value, such as torch.equal's)")
         for k, part in enumerate(result):
-            if not isinstance(part, Tensor):
-                raise _Refused(f"{func} returned something other than tensors")
             registers[id(part)] = new()
             steps.append((registers[id(part)], partial(_item, out, k), (out,), False))
     if id(value) not in registers or id(grad) not in registers:

@@ -112,6 +112,16 @@ def read_back(p: Tensor) -> Tensor:
     return x**2 if float(x.detach().sum()) > 0 else y**2  # a branch on a value
 
 
+def compares(p: Tensor) -> Tensor:
+    x, y = p.unbind(-1)
+    return x**2 if torch.equal(x.detach(), y.detach()) else y**2  # a value read as a bool
+
+
+def answers_a_bool(p: Tensor) -> Tensor:
+    x, y = p.unbind(-1)
+    return x**2 if torch.is_same_size(x, y) else y**2  # a call whose answer is no tensor
+
+
 def noisy(p: Tensor) -> Tensor:
     return (p**2).sum(-1) + torch.rand(p.shape[:-1], dtype=p.dtype)
 
@@ -128,7 +138,8 @@ def masked(p: Tensor) -> Tensor:
     return p[p > 0].sum().reshape(1) + (p**2).sum(-1)  # a result sized by the values
 
 
-@pytest.mark.parametrize("loss", [read_back, noisy, writes_outside, masked], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("loss", [read_back, compares, answers_a_bool, noisy, writes_outside, masked],
+                         ids=lambda f: f.__name__)
 def test_a_loss_a_replay_could_get_wrong_is_refused(loss: Callable[[Tensor], Tensor]) -> None:
     w = torch.tensor([[0.5, -1.0]], dtype=torch.float64, requires_grad=True)
     seed = torch.ones(1, dtype=torch.float64)
