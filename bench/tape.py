@@ -11,8 +11,9 @@ so a machine whose speed drifts weighs on all of them alike:
    (`loss.backward(seed)` into the leaf's `.grad`) against `backend.surfaces.tape` replaying
    the calls autograd made;
 2. the engine's 300-step Adam run on Rosenbrock (bench/data.py's, what `POST /api/trajectories`
-   computes) with 1 and with 200 starts, taped against autograd (no tape kept, none recorded),
-   beside the plain torch loop of one start (`bench.data.plain_loop`), the issue's baseline.
+   computes) with 1 and with 200 starts, and a 300-step mini-batch SGD run on the course's
+   linear regression (batches of 16), taped against autograd (no tape kept, none recorded),
+   beside the plain torch loop of the Adam run (`bench.data.plain_loop`), the issue's baseline.
 
 Each variant's result is checked against autograd's before timing: the same bits.
 """
@@ -88,13 +89,19 @@ def engine_run(problem: engine.Problem, taped: bool) -> Callable[[], Any]:
     return run
 
 
+MINIBATCH = {"kind": "surface", "surface": "linear_regression", "steps": 300, "batch_size": 16,
+             "optimizer": {"name": "sgd", "lr": 0.05}, "stop": {"grad_norm": 0}}
+
+
 def run_rows(rounds: int) -> list[str]:
-    rows = ["| 300-step Adam run on Rosenbrock | autograd | tape | tape / autograd | plain torch loop, "
-            "one start |", "|---|---|---|---|---|"]
+    rows = ["| 300-step run | autograd | tape | tape / autograd | plain torch loop (Adam, Rosenbrock, "
+            "one start) |", "|---|---|---|---|---|"]
     generator = torch.Generator().manual_seed(0)
     many = (torch.rand(200, 2, generator=generator, dtype=torch.float64) * 4 - 2).tolist()
-    for label, extra in (("1 start", {}), ("200 starts", {"starts": many})):
-        problem = build_problem(SurfaceRun.model_validate(TRAJECTORY | extra), torch.device("cpu"))
+    for label, request in (("Adam on Rosenbrock, 1 start", TRAJECTORY),
+                           ("Adam on Rosenbrock, 200 starts", TRAJECTORY | {"starts": many}),
+                           ("mini-batch SGD on the course's regression, batches of 16", MINIBATCH)):
+        problem = build_problem(SurfaceRun.model_validate(request), torch.device("cpu"))
         taped, plain = engine_run(problem, True), engine_run(problem, False)
         assert torch.equal(taped().params, plain().params)
         ms = medians_ms({"autograd": plain, "tape": taped, "loop": lambda: plain_loop(300)}, 2, rounds)

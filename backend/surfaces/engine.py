@@ -139,7 +139,7 @@ class _Session:
         self.batch_loss: Tensor | None = None
         # d(Σ_b L_b)/dL_b: handed to backward() instead of summing, one graph node fewer
         self.ones = torch.ones(len(starts), dtype=starts.dtype, device=starts.device)
-        self.tape: Tape | None = None  # the full loss's gradient without autograd, from step 1
+        self.tapes: dict[tuple[torch.Size, ...], Tape | None] = {}  # by the shapes of the loss's inputs
 
     @property
     def lr(self) -> float:
@@ -187,35 +187,46 @@ class _Session:
         return mb.loss(points, self.batch_index)
 
     def gradient(self, step: int) -> tuple[Tensor, Tensor]:
-        """Full loss (B,) at the current point and the gradient (B, 2) the next step uses.
-
-        With one parameter and the full loss, step 0 asks `TAPES` for autograd's calls of this
-        loss at this shape (recording them if none are kept and the run is long enough), and
-        later steps replay them: the same values, fewer microseconds."""
+        """Full loss (B,) at the current point and the gradient (B, 2) the next step uses (of
+        the mini-batch's loss when batching)."""
         for leaf in self.leaves:
             leaf.grad = None
-        if self.tape is not None:
-            leaf = self.leaves[0]
-            loss, leaf.grad = self.tape(leaf.detach(), self.ones)
-            return loss, self.grads()
-        problem = self.problem
-        if problem.minibatches is None and len(self.leaves) == 1 and step == 0:
-            leaf = self.leaves[0]
-            loss, leaf.grad, self.tape = TAPES.evaluate(
-                problem.loss, leaf, self.ones, worth_recording=problem.steps >= TAPE_MIN_STEPS)
-            return loss, self.grads()
-        points = self.points()
-        if problem.minibatches is None:
-            loss = problem.loss(points)
-            _backward(loss, self.ones)
-            return loss.detach(), self.grads()
-        self.batch_index = self.samples_for(step)
-        batch_loss = self._loss(points)
-        _backward(batch_loss, self.ones)
-        self.batch_loss = batch_loss.detach()
+        mb = self.problem.minibatches
+        if mb is not None:
+            self.batch_index = self.samples_for(step)
+        taped = self._replayed() if len(self.leaves) == 1 else None
+        if taped is not None:
+            descended, self.leaves[0].grad = taped
+        else:
+            descended = self._loss(self.points())
+            _backward(descended, self.ones)
+            descended = descended.detach()
+        if mb is None:
+            return descended, self.grads()
+        self.batch_loss = descended
         with torch.no_grad():
             loss = self.problem.loss(self.rows)
         return loss, self.grads()
+
+    def _replayed(self) -> tuple[Tensor, Tensor] | None:
+        """The loss the step descends and its gradient, from a tape of autograd's calls, or None:
+        autograd it is. The first evaluation at each shape of the loss's inputs (a mini-batch's
+        indices are one) asks `TAPES` for a tape, recording one if none is kept and the run is
+        long enough; later evaluations at that shape replay it: the same values, sooner."""
+        mb = self.problem.minibatches
+        loss: Callable[..., Tensor] = self.problem.loss
+        extra: tuple[Tensor, ...] = ()
+        if mb is not None:
+            assert self.batch_index is not None
+            loss, extra = mb.loss, (self.batch_index,)
+        shapes = tuple(t.shape for t in extra)
+        leaf = self.leaves[0]
+        if shapes in self.tapes:
+            tape = self.tapes[shapes]
+            return None if tape is None else tape(leaf.detach(), self.ones, *extra)
+        value, grad, self.tapes[shapes] = TAPES.evaluate(
+            loss, leaf, self.ones, *extra, worth_recording=self.problem.steps >= TAPE_MIN_STEPS)
+        return value, grad
 
     def perturb(self, grad: Tensor) -> None:
         """Gradient noise σ·N(0, I) and per-start norm clipping, in place, before the step.

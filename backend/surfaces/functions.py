@@ -25,8 +25,8 @@ class SampleData:
         `index` selects the samples I (all when None); the data follow w's dtype and device.
         """
         features, targets = self.features.to(w), self.targets.to(w)
-        if index is not None:
-            features, targets = features[index], targets[index]
+        if index is not None:  # index_select: a gather sized by the index, not by its values
+            features, targets = features.index_select(0, index), targets.index_select(0, index)
         residuals = targets - w @ features.T  # (..., |I|)
         return residuals.square().mean(dim=-1)
 

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
 
-Loss = Callable[[Tensor], Tensor]  # (B, 2) -> (B,)
+Loss = Callable[..., Tensor]  # (B, 2) points, and any further inputs (a mini-batch's indices) -> (B,)
 _Call = tuple[Any, tuple[Any, ...], dict[str, Any], Any]  # op, args, kwargs, result
 _Step = Callable[[list[Any]], Any]  # registers -> the value of one register
 _StepReads = tuple[int, _Step, tuple[int, ...], bool]  # register, step, registers it reads, whether it writes
@@ -47,19 +47,22 @@ def as_points(w: Tensor) -> Tensor:
 
 
 class Tape:
-    """(L, ∂L/∂w) for new inputs (w, seed): the recorded calls, in order, on registers.
+    """(L, ∂L/∂w) for new inputs (w, seed, and the loss's further inputs, of the recorded
+    shapes): the recorded calls, in order, on registers.
 
     A register holds an input, a constant of the recording (a number, a dtype, a tensor from
     outside such as a dataset) or one call's result."""
 
-    def __init__(self, steps: list[tuple[int, _Step]], template: list[Any], outputs: tuple[int, int]):
+    def __init__(self, steps: list[tuple[int, _Step]], template: list[Any], inputs: int,
+                 outputs: tuple[int, int]):
         self.steps = steps
         self.template = template
+        self.inputs = inputs
         self.outputs = operator.itemgetter(*outputs)
 
-    def __call__(self, w: Tensor, seed: Tensor) -> tuple[Tensor, Tensor]:
+    def __call__(self, w: Tensor, seed: Tensor, *extra: Tensor) -> tuple[Tensor, Tensor]:
         registers = self.template.copy()
-        registers[0], registers[1] = w, seed
+        registers[: self.inputs] = (w, seed, *extra)
         for out, step in self.steps:
             registers[out] = step(registers)
         return self.outputs(registers)
@@ -83,24 +86,24 @@ class _Calls(TorchDispatchMode):
         return result
 
 
-def record(loss: Loss, w: Tensor, seed: Tensor) -> tuple[Tensor, Tensor, Tape | None]:
-    """L = loss(w) and autograd's ∂L/∂w for a leaf `w` (seeded with `seed`, the shape of L),
-    and the tape that repeats them, or None where a replay might differ."""
+def record(loss: Loss, w: Tensor, seed: Tensor, *extra: Tensor) -> tuple[Tensor, Tensor, Tape | None]:
+    """L = loss(w, *extra) and autograd's ∂L/∂w for a leaf `w` (seeded with `seed`, the shape
+    of L), and the tape that repeats them, or None where a replay might differ."""
     with _Calls() as noted:
-        value = loss(as_points(w))
+        value = loss(as_points(w), *extra)
         (grad,) = torch.autograd.grad(value, w, seed)
     try:
-        tape = _tape(noted.calls, w, seed, value, grad)
+        tape = _tape(noted.calls, (w, seed, *extra), value, grad)
     except _Refused:
         tape = None
     return value.detach(), grad, tape
 
 
-def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tensor) -> Tape:
+def _tape(calls: list[_Call], inputs: tuple[Tensor, ...], value: Tensor, grad: Tensor) -> Tape:
     """The calls as steps on registers, keeping those the outputs depend on."""
-    outside = {_storage(w), _storage(seed)}  # memory no call may write to
-    registers = {id(w): 0, id(seed): 1}
-    template: list[Any] = [w, seed]
+    outside = {_storage(t) for t in inputs}  # memory no call may write to
+    registers = {id(t): i for i, t in enumerate(inputs)}
+    template: list[Any] = [None] * len(inputs)  # each replay's own inputs go there
     steps: list[_StepReads] = []
 
     def new(constant: Any = None) -> int:
@@ -142,11 +145,11 @@ def _tape(calls: list[_Call], w: Tensor, seed: Tensor, value: Tensor, grad: Tens
         raise _Refused("the loss or the gradient is not a call's result")
     if _storage(grad) in outside | {_storage(value)}:
         raise _Refused("the gradient shares memory with an input, a constant or the loss")
+    w = inputs[0]
     if grad.shape != w.shape or grad.stride() != w.stride():
         raise _Refused("the gradient is laid out unlike w")
     outputs = (registers[id(value)], registers[id(grad)])
-    template[0] = template[1] = None  # each call's own inputs go there
-    return Tape(_needed(steps, outputs), template, outputs)
+    return Tape(_needed(steps, outputs), template, len(inputs), outputs)
 
 
 def _check(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], outside: set[int],
@@ -217,7 +220,7 @@ def _storage(tensor: Tensor) -> int:
 
 
 class Tapes:
-    """Tapes by (loss, shape, dtype, device), kept for later runs on the same surface."""
+    """Tapes by (loss, shapes, dtype, device), kept for later runs on the same surface."""
 
     def __init__(self, kept: int = TAPES_KEPT) -> None:
         self.kept = kept
@@ -225,23 +228,23 @@ class Tapes:
         self.by_key: OrderedDict[tuple[Any, ...], Tape | None] = OrderedDict()
 
     def evaluate(
-        self, loss: Loss, w: Tensor, seed: Tensor, worth_recording: bool
+        self, loss: Loss, w: Tensor, seed: Tensor, *extra: Tensor, worth_recording: bool
     ) -> tuple[Tensor, Tensor, Tape | None]:
-        """(L, ∂L/∂w) at a leaf w and the tape for later points: the kept one, or one recorded
-        now when `worth_recording` (a recording costs about ten evaluations)."""
-        key = (loss, tuple(w.shape), w.dtype, w.device)
+        """(L, ∂L/∂w) at a leaf w (L = loss(w, *extra)) and the tape for later points: the kept
+        one, or one recorded now when `worth_recording` (a recording costs about ten evaluations)."""
+        key = (loss, tuple(w.shape), *(tuple(t.shape) for t in extra), w.dtype, w.device)
         with self.lock:
             known = key in self.by_key
             if known:
                 self.by_key.move_to_end(key)
                 tape = self.by_key[key]
         if known and tape is not None:
-            return *tape(w.detach(), seed), tape
+            return *tape(w.detach(), seed, *extra), tape
         if known or not worth_recording:
-            value = loss(as_points(w))
+            value = loss(as_points(w), *extra)
             (grad,) = torch.autograd.grad(value, w, seed)
             return value.detach(), grad, None
-        value, grad, tape = record(loss, w, seed)
+        value, grad, tape = record(loss, w, seed, *extra)
         with self.lock:
             self.by_key[key] = tape
             while len(self.by_key) > self.kept:

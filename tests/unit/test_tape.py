@@ -107,6 +107,24 @@ def test_calls_that_write_are_replayed_in_order(loss: Callable[[Tensor], Tensor]
     assert_replays(loss, points_of(((-2.0, 2.0), (-2.0, 2.0)), (1, 2), torch.float64, 10, [(0.5, 0.5)]))
 
 
+def test_a_mini_batch_loss_replays_autograd_exactly_for_other_samples_of_its_size() -> None:
+    """The batch's indices are an input: another batch of the same size, another gradient."""
+    data = SURFACES["linear_regression"].samples
+    assert data is not None
+    generator = torch.Generator().manual_seed(3)
+    seed = torch.ones(1, dtype=torch.float64)
+    w = torch.tensor([[-1.0, 2.5]], dtype=torch.float64, requires_grad=True)
+    tape = record(data.loss, w, seed, torch.randperm(200, generator=generator)[:16])[2]
+    assert tape is not None
+    for w in points_of(((-3.0, 3.0), (-3.0, 3.0)), (1, 2), torch.float64, 20, []):
+        index = torch.randperm(200, generator=generator)[:16]
+        leaf = w.clone().requires_grad_(True)
+        value = data.loss(leaf, index)
+        want = (value.detach(), *torch.autograd.grad(value, leaf, seed))
+        got = tape(w, seed, index)
+        assert same(got[0], want[0]) and same(got[1], want[1])
+
+
 def read_back(p: Tensor) -> Tensor:
     x, y = p.unbind(-1)
     return x**2 if float(x.detach().sum()) > 0 else y**2  # a branch on a value

@@ -164,6 +164,56 @@ def test_minibatch_sgd_on_the_course_regression() -> None:
     assert not torch.allclose(mini.grad[1:5], full.grad[1:5])
 
 
+def plain_minibatch_loop(optimizer: dict[str, Any], batch_size: int, steps: int, shuffle: bool, seed: int,
+                         start: list[float]) -> torch.Tensor:
+    """What a user writes: each epoch a fresh order (one seeded generator), batches of it in turn,
+    zero_grad / the batch's mean squared error / backward / step. The points (steps + 1, 2)."""
+    data = SURFACES["linear_regression"].samples
+    assert data is not None
+    n = len(data.targets)
+    generator = torch.Generator().manual_seed(seed)
+    w = torch.tensor([start], dtype=torch.float64, requires_grad=True)
+    kwargs = {k: v for k, v in optimizer.items() if k != "name"}
+    opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer["name"]]([w], **kwargs)
+    path = [w.detach().clone()]
+    while len(path) <= steps:
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        for batch in order.split(batch_size):
+            if len(path) > steps:
+                break
+            opt.zero_grad()
+            residuals = data.targets[batch] - w @ data.features[batch].T
+            residuals.square().mean(dim=-1).sum().backward()
+            opt.step()
+            path.append(w.detach().clone())
+    return torch.cat(path)
+
+
+@pytest.mark.parametrize("gradient", ["tape", "autograd"])
+@pytest.mark.parametrize(("optimizer", "batch_size", "shuffle"), [
+    ({"name": "sgd", "lr": 0.05, "momentum": 0.9}, 16, True),
+    ({"name": "sgd", "lr": 0.05}, 30, False),
+    ({"name": "adam", "lr": 0.05}, 64, True),
+])
+def test_minibatch_run_equals_a_plain_minibatch_loop(
+    optimizer: dict[str, Any], batch_size: int, shuffle: bool, gradient: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every step's point, bit for bit, over several epochs (the last batch of each smaller),
+    whether the engine replays autograd's calls (one tape per batch size) or calls autograd."""
+    from backend.surfaces import engine
+    from backend.surfaces.tape import Tapes
+
+    monkeypatch.setattr(engine, "TAPES", Tapes())
+    monkeypatch.setattr(engine, "TAPE_MIN_STEPS", 0 if gradient == "tape" else 10**9)
+    start, steps, seed = [-1.0, 2.5], 40, 7
+    rec = recording(surface="linear_regression", optimizer=optimizer, batch_size=batch_size, shuffle=shuffle,
+                    seed=seed, start=start, steps=steps, stop={"grad_norm": 0})
+    expected = plain_minibatch_loop(optimizer, batch_size, steps, shuffle, seed, start)
+    assert torch.equal(rec.params[:, 0], expected)
+    shapes = sorted(key[2] for key, tape in engine.TAPES.by_key.items() if tape is not None)
+    assert shapes == ([(200 % batch_size,), (batch_size,)] if gradient == "tape" else [])
+
+
 def test_shuffle_changes_batches_and_is_reproducible() -> None:
     def path(shuffle: bool, seed: int) -> torch.Tensor:
         return recording(surface="linear_regression", optimizer={"name": "sgd", "lr": 0.05},
