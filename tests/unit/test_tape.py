@@ -140,6 +140,15 @@ def answers_a_bool(p: Tensor) -> Tensor:
     return x**2 if torch.is_same_size(x, y) else y**2  # a call whose answer is no tensor
 
 
+def test_an_input_read_through_data_is_a_call_so_it_replays() -> None:
+    """`.data` shares the point's memory, yet torch dispatches it (`detach`): the tape sees it,
+    so no tensor of the point's can reach a call unseen and stay stale."""
+    def reads_data(p: Tensor) -> Tensor:
+        return (p.data * p).sum(-1)
+
+    assert_replays(reads_data, points_of(((-2.0, 2.0), (-2.0, 2.0)), (1, 2), torch.float64, 10, []))
+
+
 def noisy(p: Tensor) -> Tensor:
     return (p**2).sum(-1) + torch.rand(p.shape[:-1], dtype=p.dtype)
 
