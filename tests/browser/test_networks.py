@@ -538,7 +538,11 @@ def test_a_link_reopens_the_same_settings(lab: Lab, browser: Any) -> None:
     page.click("#proj-toggle")
     page.click("#lang-btn")
     frame(lab)
-    url = page.evaluate("() => { document.getElementById('share-btn').click(); return location.href; }")
+    # the link Share copies (the click's work is async: location.href, read at once, lagged the language)
+    page.evaluate("() => { window.copied = []; navigator.clipboard.writeText = async (url) => { window.copied.push(url); }; }")
+    page.click("#share-btn")
+    page.wait_for_function("() => window.copied.length === 1")
+    url = page.evaluate("window.copied[0]")
     scene = page.evaluate("() => JSON.parse(JSON.stringify(window.networks.state.scene))")
     assert scene["ds"] == "circles" and scene["opt"] == "adam" and scene["hp"] == {"lr": 0.01}
     assert scene["batch"] == 1 and scene["sched"] == "plateau" and scene["lang"] == "ru"
