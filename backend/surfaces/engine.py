@@ -178,13 +178,19 @@ class _Session:
             ).to(self.rows.device)
         return self.order[position * mb.batch_size : (position + 1) * mb.batch_size]
 
-    def _loss(self, points: Tensor) -> Tensor:
-        """The loss (B,) the step at hand descends: the mini-batch's, or the full loss."""
+    def _descended(self) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
+        """The loss the step at hand descends and its inputs beyond the points: the mini-batch's
+        loss and the batch's indices, or the full loss alone."""
         mb = self.problem.minibatches
         if mb is None:
-            return self.problem.loss(points)
+            return self.problem.loss, ()
         assert self.batch_index is not None
-        return mb.loss(points, self.batch_index)
+        return mb.loss, (self.batch_index,)
+
+    def _loss(self, points: Tensor) -> Tensor:
+        """The loss (B,) the step at hand descends: the mini-batch's, or the full loss."""
+        loss, extra = self._descended()
+        return loss(points, *extra)
 
     def gradient(self, step: int) -> tuple[Tensor, Tensor]:
         """Full loss (B,) at the current point and the gradient (B, 2) the next step uses (of
@@ -213,12 +219,7 @@ class _Session:
         autograd it is. The first evaluation at each shape of the loss's inputs (a mini-batch's
         indices are one) asks `TAPES` for a tape, recording one if none is kept and the run is
         long enough; later evaluations at that shape replay it: the same values, sooner."""
-        mb = self.problem.minibatches
-        loss: Callable[..., Tensor] = self.problem.loss
-        extra: tuple[Tensor, ...] = ()
-        if mb is not None:
-            assert self.batch_index is not None
-            loss, extra = mb.loss, (self.batch_index,)
+        loss, extra = self._descended()
         shapes = tuple(t.shape for t in extra)
         leaf = self.leaves[0]
         if shapes in self.tapes:
