@@ -50,9 +50,9 @@ COMMUNITY_METADATA: dict[str, Metadata] = {
     "weight_decouple": Metadata("bool", "decay the weights directly (AdamW) instead of adding λw to g"),
     "fixed_decay": Metadata("bool", "decoupled decay not scaled by the learning rate (w ← w(1 − λ))"),
     "rectify": Metadata("bool", "RAdam's rectification of the early steps"),
-    "n_sma_threshold": Metadata(
+    "n_sma_threshold": Metadata(  # below 5 the rectification's factor r_t is the root of a negative
         "int", "length ρₜ of the moving average below which rectified steps skip the denominator",
-        min=0, max=1000,
+        min=5, max=1000,  # number while 2 < ρₜ < 4 (the package raises), or divides by ρ∞ − 4 = 0
     ),
     "degenerated_to_sgd": Metadata("bool", "below the threshold, take momentum steps instead of none"),
     "ams_bound": Metadata("bool", "divide by the running maximum of the second moment (AMSGrad)"),

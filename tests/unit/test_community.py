@@ -472,6 +472,30 @@ def test_a_value_out_of_bounds_is_a_422_naming_the_field(client: httpx.Client, e
     assert any(name in map(str, error["loc"]) for error in response.json()["detail"]), response.text
 
 
+RECTIFIED = [e.id for e in community.COMMUNITY if any(h.name == "n_sma_threshold" for h in e.hyperparameters)]
+
+
+@pytest.mark.parametrize("entry_id", RECTIFIED)
+def test_a_rectification_threshold_below_five_is_a_422_and_five_runs(client: httpx.Client,
+                                                                      entry_id: str) -> None:
+    """RAdam's factor r_t = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ)) is the root of a negative number while
+    2 < ρₜ < 4 (ρₜ is 1, 2, 3, ... over the first steps): a threshold that lets it be taken there made
+    the package raise at step 3, a 500 found by the schema fuzzer."""
+    body: dict[str, Any] = {"surface": "quadratic", "steps": 12, "stop": {"grad_norm": 0}}
+    names = {h.name for e in community.COMMUNITY if e.id == entry_id for h in e.hyperparameters}
+
+    def optimizer(threshold: int) -> dict[str, Any]:  # rectified, where rectifying is a choice
+        return {"name": entry_id, "lr": 1.0, "n_sma_threshold": threshold} | (
+            {"rectify": True} if "rectify" in names else {})
+
+    for threshold in (0, 3, 4):
+        response = client.post("/api/trajectories", json=body | {"optimizer": optimizer(threshold)})
+        assert response.status_code == 422, response.text
+        assert any("n_sma_threshold" in map(str, e["loc"]) for e in response.json()["detail"])
+    response = client.post("/api/trajectories", json=body | {"optimizer": optimizer(5)})
+    assert response.status_code == 200 and response.json()["summary"]["steps"] == 12, response.text
+
+
 @pytest.mark.parametrize(("optimizer", "says"), [
     ({"name": "schedulefree_adamw", "betas": [0.0, 0.999]}, "beta1"),
     ({"name": "lion", "lr": -0.1}, "lr"),
