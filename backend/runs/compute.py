@@ -18,6 +18,8 @@ from backend.networks.spec import NetworkRun
 from backend.networks.summary import NetworkSummary
 from backend.optim import optimizers
 from backend.runs import surface
+from backend.runs.columns import StepColumns
+from backend.runs.memory import Trimmer
 from backend.runs.model import Status
 from backend.runs.store import Frame
 from backend.surfaces import engine
@@ -28,7 +30,7 @@ LANDSCAPE = "landscape.json"  # artifact names of a network run
 LANDSCAPE_EXPORT = "landscape.pt"
 
 MAX_FRAME_STEPS = 2000  # a frame never holds more steps than this
-MAX_FRAME_NUMBERS = 1 << 16  # nor about more numbers: it is Python objects until the log holds columns
+MAX_FRAME_NUMBERS = 1 << 16  # nor about more numbers: a watcher turns a whole frame into records at once
 NUMBERS_PER_START = 12  # a step record's numbers per start, about (params, grad, loss, buffers, ...)
 FrameSink = Callable[[Frame], None]
 
@@ -99,9 +101,10 @@ def surface_result(request: SurfaceRun, recording: Recording, device: str,
 
 
 class StepFrames:
-    """A surface run's step records cut into frames as they are recorded, each of at most
-    `MAX_FRAME_STEPS` steps and about `MAX_FRAME_NUMBERS` numbers; `keep=False` keeps none
-    (`on_frame` sees each)."""
+    """A surface run's step records cut into frames of columns as they are recorded, each of at
+    most `MAX_FRAME_STEPS` steps and about `MAX_FRAME_NUMBERS` numbers; `keep=False` keeps none
+    (`on_frame` sees each). Every `memory.TRIM_EVERY` bytes of frames, the scratch that cutting
+    them freed is given back to the system (`backend.runs.memory`)."""
 
     def __init__(self, request: SurfaceRun, on_frame: FrameSink | None, keep: bool) -> None:
         self.request = request
@@ -109,6 +112,7 @@ class StepFrames:
         self.keep = keep
         self.kept: list[Frame] = []
         self.sent = -1  # the last step cut into a frame
+        self.trimmer = Trimmer()  # each frame frees scratch between the columns that stay
         self.per_frame = max(1, min(MAX_FRAME_STEPS,
                                     MAX_FRAME_NUMBERS // (len(request.start_points()) * NUMBERS_PER_START)))
 
@@ -118,18 +122,20 @@ class StepFrames:
             return
         while self.sent < k:
             last = min(k, self.sent + self.per_frame)
-            self._emit(("steps", surface.step_records(self.request, recording, self.sent + 1, last)))
+            self._emit(surface.step_columns(self.request, recording, self.sent + 1, last))
             self.sent = last
 
     def end(self, recording: Recording) -> None:
         """Cut what is left once the run has ended (a run keeping only its ends: both, at once)."""
         rows = surface.recorded_rows(self.request, recording)
         if self.request.record == "final":
-            self._emit(("steps", surface.step_records(self.request, recording, 0, rows - 1)))
+            self._emit(surface.step_columns(self.request, recording, 0, rows - 1))
         else:
             self.progress(recording, rows - 1)
 
-    def _emit(self, frame: Frame) -> None:
+    def _emit(self, steps: StepColumns) -> None:
+        self.trimmer.kept(steps.nbytes)
+        frame: Frame = ("steps", steps)
         if self.keep:
             self.kept.append(frame)
         if self.on_frame is not None:

@@ -22,6 +22,7 @@ import torch
 from backend.networks.spec import NetworkRun
 from backend.runs.compute import Result, compute, compute_surface, stored, warm_up
 from backend.runs.log import LOG_BYTES, RunLog, forget_old_logs
+from backend.runs.memory import give_back
 from backend.runs.model import Run, Status, SurfaceSummary
 from backend.runs.priority import InteractiveFirst
 from backend.runs.segments import as_records
@@ -194,6 +195,7 @@ class LocalExecutor(InlineWork):
             self._cancel.pop(run.id, None)
             self._started.discard(run.id)
             forget_old_logs(self._logs, self.log_bytes)
+        give_back()  # what storing it used, and any log forgotten
 
     async def cancel(self, run_id: str) -> bool:
         """Stop a run between steps; a run still waiting in the queue ends at once."""

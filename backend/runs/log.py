@@ -4,12 +4,17 @@ The writer never waits for readers: it appends a frame and wakes whoever is
 waiting. Each reader keeps its own cursor, so a slow reader simply finds more
 frames waiting next time and sends them coalesced; a vanished one costs nothing.
 Step records are kept as typed columns (`backend.runs.columns`), and the logs kept in
-memory are bounded in bytes: beyond the bound, ended runs are read from the store.
+memory are bounded in bytes: beyond the bound, ended runs are read from the store. A log's
+bytes are the memory its frames keep alive: columns that view a run's recording keep all
+of it, counted once.
 """
 
 import asyncio
 import threading
 from typing import Any
+
+import numpy as np
+import torch
 
 from backend.runs.columns import StepColumns
 from backend.runs.segments import Frame, Records, compact
@@ -19,8 +24,23 @@ RECENT_LOGS = 64  # and at most this many ended runs' logs
 RECORD_BYTES = 400  # what one record kept as Python objects costs, roughly
 
 
-def _size(records: Records) -> int:
-    return records.nbytes if isinstance(records, StepColumns) else RECORD_BYTES * len(records)
+def _buffers(records: Records) -> dict[int, int]:
+    """The memory a frame keeps alive, as {address: bytes} of each buffer its arrays are part of
+    (the whole storage of a tensor they view); records kept as Python objects, at a rough
+    RECORD_BYTES each."""
+    if not isinstance(records, StepColumns):
+        return {id(records): RECORD_BYTES * len(records)}
+    held: dict[int, int] = {}
+    for array in (*records.values.values(), *records.present.values(), *records.null.values()):
+        owner: Any = array
+        while isinstance(owner, np.ndarray) and owner.base is not None:
+            owner = owner.base
+        if isinstance(owner, torch.Tensor):
+            storage = owner.untyped_storage()
+            held[storage.data_ptr()] = storage.nbytes()
+        else:
+            held[id(owner)] = owner.nbytes if isinstance(owner, np.ndarray) else array.nbytes
+    return held
 
 
 class RunLog:
@@ -30,7 +50,8 @@ class RunLog:
         self._loop = loop
         self._lock = threading.Lock()
         self._frames: list[Frame] = []
-        self.nbytes = 0  # of the frames held
+        self.nbytes = 0  # of the memory the frames keep alive
+        self._held: set[int] = set()  # the buffers counted in it
         self._epoch = 0  # bumped by reset(): readers holding an older cursor start over
         self._end: dict[str, Any] | None = None
         self._waiters: set[asyncio.Future[None]] = set()
@@ -42,7 +63,10 @@ class RunLog:
         held = compact(kind, records)
         with self._lock:
             self._frames.append((kind, held))
-            self.nbytes += _size(held)
+            for address, size in _buffers(held).items():
+                if address not in self._held:
+                    self._held.add(address)
+                    self.nbytes += size
         self._wake()
 
     def reset(self) -> None:
@@ -50,6 +74,7 @@ class RunLog:
         with self._lock:
             self._frames = []
             self.nbytes = 0
+            self._held = set()
             self._epoch += 1
             self._end = None
         self._wake()

@@ -1,13 +1,15 @@
-"""A surface-run request turned into an engine problem, and its recording into JSON records."""
+"""A surface-run request turned into an engine problem, and its recording into step columns."""
 
 import functools
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from backend.optim import optimizers, schedules
 from backend.optim.stopping import StopRules
+from backend.runs.columns import Node, Path, StepColumns
 from backend.runs.model import StartOutcomes, Status, SurfaceSummary
 from backend.surfaces.catalogue import SURFACES, Point
 from backend.surfaces.engine import Minibatches, Outcome, Problem
@@ -79,54 +81,55 @@ def build_problem(request: SurfaceRun, device: torch.device) -> Problem:
     )
 
 
-def step_records(request: SurfaceRun, rec: Recording, first: int, last: int) -> list[dict[str, Any]]:
-    """JSON-ready step records for recorded rows first..last (inclusive).
+def step_columns(request: SurfaceRun, rec: Recording, first: int, last: int) -> StepColumns:
+    """Recorded rows first..last (inclusive) as the columns of their step records, each row
+    {step, params, loss, grad, lr, state: {buffer: ...}, effective_lr?, epoch?, batch_loss?}
+    (`state` is `{}` at step 0), exactly the columns `columns.from_records` makes of them.
 
-    Non-finite numbers stay NaN here; the encoder (orjson) writes them as null.
-    """
-    if last < first:
-        return []
+    A float64 recording on the CPU is shared, not copied: a recorded row is never written
+    again, so the columns are views of its tensors (and keep all of it: `backend.runs.log`
+    counts it so). Non-finite numbers stay NaN; the encoder writes them as null."""
     single = not request.batched
     rows = slice(first, last + 1)
+    count = max(0, last + 1 - first)
 
-    def listed(t: torch.Tensor | None) -> list[Any] | None:
-        if t is None:
-            return None
-        values = t.cpu().tolist()
-        return [v[0] for v in values] if single else values
+    def floats(t: torch.Tensor) -> np.ndarray:  # (count, B, ...) rows; a lone start's: (count, ...)
+        return (t[:, 0] if single else t).to("cpu", torch.float64).numpy()
 
-    def take(t: torch.Tensor | None) -> list[Any] | None:
-        return listed(None if t is None else t[rows])
-
-    params, grad, loss = take(rec.params), take(rec.grad), take(rec.loss)
-    lr = rec.lr[rows] if rec.start_lr is None else take(rec.start_lr)  # each start's own
-    state = {name: take(t) for name, t in rec.state.items()}
-    effective = listed(effective_lr(request, rec, rows))
-    batch_loss = take(rec.batch_loss)
-    assert params is not None and grad is not None and loss is not None and lr is not None
     if request.record == "all":
-        numbers = list(range(first, last + 1))
+        steps = np.arange(first, first + count, dtype=np.int64)
     else:
-        numbers = [0, rec.steps_done][first : last + 1]
-    out = []
-    for i, k in enumerate(numbers):
-        record: dict[str, Any] = {
-            "step": k,
-            "params": params[i],
-            "loss": loss[i],
-            "grad": grad[i],
-            "lr": lr[i],
-            "state": {name: values[i] for name, values in state.items() if values is not None}
-            if k > 0
-            else {},
-        }
-        if effective is not None:
-            record["effective_lr"] = effective[i]
-        if rec.epoch is not None:
-            record["epoch"] = rec.epoch[first + i] if request.record == "all" else None
-            record["batch_loss"] = batch_loss[i] if batch_loss is not None else None
-        out.append(record)
-    return out
+        steps = np.array([0, rec.steps_done][rows], dtype=np.int64)
+    values: dict[Path, np.ndarray] = {
+        ("step",): steps,
+        ("params",): floats(rec.params[rows]),
+        ("loss",): floats(rec.loss[rows]),
+        ("grad",): floats(rec.grad[rows]),
+        ("lr",): (np.array(rec.lr[rows], dtype=np.float64) if rec.start_lr is None  # one for all
+                  else floats(rec.start_lr[rows])),  # each start's own
+    }
+    later = steps > 0  # rows that hold the optimizer's buffers
+    state: dict[Path, np.ndarray] = {("state", name): floats(t[rows]) for name, t in rec.state.items()
+                                     } if later.any() else {}
+    values.update(state)
+    effective = effective_lr(request, rec, rows)
+    if effective is not None:  # a copy: it is cut from a larger block (`effective_lr`)
+        values[("effective_lr",)] = floats(effective).copy()
+    null: dict[Path, np.ndarray] = {}
+    if rec.epoch is not None:
+        if request.record == "all":
+            values[("epoch",)] = np.array(rec.epoch[rows], dtype=np.int64)
+        else:
+            values[("epoch",)], null[("epoch",)] = np.zeros(count, np.int64), np.ones(count, bool)
+        if rec.batch_loss is not None:
+            values[("batch_loss",)] = floats(rec.batch_loss[rows])
+        else:
+            values[("batch_loss",)], null[("batch_loss",)] = np.zeros(count, np.int64), np.ones(count, bool)
+    nodes = [Node(path, "int" if array.dtype == np.int64 else "float", array.shape[1:])
+             for path, array in values.items()]
+    nodes.insert(5, Node(("state",), "dict"))
+    present = {path: later for path in state} if not later.all() else {}
+    return StepColumns(count, tuple(nodes), values, present, null)
 
 
 EFFECTIVE_BLOCK = 64  # rows: effective_lr computes whole aligned blocks of this many

@@ -417,10 +417,12 @@ def reference(body: dict[str, Any]) -> list[dict[str, Any]]:
     key = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     if key not in _references:
         from backend.runs.compute import compute
+        from backend.runs.segments import as_records
         from backend.surfaces.spec import SurfaceRun
 
         result = compute(SurfaceRun.model_validate(body), "cpu")
-        steps = orjson.loads(orjson.dumps([s for _, records in result.frames for s in records]))
+        steps = orjson.loads(orjson.dumps([s for _, records in result.frames for s in as_records(records)],
+                                          option=orjson.OPT_SERIALIZE_NUMPY))
         assert_follows_the_plain_loop(steps, plain_torch_loop(body))
         _references[key] = steps
     return _references[key]

@@ -126,7 +126,8 @@ def answer(request: SurfaceRun, recording: Recording) -> bytes:
     assert result.summary is not None
     summary = result.summary.model_dump(mode="json") | {"elapsed_ms": None}
     steps = [step for _, records in result.frames for step in as_records(records)]
-    return orjson.dumps({"status": result.status, "summary": summary, "steps": steps})
+    return orjson.dumps({"status": result.status, "summary": summary, "steps": steps},
+                        option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 # the schedules whose regime maps take another path: none, per step, cycled momentum, per cell

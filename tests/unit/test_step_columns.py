@@ -3,6 +3,7 @@ each download format: real runs of every optimizer, in both record modes, one st
 with and without mini-batches, some of them diverging into NaN."""
 
 import csv
+import dataclasses
 import io
 import math
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,14 +20,63 @@ from backend.optim.optimizers import OPTIMIZERS
 from backend.runs import columns, exports, segments
 from backend.runs.compute import compute_surface
 from backend.runs.exports import Cut
+from backend.runs.surface import build_problem, effective_lr, recorded_rows, step_columns
+from backend.surfaces.engine import run
+from backend.surfaces.recording import Recording
 from backend.surfaces.spec import SurfaceRun
 
 NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
 def run_records(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's step records as Python values (lists, not NumPy rows; NaN stays NaN)."""
     result = compute_surface(SurfaceRun.model_validate(body), "cpu")
-    return [step for _, records in result.frames for step in segments.as_records(records)]
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: plain(inner) for key, inner in value.items()}
+        return value.tolist() if isinstance(value, np.ndarray) else value
+
+    return [plain(step) for _, records in result.frames for step in segments.as_records(records)]
+
+
+def by_hand(request: SurfaceRun, rec: Recording, first: int, last: int) -> list[dict[str, Any]]:
+    """Rows first..last of a recording as the API's step records, read off its tensors one value
+    at a time: a lone start's values unwrapped, `state` empty at step 0."""
+    single = not request.batched
+    effective = effective_lr(request, rec, slice(first, last + 1))
+
+    def at(t: torch.Tensor, row: int) -> Any:
+        value = t[row].tolist()
+        return value[0] if single else value
+
+    out = []
+    for i, row in enumerate(range(first, last + 1)):
+        step = row if request.record == "all" else [0, rec.steps_done][row]
+        record: dict[str, Any] = {
+            "step": step, "params": at(rec.params, row), "loss": at(rec.loss, row), "grad": at(rec.grad, row),
+            "lr": rec.lr[row] if rec.start_lr is None else at(rec.start_lr, row),
+            "state": {name: at(t, row) for name, t in rec.state.items()} if step > 0 else {},
+        }
+        if effective is not None:
+            record["effective_lr"] = at(effective, i)
+        if rec.epoch is not None:
+            record["epoch"] = rec.epoch[row] if request.record == "all" else None
+            record["batch_loss"] = at(rec.batch_loss, row) if rec.batch_loss is not None else None
+        out.append(record)
+    return out
+
+
+def assert_same_columns(got: columns.StepColumns, want: columns.StepColumns) -> None:
+    """The same nodes, rows and masks, and every value the same bits."""
+    assert (got.rows, got.nodes) == (want.rows, want.nodes)
+    assert got.values.keys() == want.values.keys()
+    for path, array in want.values.items():
+        assert got.values[path].dtype == array.dtype and got.values[path].shape == array.shape, path
+        assert np.array_equal(got.values[path].view(np.int64), array.view(np.int64)), path
+    for masks, expected in ((got.present, want.present), (got.null, want.null)):
+        assert masks.keys() == expected.keys()
+        assert all(np.array_equal(masks[path], mask) for path, mask in expected.items())
 
 
 @st.composite
@@ -124,11 +175,42 @@ def test_every_field_of_every_record_survives_every_format(body: dict[str, Any])
                 assert same_number(got[name], value), (name, got[name], value)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(surface_runs(), st.data())
+def test_a_recordings_columns_are_its_records_written_out_by_hand(body: dict[str, Any], data: st.DataObject,
+                                                                   ) -> None:
+    """`step_columns`, which reads whole tensors, makes exactly the columns of the records read off
+    the recording one value at a time, for any rows a frame may cut: every optimizer, both record
+    modes, one start or several, mini-batches, NaN."""
+    request = SurfaceRun.model_validate(body)
+    rec = run(build_problem(request, torch.device("cpu")))
+    rows = recorded_rows(request, rec)
+    first = data.draw(st.integers(0, rows - 1))
+    last = data.draw(st.integers(first, rows - 1))
+    want = columns.from_records(by_hand(request, rec, first, last))
+    assert want is not None
+    assert_same_columns(step_columns(request, rec, first, last), want)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_columns_share_a_float64_recording_and_copy_any_other(dtype: torch.dtype) -> None:
+    request = SurfaceRun.model_validate({"surface": "himmelblau", "optimizer": {"name": "adam", "lr": 0.05},
+                                         "starts": [[-1.0, 1.0], [2.0, 2.0]], "steps": 20})
+    problem = build_problem(request, torch.device("cpu"))
+    rec = run(dataclasses.replace(problem, starts=problem.starts.to(dtype)))
+    assert rec.params.dtype == dtype
+    held = step_columns(request, rec, 3, 9)
+    assert_same_columns(held, columns.from_records(by_hand(request, rec, 3, 9)) or held)
+    assert np.shares_memory(held.values[("params",)], rec.params.numpy()) == (dtype == torch.float64)
+    assert np.shares_memory(held.values[("state", "exp_avg")], rec.state["exp_avg"].numpy()) == (
+        dtype == torch.float64)
+
+
 def test_a_record_that_does_not_fit_stays_json() -> None:
     assert columns.from_records([{"step": 0, "note": "text"}]) is None
     assert columns.from_records([{"step": 0, "params": [1.0, 2.0]}, {"step": 1, "params": [1.0]}]) is None
     assert columns.from_records([{"a": 1, "b": 2.0}, {"b": 2.0, "a": 1}]) is None  # keys in another order
-    rows = segments.rows([("steps", [{"step": 0, "note": "text"}])])
+    rows = list(segments.rows([("steps", [{"step": 0, "note": "text"}])]))
     assert segments.frame(rows[0]["kind"], rows[0]["meta"], rows[0]["data"]) == \
         ("steps", [{"step": 0, "note": "text"}])
 
@@ -136,7 +218,7 @@ def test_a_record_that_does_not_fit_stays_json() -> None:
 def test_segments_hold_a_bounded_number_of_values_and_join_back() -> None:
     records = run_records({"surface": "rosenbrock", "optimizer": {"name": "adam"}, "steps": 3000,
                            "starts": [[-1.5 + 0.1 * i, 2.0] for i in range(12)]})
-    rows = segments.rows([("steps", records[:1000]), ("steps", records[1000:])])
+    rows = list(segments.rows([("steps", records[:1000]), ("steps", records[1000:])]))
     assert len(rows) > 1
     for row in rows:
         meta = orjson.loads(row["meta"])

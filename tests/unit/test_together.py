@@ -34,7 +34,8 @@ def answer(result: Result) -> bytes:
     assert result.summary is not None
     summary = result.summary.model_dump(mode="json") | {"elapsed_ms": None}
     steps = [step for _, records in result.frames for step in as_records(records)]
-    return orjson.dumps({"status": result.status, "summary": summary, "steps": steps})
+    return orjson.dumps({"status": result.status, "summary": summary, "steps": steps},
+                        option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class Pool:

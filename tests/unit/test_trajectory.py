@@ -9,7 +9,8 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from backend.runs.compute import compute_surface
 from backend.runs.model import Status
-from backend.runs.surface import build_problem, effective_lr, step_records, summarize
+from backend.runs.segments import as_records
+from backend.runs.surface import build_problem, effective_lr, step_columns, summarize
 from backend.surfaces.catalogue import SURFACES
 from backend.surfaces.engine import Outcome, _backward, run
 from backend.surfaces.spec import SurfaceRun
@@ -104,13 +105,15 @@ def test_with_a_plateau_schedule_each_start_of_a_batch_records_its_own_lr() -> N
                               "schedule": {"name": "plateau", "patience": 3, "factor": 0.5},
                               "steps": 80, "stop": {"grad_norm": 0}}
     starts = [[-1.5, 2.0], [0.5, -0.5], [1.2, 1.4]]
-    batched = request(starts=starts, **fields)
-    records = step_records(batched, run(build_problem(batched, torch.device("cpu"))), 0, 80)
+
+    def records(req: SurfaceRun) -> list[dict[str, Any]]:
+        return step_columns(req, run(build_problem(req, torch.device("cpu"))), 0, 80).records(plain=True)
+
+    together = records(request(starts=starts, **fields))
     for b, start in enumerate(starts):
-        alone = request(start=start, **fields)
-        own = [r["lr"] for r in step_records(alone, run(build_problem(alone, torch.device("cpu"))), 0, 80)]
-        assert [r["lr"][b] for r in records] == own
-    assert len({tuple(r["lr"]) for r in records}) > 2  # the starts' rates part
+        own = [r["lr"] for r in records(request(start=start, **fields))]
+        assert [r["lr"][b] for r in together] == own
+    assert len({tuple(r["lr"]) for r in together}) > 2  # the starts' rates part
 
 
 def test_record_final_keeps_only_the_ends() -> None:
@@ -241,7 +244,7 @@ def test_frames_cover_every_step_once() -> None:
     seen: list[int] = []
     req = request(surface="rosenbrock", optimizer={"name": "adam", "lr": 0.01}, steps=3000,
                   stop={"grad_norm": 0})
-    result = compute_surface(req, "cpu", on_frame=lambda f: seen.extend(s["step"] for s in f[1]))
+    result = compute_surface(req, "cpu", on_frame=lambda f: seen.extend(s["step"] for s in as_records(f[1])))
     assert seen == list(range(3001))
     assert len(result.frames) >= 2
 
@@ -281,7 +284,7 @@ def test_a_lone_start_records_what_it_would_beside_another(fields: dict[str, Any
 def test_records_are_json_ready() -> None:
     req = request(optimizer={"name": "adam", "lr": 0.1}, steps=3)
     rec = run(build_problem(req, torch.device("cpu")))
-    steps = step_records(req, rec, 0, rec.steps_done)
+    steps = step_columns(req, rec, 0, rec.steps_done).records(plain=True)
     assert steps[0]["step"] == 0 and steps[0]["params"] == [-3.0, 2.0]
     assert set(steps[1]["state"]) == {"exp_avg", "exp_avg_sq"}
     assert len(steps[1]["effective_lr"]) == 2

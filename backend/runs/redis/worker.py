@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 
 from backend.runs.compute import Result, compute, freeze_startup_objects, warm_up
 from backend.runs.executor import resolve_device
+from backend.runs.memory import give_back
 from backend.runs.model import Run, Status
 from backend.runs.redis.protocol import (
     ACTIVE,
@@ -54,6 +55,7 @@ from backend.runs.redis.protocol import (
     run_key,
     steps_key,
 )
+from backend.runs.segments import as_records
 from backend.runs.store import Frame, RunStore
 from backend.settings import Settings, get_settings, reading_stored
 
@@ -82,7 +84,8 @@ class Job:
         kind, records = frame
         written = self.worker.append(
             keys=[run_key(self.run_id), steps_key(self.run_id)],
-            args=[self.attempt, kind, orjson.dumps(records), time.time()],
+            args=[self.attempt, kind, orjson.dumps(as_records(records), option=orjson.OPT_SERIALIZE_NUMPY),
+                  time.time()],
         )
         if not written:
             self.give_up()
@@ -241,6 +244,7 @@ class Worker:
         finally:
             with self.lock:
                 self.jobs.pop(job_id, None)
+            give_back()  # what the run's frames held, and the scratch between them
             self.slot_freed.set()
 
     def _compute(self, job: Job, body: bytes) -> None:
