@@ -35,38 +35,40 @@ def _width(part: StepColumns) -> int:
     return max(1, sum(int(np.prod(n.shape)) for n in part.leaves()))
 
 
-def rows(frames: list[Frame]) -> list[dict[str, Any]]:
-    """The table rows of a run's frames: {seq, kind, rows, meta, data}, in order."""
-    out: list[dict[str, Any]] = []
+def rows(frames: list[Frame]) -> Iterator[dict[str, Any]]:
+    """The table rows of a run's frames, {seq, kind, rows, meta, data}, in order, each compressed
+    when it is asked for: a long run's are never all in memory at once."""
+    for seq, (kind, n, meta, data) in enumerate(_pieces(frames)):
+        yield {"seq": seq, "kind": kind, "rows": n,
+               "meta": orjson.dumps(meta).decode() if meta is not None else None, "data": data}
+
+
+def _pieces(frames: list[Frame]) -> Iterator[tuple[str, int, dict[str, Any] | None, bytes]]:
+    """(kind, rows, meta, data) of each stored row: consecutive step frames joined and cut into
+    segments, any other frame as its JSON."""
     pending: list[StepColumns] = []
 
-    def add(kind: str, n: int, meta: dict[str, Any] | None, data: bytes) -> None:
-        out.append({"seq": len(out), "kind": kind, "rows": n,
-                    "meta": orjson.dumps(meta).decode() if meta is not None else None, "data": data})
-
-    def flush() -> None:
+    def flush() -> Iterator[tuple[str, int, dict[str, Any] | None, bytes]]:
         if not pending:
             return
         joined = columns.concat(pending) if len(pending) > 1 else pending[0]
         for part in [joined] if joined is not None else list(pending):
-            meta, data = columns.encode(part)
-            add("steps", part.rows, meta, data)
+            yield "steps", part.rows, *columns.encode(part)
         pending.clear()
 
     for kind, records in frames:
         held = compact(kind, records)
         if not isinstance(held, StepColumns):
-            flush()
-            add(kind, len(held), None, orjson.dumps(held))
+            yield from flush()
+            yield kind, len(held), None, orjson.dumps(held)
             continue
         per_segment = max(1, SEGMENT_VALUES // _width(held))
         for at in range(0, held.rows, per_segment):
             part = held.take(slice(at, at + per_segment))
             if pending and (sum(p.rows for p in pending) + part.rows) * _width(part) > SEGMENT_VALUES:
-                flush()
+                yield from flush()
             pending.append(part)
-    flush()
-    return out
+    yield from flush()
 
 
 def frame(kind: str, meta: str | None, data: bytes) -> Frame:

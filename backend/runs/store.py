@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import shutil
 import sqlite3
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -281,23 +282,28 @@ class RunStore:
         error: str | None = None,
         artifacts: dict[str, bytes] | None = None,
     ) -> None:
-        """Store the end state, the whole step log and any files in one transaction."""
-        segment_rows = [{"run_id": run_id, **row} for row in segments.rows(frames)]  # compressed here,
-        artifact_rows = [{"run_id": run_id, "name": name, "data": data}  # outside the write lock
-                         for name, data in (artifacts or {}).items()]
-        self._check_room(sum(len(r["data"]) for r in (*segment_rows, *artifact_rows)))
-        with self._writing() as db:
-            for table in DATA_TABLES:
-                db.execute(table.delete().where(table.c.run_id == run_id))
-            if artifact_rows:
-                db.execute(ARTIFACTS.insert(), artifact_rows)
-            for row in segment_rows:  # one at a time: a driver copies what one statement binds
-                db.execute(SEGMENTS.insert().values(**row))
-            db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
-                status=status.value, ended_at=now().isoformat(),
-                summary=summary.model_dump_json() if summary is not None else None, error=error,
-            ))
-            _recount(db, run_id)
+        """Store the end state, the whole step log and any files in one transaction. The log is
+        compressed outside the write lock, a segment at a time, into a spool file beside the
+        store (in the system's temporary directory for PostgreSQL), and read back from it a
+        segment at a time while written: a long run's log is never in memory compressed too."""
+        artifact_rows = [{"run_id": run_id, "name": n, "data": data} for n, data in (artifacts or {}).items()]
+        with _room(), tempfile.TemporaryFile(dir=self.path.parent if self.path else None) as spool:
+            spooled = [({"run_id": run_id, **row, "data": None}, spool.write(row["data"]))  # (row, its data's
+                       for row in segments.rows(frames)]  # length): compressed here, outside the write lock
+            self._check_room(spool.tell() + sum(len(r["data"]) for r in artifact_rows))
+            spool.seek(0)
+            with self._writing() as db:
+                for table in DATA_TABLES:
+                    db.execute(table.delete().where(table.c.run_id == run_id))
+                if artifact_rows:
+                    db.execute(ARTIFACTS.insert(), artifact_rows)
+                for row, length in spooled:  # one at a time: a driver copies what one statement binds
+                    db.execute(SEGMENTS.insert().values(**(row | {"data": spool.read(length)})))
+                db.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                    status=status.value, ended_at=now().isoformat(),
+                    summary=summary.model_dump_json() if summary is not None else None, error=error,
+                ))
+                _recount(db, run_id)
 
     def fail(self, run_id: str, error: str) -> None:
         """End a run as failed, keeping nothing of its steps (what is left when finish could not)."""
