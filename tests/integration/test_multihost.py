@@ -41,6 +41,8 @@ import pytest
 import redis
 from websockets.exceptions import ConnectionClosed
 
+from backend.runs.redis.protocol import STEP_COLUMNS, entry_frame
+from backend.runs.segments import as_records
 from tests.integration.conftest import (
     FAST,
     REPORTS,
@@ -385,8 +387,11 @@ def assert_intact(lab: Lab, run_id: str, want: list[dict[str, Any]]) -> int:
     kinds = [fields[b"k"].decode() for _, fields in entries]
     resets = kinds.count("reset")
     assert resets <= 1
-    assert kinds == ["reset"] * resets + ["steps"] * (len(kinds) - resets - 1) + ["end"], kinds
-    steps = [step for _, fields in entries if fields[b"k"] == b"steps" for step in orjson.loads(fields[b"d"])]
+    assert kinds == ["reset"] * resets + [STEP_COLUMNS] * (len(kinds) - resets - 1) + ["end"], kinds
+    frames = [entry_frame(kind, fields[b"d"]) for kind, (_, fields) in zip(kinds, entries, strict=True)
+              if kind == STEP_COLUMNS]
+    steps = orjson.loads(orjson.dumps([step for _, columns in frames for step in as_records(columns)],
+                                      option=orjson.OPT_SERIALIZE_NUMPY))
     assert_same_steps(steps, want)
     return resets
 

@@ -37,11 +37,12 @@ from backend.runs.redis.protocol import (
     WORKER_PREFIX,
     WORKERS,
     cancel_key,
+    entry_frame,
     run_key,
     steps_key,
     stream_frames,
 )
-from backend.runs.store import RunStore
+from backend.runs.store import Frame, RunStore
 from backend.runs.together import Together
 from backend.settings import Settings
 
@@ -177,7 +178,7 @@ class RedisExecutor(InlineWork):
                             run_log.end(orjson.loads(fields[b"d"]))
                             return
                         else:
-                            run_log.append(kind, await _loads(fields[b"d"]))
+                            run_log.append(*await _frame(kind, fields[b"d"]))
                     except (KeyError, ValueError):  # a malformed entry: skip it, keep following
                         log.exception("run %s: bad step-stream entry %r", run_id, entry_id)
         finally:
@@ -274,7 +275,7 @@ class RedisExecutor(InlineWork):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def _loads(data: bytes) -> Any:
+async def _frame(kind: str, data: bytes) -> Frame:
     if len(data) > OFF_LOOP_BYTES:
-        return await asyncio.to_thread(orjson.loads, data)
-    return orjson.loads(data)
+        return await asyncio.to_thread(entry_frame, kind, data)
+    return entry_frame(kind, data)

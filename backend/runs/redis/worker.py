@@ -54,8 +54,8 @@ from backend.runs.redis.protocol import (
     cancel_key,
     run_key,
     steps_key,
+    stream_entry,
 )
-from backend.runs.segments import as_records
 from backend.runs.store import Frame, RunStore
 from backend.settings import Settings, get_settings, reading_stored
 
@@ -81,12 +81,9 @@ class Job:
 
     def on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
-        kind, records = frame
-        written = self.worker.append(
-            keys=[run_key(self.run_id), steps_key(self.run_id)],
-            args=[self.attempt, kind, orjson.dumps(as_records(records), option=orjson.OPT_SERIALIZE_NUMPY),
-                  time.time()],
-        )
+        kind, data = stream_entry(frame)
+        written = self.worker.append(keys=[run_key(self.run_id), steps_key(self.run_id)],
+                                     args=[self.attempt, kind, data, time.time()])
         if not written:
             self.give_up()
 
