@@ -132,9 +132,14 @@ def test_a_teacher_on_one_replica_drives_students_on_both(
     assert revealed["counts"] == [2, 2, 0] and revealed["revealed"] is True
     for student in [*students, late]:
         assert recv(student) == revealed  # no tally reached a student before, nor the student's scene
-    for replica in replicas:
+
+    def settled(replica: Cluster) -> dict[str, Any] | None:
         state = room_state(replica, code)
-        assert state["students"] == 4 and state["scene"] == scenes[-1]  # bob's second tab has gone
+        return state if state["students"] == 4 else None
+
+    for replica in replicas:  # bob's second tab has gone: its replica notices the close, then says so
+        state = wait_for(lambda r=replica: settled(r), RECV_SECONDS, "the closed tab to leave the count")
+        assert state["scene"] == scenes[-1]
         assert state["poll"]["counts"] == [2, 2, 0] and state["poll"]["revealed"] is True
 
 
