@@ -127,7 +127,7 @@ def step_columns(request: SurfaceRun, rec: Recording, first: int, last: int) -> 
             values[("batch_loss",)], null[("batch_loss",)] = np.zeros(count, np.int64), np.ones(count, bool)
     nodes = [Node(path, "int" if array.dtype == np.int64 else "float", array.shape[1:])
              for path, array in values.items()]
-    nodes.insert(5, Node(("state",), "dict"))
+    nodes.insert(list(values).index(("lr",)) + 1, Node(("state",), "dict"))  # before its buffers
     present = {path: later for path in state} if not later.all() else {}
     return StepColumns(count, tuple(nodes), values, present, null)
 

@@ -11,6 +11,7 @@ from backend.runs.compute import compute_surface
 from backend.runs.redis.protocol import STEP_COLUMNS, entry_frame, stream_entry, stream_frames
 from backend.runs.segments import as_records
 from backend.surfaces.spec import SurfaceRun
+from tests.unit.test_step_columns import assert_same_columns
 
 RUN = {"surface": {"expression": "sqrt(x) + y^2", "domain": {"x": [-2, 2], "y": [-2, 2]}},  # NaN past x = 0
        "starts": [[0.05, 1.0], [1.0, 0.5], [-1.0, 1.5]], "optimizer": {"name": "adam", "lr": 0.05},
@@ -21,13 +22,6 @@ def frames() -> list[tuple[str, Any]]:
     return compute_surface(SurfaceRun.model_validate(RUN), "cpu").frames
 
 
-def same_bits(a: StepColumns, b: StepColumns) -> bool:
-    values = all(np.array_equal(a.values[p].view(np.int64), v.view(np.int64)) for p, v in b.values.items())
-    masks = a.present.keys() == b.present.keys() and all(np.array_equal(a.present[p], m)
-                                                          for p, m in b.present.items())
-    return (a.rows, a.nodes) == (b.rows, b.nodes) and values and masks
-
-
 def test_step_columns_travel_compressed_and_come_back_to_the_bit() -> None:
     sent = frames()
     assert any(np.isnan(steps.values[("loss",)]).any() for _, steps in sent)
@@ -35,7 +29,8 @@ def test_step_columns_travel_compressed_and_come_back_to_the_bit() -> None:
         entry_kind, data = stream_entry((kind, steps))
         assert entry_kind == STEP_COLUMNS
         back_kind, back = entry_frame(entry_kind, data)
-        assert back_kind == "steps" and isinstance(back, StepColumns) and same_bits(back, steps)
+        assert back_kind == "steps" and isinstance(back, StepColumns)
+        assert_same_columns(back, steps)
     packed = sum(len(stream_entry(frame)[1]) for frame in sent)
     as_json = sum(len(orjson.dumps(as_records(s), option=orjson.OPT_SERIALIZE_NUMPY)) for _, s in sent)
     assert packed * 2 < as_json  # 2.7× here; 3.4× for frames of 200 starts
@@ -57,4 +52,5 @@ def test_a_stream_is_read_from_its_last_reset() -> None:
     entries.append((b"4-0", {b"k": b"end", b"d": b"{}"}))
     read = stream_frames(entries)
     assert len(read) == len(sent)
-    assert all(same_bits(got, steps) for (_, got), (_, steps) in zip(read, sent, strict=True))
+    for (_, got), (_, steps) in zip(read, sent, strict=True):
+        assert_same_columns(got, steps)
