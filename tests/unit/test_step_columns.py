@@ -15,6 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from backend.optim.optimizers import OPTIMIZERS
 from backend.runs import columns, exports, segments
@@ -204,6 +205,51 @@ def test_columns_share_a_float64_recording_and_copy_any_other(dtype: torch.dtype
     assert np.shares_memory(held.values[("params",)], rec.params.numpy()) == (dtype == torch.float64)
     assert np.shares_memory(held.values[("state", "exp_avg")], rec.state["exp_avg"].numpy()) == (
         dtype == torch.float64)
+
+
+def stored_again(held: columns.StepColumns) -> tuple[dict[str, Any], columns.StepColumns]:
+    """(the meta `encode` wrote, its columns decoded from JSON meta and bytes, as the store reads them)."""
+    meta, data = columns.encode(held)
+    return meta, columns.decode(orjson.loads(orjson.dumps(meta)), data)
+
+
+@settings(max_examples=80, deadline=None)
+@given(hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=40)),
+       st.integers(0, columns.MAX_ORDER))
+def test_any_bits_come_back_at_any_order_of_differences(bits: np.ndarray, order: int,
+                                                          ) -> None:
+    """Every float64 bit pattern (NaN payloads, ±inf, −0.0, subnormals; differences that wrap
+    around int64) decodes to itself, whichever order of differences stored it."""
+    node = columns.Node(("params",), "float", bits.shape[1:])
+    held = columns.StepColumns(len(bits), (node,), {node.path: bits.view(np.float64)})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "_order", lambda array: order)
+        meta, back = stored_again(held)
+    assert meta["nodes"][0]["order"] == order
+    assert_same_columns(back, held)
+
+
+def test_a_smooth_path_is_stored_as_high_differences_and_noise_as_its_values() -> None:
+    """Adam's slow path over Rosenbrock: its columns are kept as second or higher differences,
+    in under 70% of the bytes of first differences; Gaussian noise is kept as it is."""
+    records = run_records({"surface": "rosenbrock", "optimizer": {"name": "adam", "lr": 0.001}, "steps": 400,
+                           "starts": [[-1.5 + 0.1 * i, 2.0] for i in range(8)]})
+    held = columns.from_records(records)
+    assert held is not None
+    meta, back = stored_again(held)
+    assert_same_columns(back, held)
+    orders = {tuple(n["path"]): n["order"] for n in meta["nodes"] if n["kind"] != "dict"}
+    assert all(orders[path] >= 2 for path in [("params",), ("grad",), ("state", "exp_avg")]), orders
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "MAX_ORDER", 1)
+        first_differences = len(columns.encode(held)[1])
+    assert len(columns.encode(held)[1]) < 0.7 * first_differences
+
+    noise = np.random.default_rng(0).normal(size=(400, 8, 2))
+    node = columns.Node(("params",), "float", (8, 2))
+    meta, back = stored_again(columns.StepColumns(400, (node,), {node.path: noise}))
+    assert meta["nodes"][0]["order"] == 0
+    assert np.array_equal(back.values[node.path], noise)
 
 
 def test_a_record_that_does_not_fit_stays_json() -> None:
