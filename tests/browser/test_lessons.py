@@ -1,14 +1,23 @@
 """Lessons never contradict the screen: every number in a card comes from the live state
 (the sliders, the curvature at the playhead, the grid) or from the runs the student
 trained; a card whose scene has drifted says so and offers a reset; a removed racer is
-never described by the one that took its place."""
+never described by the one that took its place. A lesson chosen from the menu never loses
+the settings it replaced: its card brings them back."""
 
 from __future__ import annotations
 
 import re
 
 from tests.browser.conftest import Lab
-from tests.browser.test_networks import open_page, set_input, train
+from tests.browser.test_networks import (
+    drawn_points,
+    open_csv_page,
+    open_page,
+    preview_points,
+    set_input,
+    train,
+    two_clusters,
+)
 
 
 def card(lab: Lab) -> str:
@@ -103,3 +112,91 @@ def test_the_curvature_fills_the_card_while_a_lesson_plays_on_a_slow_server(lab:
     lab.page.wait_for_function("""() => window.descent.state.runtime.playing
         && /κ = 50\\b/.test(document.getElementById('lesson-card').textContent)""", timeout=10_000)
     assert re.search(r"2/λmax = 0\.04\b", card(lab))
+
+
+BACK = "↩ Back to your settings"
+
+
+def test_a_lesson_chosen_over_free_play_brings_the_settings_back(lab: Lab) -> None:
+    lab.open("?surface=himmelblau&steps=80&r=adam,lr=0.05&r=rmsprop,lr=0.01&lang=en&t=40")
+    mine = lab.scene()
+    lab.page.select_option("#lesson-select", "momentum_ravine")
+    lab.wait_computed()
+    assert lab.scene()["surface"] == "ravine" and BACK in card(lab)
+    lab.page.select_option("#lesson-select", "stability_bound")  # a second lesson: still the first's way back
+    lab.wait_computed()
+    lab.page.click("#lang-btn")  # changed during the lessons: kept
+    lab.page.get_by_role("button", name=re.compile("Вернуть свои настройки")).click()
+    lab.wait_computed()
+    back = lab.scene()
+    assert back["lesson"] is None and back["lang"] == "ru"
+    assert {k: back[k] for k in ("surface", "steps", "racers")} == {k: mine[k] for k in ("surface", "steps", "racers")}
+    assert lab.page.is_hidden("#lesson-card")
+    lab.page.evaluate("window.descent.flushUrl()")
+    assert "surface=himmelblau" in lab.page.url and "lesson=" not in lab.page.url
+
+
+def test_a_lesson_opened_by_a_link_or_closed_offers_no_way_back(lab: Lab) -> None:
+    lab.open("?lesson=momentum_ravine&surface=ravine&steps=150&r=sgd,lr=0.02")
+    assert "Momentum" in card(lab) and BACK not in card(lab)
+    lab.open("?surface=himmelblau&r=adam,lr=0.05")
+    lab.page.select_option("#lesson-select", "momentum_ravine")
+    lab.wait_computed()
+    assert BACK in card(lab)
+    lab.page.select_option("#lesson-select", "")  # free play keeps the lesson's settings
+    lab.frame()
+    assert lab.scene()["surface"] == "ravine" and lab.page.evaluate("window.descent.state.runtime.setupBefore") is None
+
+
+def test_a_pasted_csv_comes_back_after_a_lesson(lab: Lab) -> None:
+    text = two_clusters()
+    open_csv_page(lab, "?ds=csv")
+    lab.page.fill('textarea[data-role="csv"]', text)
+    lab.page.wait_for_function("() => window.networks.state.scene.csvid !== null", timeout=20_000)
+    lab.page.select_option("#lesson-select", "early_stopping")
+    lab.page.wait_for_function("() => !document.getElementById('lesson-card').hidden")
+    assert lab.page.evaluate("window.networks.state.scene.ds") != "csv"
+    lab.page.get_by_role("button", name=BACK).click()
+    lab.page.wait_for_function("() => window.networks.state.scene.ds === 'csv'")
+    assert lab.page.input_value('textarea[data-role="csv"]') == text
+    assert lab.page.evaluate("window.networks.state.scene.lesson") is None
+    assert drawn_points(lab) == preview_points(lab.server, text)
+
+
+def test_the_way_back_is_the_first_lessons_replaced_values_and_never_a_followed_rooms(lab: Lab) -> None:
+    """The pure part, as the browser runs it: lessons opened one after another from free play
+    give back each key as it was before the first (a key only the second sets too), keep what
+    changed meanwhile that no lesson set; a page that follows a room remembers nothing."""
+    lab.page.goto(f"{lab.server}/js/shared/lessons.js")
+    result = lab.page.evaluate(
+        """async () => {
+            const { createStore } = await import('/js/shared/store.js');
+            const { createLessons, offersSetup } = await import('/js/shared/lessons.js');
+            const lessons = [{ id: 'a', title: {} , scene: { surface: 'ravine' } },
+                             { id: 'b', title: {}, scene: { surface: 'booth', steps: 50 } }];
+            const store = createStore({ surface: 'mine', steps: 7, lang: 'en', lesson: null }, { setupBefore: null }, () => '');
+            const { applyLesson, restoreSetup } = createLessons(lessons, store,
+                (lesson, scene) => ({ scene: { ...lesson.scene, lang: scene.lang }, runtime: {} }));
+            applyLesson('a', { fromMenu: true });
+            const first = store.state.runtime.setupBefore;
+            applyLesson('b', { fromMenu: true });
+            store.setScene({ lang: 'ru' });
+            restoreSetup();
+            const restored = { ...store.state.scene, setupBefore: store.state.runtime.setupBefore };
+            applyLesson('a');  // by a link: nothing to go back to
+            const linked = store.state.runtime.setupBefore;
+            applyLesson(null);
+            store.lockScene({ keep: ['lang'], query: () => 'room=K7Q2XM' });
+            applyLesson('b', { fromMenu: true });
+            const following = { lesson: store.state.scene.lesson, setupBefore: store.state.runtime.setupBefore };
+            return { first, restored, linked, following,
+                     offered: offersSetup({ setupBefore: { surface: 'x' }, room: null }),
+                     offeredFollowing: offersSetup({ setupBefore: { surface: 'x' },
+                                                     room: { role: 'student', following: true } }) };
+        }"""
+    )
+    assert result["first"] == {"surface": "mine"}  # the language, unchanged by the lesson, is not remembered
+    assert result["restored"] == {"surface": "mine", "steps": 7, "lang": "ru", "lesson": None, "setupBefore": None}
+    assert result["linked"] is None
+    assert result["following"] == {"lesson": None, "setupBefore": None}  # the scene is the room's
+    assert result["offered"] is True and result["offeredFollowing"] is False

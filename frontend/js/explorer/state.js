@@ -18,6 +18,7 @@ const RUNTIME = {
   toast: null,
   webgl: true,
   room: null, // the classroom room this page teaches or follows (see shared/classroom.js)
+  setupBefore: null, // the settings a lesson opened from the menu replaced (shared/lessons.js)
 };
 
 // The playhead alone (dragging the scrubber, playing) writes the URL lazily.

@@ -7,7 +7,7 @@
 
 import { fill, h, template } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
-import { createLessons, driftNotice } from "../shared/lessons.js";
+import { createLessons, driftNotice, offersSetup, setupNotice } from "../shared/lessons.js";
 import { bareLesson, defaultScene } from "./codec.js";
 import { lessonValues } from "./lessonvalues.js";
 import { setRuntime, setScene, state } from "./state.js";
@@ -223,7 +223,7 @@ export const LESSONS = [
 ];
 
 /** A lesson opens over the default settings, keeping language and display, on its bottom tab. */
-export const { findLesson, applyLesson, createMenu: createLessonMenu } = createLessons(LESSONS, { state, setScene, setRuntime }, (lesson, { lang, proj, cb }) => ({
+export const { findLesson, applyLesson, restoreSetup, createMenu: createLessonMenu } = createLessons(LESSONS, { state, setScene, setRuntime }, (lesson, { lang, proj, cb }) => ({
   scene: { ...defaultScene(), ...lesson.scene, lang, proj, cb },
   runtime: { tab: lesson.tab, formError: null },
 }));
@@ -263,7 +263,7 @@ export function createLessonCard(root) {
     const texts = [...lesson.text[lang], ...lesson.try[lang]];
     const values = runtime.catalogue ? lessonValues(lesson, texts, state) : {};
     const changed = drift(lesson, scene);
-    const key = JSON.stringify([lesson.id, lang, values, changed]);
+    const key = JSON.stringify([lesson.id, lang, values, changed, offersSetup(runtime)]);
     if (key === shown) return;
     shown = key;
     const spans = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, h("span", { class: "value" }, v)]));
@@ -272,6 +272,7 @@ export function createLessonCard(root) {
       h("div", { class: "card-head" }, h("h2", {}, lesson.title[lang]),
         h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, h("span", { "aria-hidden": "true" }, "✕"))),
       changed.length ? driftNotice(lang, changed.map((k) => t(lang, `drift_${k}`)).join(", "), () => applyLesson(lesson.id)) : null,
+      offersSetup(runtime) ? setupNotice(lang, restoreSetup) : null,
       lesson.text[lang].map((p) => h("p", { class: changed.length ? "drifted" : null }, filled(p))),
       h("h3", {}, t(lang, "lesson_try")),
       h("ul", { class: "try-list" }, lesson.try[lang].map((item) => h("li", {}, filled(item)))));

@@ -44,6 +44,7 @@ const RUNTIME = {
   busy: {}, // named requests in flight
   toast: null,
   room: null, // the classroom room this page teaches or follows (see shared/classroom.js)
+  setupBefore: null, // the settings a lesson opened from the menu replaced (shared/lessons.js)
 };
 
 const store = createStore(decodeScene(location.search), RUNTIME, encodeScene);

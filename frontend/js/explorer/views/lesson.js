@@ -6,7 +6,7 @@ import { fmt, fmtValue } from "../../shared/format.js";
 import { h, template } from "../../shared/dom.js";
 import { findInfo, valueOf } from "../../shared/hyper.js";
 import { locale, t } from "../../shared/i18n.js";
-import { createLessons, driftNotice } from "../../shared/lessons.js";
+import { createLessons, driftNotice, offersSetup, setupNotice } from "../../shared/lessons.js";
 import { defaultScene } from "../codec.js";
 import { LESSONS } from "../lessons.js";
 import { outcome } from "../outcome.js";
@@ -15,7 +15,7 @@ import { setRuntime, setScene, state, surfaceInfo } from "../state.js";
 const SCENE_PARTS = ["surface", "expr", "domain", "start", "steps", "stop", "seed", "racers", "focus", "panel", "ov", "basins", "regime"];
 
 /** A lesson opens over the default surface, racers and run settings (language and display stay), at step 0, playing. */
-export const { findLesson, applyLesson, createMenu: createLessonMenu } = createLessons(LESSONS, { state, setScene, setRuntime }, (lesson) => {
+export const { findLesson, applyLesson, restoreSetup, createMenu: createLessonMenu } = createLessons(LESSONS, { state, setScene, setRuntime }, (lesson) => {
   const d = defaultScene();
   const base = Object.fromEntries(SCENE_PARTS.map((k) => [k, d[k]]));
   return { scene: { ...base, ...lesson.scene, t: 0, fair: null, live: false }, runtime: { autoplay: true } };
@@ -95,7 +95,7 @@ export function createLessonView(root) {
     const values = {};
     for (const [, token] of text.matchAll(/\{([\w.]+)\}/g)) values[token] = tokenValue(token, scene, runtime, changed.includes("racers"));
     // Rebuilt only when a word of it changes (the playhead moves the curvature many times a second).
-    const key = JSON.stringify([lesson.id, lang, values, changed]);
+    const key = JSON.stringify([lesson.id, lang, values, changed, offersSetup(runtime)]);
     if (key === shown) return;
     shown = key;
     const spans = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, h("span", { class: "value" }, v)]));
@@ -103,6 +103,7 @@ export function createLessonView(root) {
       h("div", { class: "card-head" }, h("h2", {}, lesson.title[lang] || lesson.title.en),
         h("button", { type: "button", class: "icon-btn", title: t(lang, "lesson_close"), "aria-label": t(lang, "lesson_close"), dataset: { role: "close-lesson" } }, h("span", { "aria-hidden": "true" }, "✕"))),
       ...(changed.length ? [driftNotice(lang, changed.map((k) => t(lang, `drift_${k}`)).join(", "), () => applyLesson(lesson.id))] : []),
+      ...(offersSetup(runtime) ? [setupNotice(lang, restoreSetup)] : []),
       ...text.split("\n\n").map((para) => h("p", { class: changed.length ? "drifted" : null }, template(para, spans))),
     );
   }
