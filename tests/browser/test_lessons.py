@@ -114,7 +114,7 @@ def test_the_curvature_fills_the_card_while_a_lesson_plays_on_a_slow_server(lab:
     assert re.search(r"2/λmax = 0\.04\b", card(lab))
 
 
-BACK = "↩ Back to your settings"
+BACK = "Back to your settings"  # after an arrow hidden from screen readers
 
 
 def test_a_lesson_chosen_over_free_play_brings_the_settings_back(lab: Lab) -> None:

@@ -27,7 +27,7 @@ export function offersSetup(runtime) {
 export function setupNotice(lang, back) {
   return h("div", { class: "setup-before" },
     h("button", { type: "button", class: "btn small", title: t(lang, "lesson_setup_hint"), onclick: back },
-      t(lang, "lesson_setup_back")));
+      h("span", { "aria-hidden": "true" }, "↩ "), t(lang, "lesson_setup_back")));
 }
 
 /**
