@@ -138,6 +138,12 @@ def same_number(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b and math.copysign(1, a) == math.copysign(1, b)
 
 
+def stored_again(held: columns.StepColumns) -> tuple[dict[str, Any], columns.StepColumns]:
+    """(the meta `encode` wrote, its columns decoded from JSON meta and bytes, as the store reads them)."""
+    meta, data = columns.encode(held)
+    return meta, columns.decode(orjson.loads(orjson.dumps(meta)), data)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(surface_runs())
 def test_every_field_of_every_record_survives_every_format(body: dict[str, Any]) -> None:
@@ -146,7 +152,7 @@ def test_every_field_of_every_record_survives_every_format(body: dict[str, Any])
     n_starts = len(request.start_points()) if request.batched else None
     held = columns.from_records(records)
     assert held is not None, "a run's records always fit columns"
-    stored = columns.decode(orjson.loads(orjson.dumps(columns.encode(held)[0])), columns.encode(held)[1])
+    _, stored = stored_again(held)
     # pieces as a live log holds them (a frame each) and as the store holds them (segments)
     live = [p for p in (columns.from_records(records[:1]), columns.from_records(records[1:])) if p]
     for pieces in ([stored], live):
@@ -205,12 +211,6 @@ def test_columns_share_a_float64_recording_and_copy_any_other(dtype: torch.dtype
     assert np.shares_memory(held.values[("params",)], rec.params.numpy()) == (dtype == torch.float64)
     assert np.shares_memory(held.values[("state", "exp_avg")], rec.state["exp_avg"].numpy()) == (
         dtype == torch.float64)
-
-
-def stored_again(held: columns.StepColumns) -> tuple[dict[str, Any], columns.StepColumns]:
-    """(the meta `encode` wrote, its columns decoded from JSON meta and bytes, as the store reads them)."""
-    meta, data = columns.encode(held)
-    return meta, columns.decode(orjson.loads(orjson.dumps(meta)), data)
 
 
 @settings(max_examples=80, deadline=None)
